@@ -1,0 +1,5 @@
+"""``python -m relaycli``."""
+
+from relaycli.entry import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per command. Each keeps heavy imports inside the command body."""

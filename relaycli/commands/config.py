@@ -1,0 +1,98 @@
+"""``relay config``: init, show, paths, profiles, set."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Create, inspect and change the config file.", no_args_is_help=True,
+                  rich_markup_mode=None)
+
+
+@app.command("init")
+def init(force: bool = typer.Option(False, "--force", help="Replace an existing file.")) -> None:
+    """Write a commented starter config (an OpenAI-compatible relay and Anthropic direct)."""
+    from .. import config_edit
+    from ..context import AppContext
+
+    ctx = AppContext()
+    config_edit.init(ctx.paths.config, force=force)
+    ctx.stdout.write(f"wrote {ctx.paths.config}\n")
+    ctx.note("next: export RELAY_API_KEY=..., edit base_url, then `relay config show`")
+
+
+@app.command("paths")
+def paths(json_out: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
+    """Where the config file, the usage ledger and the response cache live."""
+    from ..context import AppContext
+
+    ctx = AppContext()
+    p = ctx.paths
+    data = {"config": str(p.config), "ledger": str(p.ledger), "cache": str(p.cache), "source": p.config_source}
+    if json_out:
+        ctx.stdout.write(json.dumps(data) + "\n")
+        return
+    for name in ("config", "ledger", "cache"):
+        ctx.stdout.write(f"{name:<7} {data[name]}\n")
+
+
+@app.command("profiles")
+def profiles(
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    names: bool = typer.Option(False, "--names", help="Only the names, one per line (for completion)."),
+) -> None:
+    """List the profiles: built-in ones and those in the config file."""
+    from ..config_view import profile_rows
+    from ..context import AppContext
+
+    ctx = AppContext()
+    rows = profile_rows(ctx.settings, ctx.env)
+    if names:
+        ctx.stdout.write("".join(f"{r['name']}\n" for r in rows))
+    elif json_out:
+        ctx.stdout.write(json.dumps({"profiles": rows}) + "\n")
+    else:
+        from ..render import table
+
+        table(ctx.stdout, isatty=ctx.stdout_isatty, title=None,
+              columns=["", "profile", "protocol", "base_url", "model", "key"],
+              rows=[["*" if r["default"] else "", r["name"], r["protocol"], r["base_url"],
+                     r["default_model"] or "-", r["key"]] for r in rows])
+
+
+@app.command("show")
+def show(
+    profile: Optional[str] = typer.Option(None, "-p", "--profile", help="Only this profile."),  # noqa: UP045
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Every setting with its value and where it came from. Keys are masked."""
+    from ..config_view import settings_rows
+    from ..context import AppContext
+
+    ctx = AppContext()
+    rows = settings_rows(ctx.settings, ctx.env, only=profile)
+    if json_out:
+        ctx.stdout.write(json.dumps({"config": str(ctx.settings.path), "settings": rows}) + "\n")
+        return
+    from ..render import table
+
+    exists = "" if ctx.settings.exists else " (not created yet: `relay config init`)"
+    ctx.stdout.write(f"# {ctx.settings.path}{exists}\n")
+    table(ctx.stdout, isatty=ctx.stdout_isatty, title=None, columns=["setting", "value", "source"],
+          rows=[[r["key"], r["value"], r["source"]] for r in rows])
+
+
+@app.command("set")
+def set_(
+    key: str = typer.Argument(..., help="default_profile, profiles.NAME.KEY[.SUBKEY] or prices.MODEL.KEY"),
+    value: str = typer.Argument(..., help="A TOML value (3, 1.5, true, [\"a\"]) or plain text."),
+) -> None:
+    """Change one setting in the config file, keeping its comments; the result is checked first."""
+    from .. import config_edit
+    from ..context import AppContext
+
+    ctx = AppContext()
+    line = config_edit.set_value(ctx.paths.config, key, value)
+    ctx.note(f"{ctx.paths.config}: {line}")

@@ -1,0 +1,55 @@
+"""``relay mock-server``: the built-in local relay, in the foreground."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+
+def mock_server(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port; the `mock` profile expects 8765."),
+    ttft: float = typer.Option(0.0, "--ttft", min=0, help="Seconds added before the first token."),
+    token_delay: float = typer.Option(0.02, "--token-delay", min=0, help="Seconds between tokens."),
+    words: int = typer.Option(40, "--words", min=1, help="Answer length in tokens."),
+    fail: Optional[int] = typer.Option(None, "--fail", help="Answer with this HTTP status."),  # noqa: UP045
+    retry_after: Optional[float] = typer.Option(None, "--retry-after", help="retry-after seconds with --fail."),  # noqa: UP045
+    fail_times: int = typer.Option(0, "--fail-times", min=0, help="Only the first N requests fail (0: all)."),
+    stop_after: Optional[int] = typer.Option(None, "--stop-after", help="Close the stream after N tokens."),  # noqa: UP045
+    stall_after: Optional[int] = typer.Option(None, "--stall-after", help="Go silent after N tokens."),  # noqa: UP045
+    require_key: Optional[str] = typer.Option(None, "--require-key", help="Answer 401 without this key."),  # noqa: UP045
+    directives: str = typer.Option("", "--set", help="More knobs as directives, e.g. 'no_usage,keepalive=1'."),
+) -> None:
+    """Run the built-in local relay (OpenAI and Anthropic wire formats) until Ctrl-C.
+
+    Any request can change its own behaviour with an `X-Mock: DIRECTIVES` header or a `[[mock: DIRECTIVES]]`
+    tag in the prompt, e.g. relay stream -p mock '[[mock: fail=429 retry_after=1 fail_times=1]] hi'.
+    Directives: ttft, token_delay, words, fail, retry_after, retry_after_ms, should_retry, fail_times,
+    stop_after, malformed_after, error_after, stall_after, keepalive, no_usage, html,
+    reject_stream_options, require_key, seed.
+    """
+    import sys
+
+    from ..errors import UsageError
+    from ..mock.options import MockOptions
+    from ..mock.server import serve
+
+    options = MockOptions(ttft=ttft, token_delay=token_delay, words=words, fail=fail, retry_after=retry_after,
+                          fail_times=fail_times, stop_after=stop_after, stall_after=stall_after,
+                          require_key=require_key)
+    try:
+        options = options.with_directives(directives)
+    except ValueError as exc:
+        raise UsageError(f"--set: {exc}") from None
+
+    def ready(url: str) -> None:
+        sys.stderr.write(f"relay mock-server: listening on {url} (OpenAI: {url}/v1, Anthropic: {url}); "
+                         "Ctrl-C to stop\n")
+        sys.stderr.flush()
+
+    try:
+        serve(host, port, options, ready=ready)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                         hint="pick another --port, and point the mock profile at it with RELAY_MOCK_URL") from None

@@ -1,0 +1,121 @@
+"""AppContext: what a command needs, built lazily once per invocation.
+
+Holds the environment (streams, tty flags, environment variables) so commands never reach for
+globals, and opens the config, price table, ledger and HTTP clients only when first asked.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .config import Settings, get_profile, load, resolve_key, select_profile
+from .errors import ConfigError
+from .paths import Paths, resolve
+from .profile import Profile, ResolvedKey
+
+if TYPE_CHECKING:
+    from .core.client import RelayClient, RetryNotice
+    from .ledger import Ledger
+    from .pricing import PriceTable
+
+
+class AppContext:
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        transport: Any = None,
+    ) -> None:
+        self.env = os.environ if env is None else env
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.transport = transport  # an httpx transport for tests; None = the network
+        self._ledger: Ledger | None = None
+
+    # -- environment -------------------------------------------------------------------------
+    @property
+    def stdout_isatty(self) -> bool:
+        return _isatty(self.stdout)
+
+    @property
+    def stdin_isatty(self) -> bool:
+        return _isatty(self.stdin)
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"relay: warning: {message}\n")
+        self.stderr.flush()
+
+    def note(self, message: str) -> None:
+        self.stderr.write(f"relay: {message}\n")
+        self.stderr.flush()
+
+    # -- services ----------------------------------------------------------------------------
+    @cached_property
+    def paths(self) -> Paths:
+        return resolve(self.env)  # type: ignore[arg-type]
+
+    @cached_property
+    def settings(self) -> Settings:
+        settings = load(self.paths.config, self.env)
+        for warning in settings.warnings:
+            self.warn(warning)
+        return settings
+
+    def profile(self, flag: str | None) -> Profile:
+        return select_profile(self.settings, flag, self.env)
+
+    def named_profile(self, name: str) -> Profile:
+        return get_profile(self.settings, name, f"fallback list")
+
+    def key(self, profile: Profile) -> ResolvedKey:
+        return resolve_key(profile, self.env)
+
+    def model(self, profile: Profile, flag: str | None) -> tuple[str, str]:
+        """(the name the user asked for, the name sent on the wire): flag > RELAY_MODEL > profile."""
+        asked = flag or self.env.get("RELAY_MODEL") or profile.default_model
+        if not asked:
+            raise ConfigError(f"profile {profile.name!r} has no default_model and no -m/--model was given",
+                              hint=f"pass -m MODEL, or `relay config set profiles.{profile.name}.default_model "
+                                   "MODEL`; `relay models` lists them")
+        return asked, profile.resolve_model(asked)
+
+    @cached_property
+    def prices(self) -> PriceTable:
+        from .pricing import PriceTable
+
+        return PriceTable.load(self.settings.prices)
+
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            from .ledger import Ledger
+
+            self._ledger = Ledger.open(self.paths.ledger)
+        return self._ledger
+
+    def client(self, profile: Profile, key: ResolvedKey) -> RelayClient:
+        from .core.client import RelayClient
+
+        return RelayClient(profile, key, transport=self.transport, on_retry=self._announce_retry)
+
+    def _announce_retry(self, notice: RetryNotice) -> None:
+        self.note(f"{notice.reason}; retrying in {notice.wait_s:.1f} s (retry {notice.attempt})")
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

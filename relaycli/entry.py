@@ -1,0 +1,16 @@
+"""Console-script entry point. Answers ``--version`` before importing anything heavy."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    if sys.argv[1:] == ["--version"]:
+        from . import __version__
+
+        sys.stdout.write(f"relay {__version__}\n")
+        return
+    from .cli import run
+
+    run()

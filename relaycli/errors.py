@@ -1,0 +1,123 @@
+"""The RelayError tree. Every failure relay reports is one of these; ``cli.py`` turns it into an exit code.
+
+::
+
+    RelayError                      exit 1   anything else
+    ├── UsageError                  exit 2   bad flag value, empty prompt
+    ├── ConfigError                 exit 3   malformed file, unknown profile, missing key
+    │   ├── ProfileNotFound
+    │   └── MissingKey
+    ├── BudgetExceeded              exit 3   a profile's budget with budget_action = "block"
+    ├── APIError                    exit 1   the endpoint answered with an error (400, 404, 422, ...)
+    │   ├── AuthError               exit 4   401 / 403
+    │   ├── RateLimited             exit 8   429 after retries, or a retry-after too long to honour
+    │   └── EndpointError           exit 5   5xx after retries; broken, malformed or HTML response
+    │       ├── StreamError         exit 5   an error event inside a 200 stream
+    │       └── TruncatedResponse   exit 5   the stream stopped before its end marker
+    ├── RelayTimeout                exit 6   connect/read/total/content-idle limit reached
+    └── NetworkError                exit 7   DNS, refused or reset connection, TLS
+
+Messages say what happened and what to do next. They never contain a key.
+Standard library only: this module is imported on every path.
+"""
+
+from __future__ import annotations
+
+from .exit_codes import ExitCode
+
+
+class RelayError(Exception):
+    """Base of every error relay reports to the user."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def kind(self) -> str:
+        """A short, stable class name for the ledger's error_class column."""
+        return type(self).__name__
+
+
+class UsageError(RelayError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(RelayError):
+    exit_code = ExitCode.CONFIG
+
+
+class ProfileNotFound(ConfigError):
+    pass
+
+
+class MissingKey(ConfigError):
+    pass
+
+
+class BudgetExceeded(ConfigError):
+    pass
+
+
+class APIError(RelayError):
+    """The endpoint answered, with an error."""
+
+    exit_code = ExitCode.ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.request_id = request_id
+
+
+class AuthError(APIError):
+    exit_code = ExitCode.AUTH
+
+
+class RateLimited(APIError):
+    exit_code = ExitCode.RATE_LIMITED
+
+
+class EndpointError(APIError):
+    exit_code = ExitCode.ENDPOINT
+
+
+class StreamError(EndpointError):
+    """An error event inside a 200 stream (OpenRouter/LiteLLM ``{"error":...}``, vLLM, Anthropic ``error``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, request_id=request_id, hint=hint)
+        self.error_type = error_type
+
+
+class TruncatedResponse(EndpointError):
+    pass
+
+
+class RelayTimeout(RelayError):
+    exit_code = ExitCode.TIMEOUT
+
+
+class NetworkError(RelayError):
+    exit_code = ExitCode.NETWORK

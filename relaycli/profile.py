@@ -1,0 +1,66 @@
+"""Typed configuration objects: what a profile is, once the TOML file has been checked.
+
+Standard library only. ``config.py`` builds these from the file; everything else only reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+Protocol = Literal["openai", "anthropic"]
+PROTOCOLS: tuple[str, ...] = ("openai", "anthropic")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds. ``read`` is the longest silence inside a response (also the content-idle limit)."""
+
+    connect: float = 5.0
+    read: float = 60.0
+    total: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """What one USD of list price costs on a profile, in the currency the user is billed in."""
+
+    currency: str = "USD"
+    per_usd: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    base_url: str
+    protocol: Protocol = "openai"
+    api_key_env: str | None = None
+    api_key_cmd: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    default_model: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: Timeouts = field(default_factory=Timeouts)
+    retries: int = 2
+    billing: Billing = field(default_factory=Billing)
+    compare_to: Billing | None = None
+    fallback: tuple[str, ...] = ()
+    needs_key: bool = True
+
+    @property
+    def host(self) -> str:
+        rest = self.base_url.split("://", 1)[-1]
+        return rest.split("/", 1)[0]
+
+    def resolve_model(self, name: str) -> str:
+        """The wire name for a model the user typed (aliases resolved)."""
+        return self.aliases.get(name, name)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedKey:
+    """An API key and a description of where it came from (for error messages; never the key)."""
+
+    value: str | None
+    source: str
