@@ -22,10 +22,10 @@ def log(
         else:
             ctx.note(f"no requests recorded yet ({ctx.paths.ledger} does not exist)")
         return
-    rows = log_rows(ctx.ledger().recent(count))
+    rows = list(reversed(ctx.ledger().recent(count)))
     ctx.close()
     if json_out:
-        ctx.stdout.write(json.dumps({"rows": rows}, ensure_ascii=False) + "\n")
+        ctx.stdout.write(json.dumps({"rows": log_rows(rows)}, ensure_ascii=False) + "\n")
         return
     from ..money import format_money
     from ..render import table
@@ -39,9 +39,8 @@ def log(
     table(ctx.stdout, isatty=ctx.stdout_isatty, title=None,
           columns=["time (UTC)", "command", "profile", "model", "outcome", "in", "out", "cost", "TTFT ms",
                    "ms", "retries"],
-          rows=[[r["ts"][:19].replace("T", " "), r["command"], r["profile"], r["model_answered"] or
-                 r["model_requested"], r["outcome"] + (f" ({r['error_class']})" if r["error_class"] else ""),
-                 tok(r["prompt_tokens"]), tok(r["completion_tokens"]),
-                 format_money(None if r["cost_billed"] is None else r["_billed"], r["currency"]),
-                 ms(r["ttft_ms"]), ms(r["latency_ms"]), str(r["retries"])] for r in rows],
+          rows=[[r.ts[:19].replace("T", " "), r.command, r.profile, r.model_answered or r.model_requested,
+                 r.outcome + (f" ({r.error_class})" if r.error_class else ""),
+                 tok(r.prompt_tokens), tok(r.completion_tokens), format_money(r.cost_billed, r.currency),
+                 ms(r.ttft_ms), ms(r.latency_ms), str(r.retries)] for r in rows],
           right=["in", "out", "cost", "TTFT ms", "ms", "retries"])

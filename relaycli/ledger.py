@@ -1,0 +1,379 @@
+"""The usage ledger: one SQLite row per request, shared safely by concurrent relay processes.
+
+The only module that imports sqlite3. Rules (see WIRE.md):
+
+* connect with ``isolation_level=None`` (no implicit transactions); ``PRAGMA busy_timeout`` first, then
+  ``journal_mode=WAL`` and ``synchronous=NORMAL``;
+* every write runs inside ``BEGIN IMMEDIATE`` -- a deferred transaction that reads and then writes fails
+  at once with "database is locked" whatever the busy timeout;
+* the schema is a named, ordered list of migrations keyed on ``PRAGMA user_version``. Opening a current
+  database takes no lock; otherwise the migrations run inside ``BEGIN IMMEDIATE`` after re-reading the
+  version, so concurrent first runs migrate exactly once. A database from a newer relay is refused.
+
+Money is stored as INTEGER pico-units (10**-12 of a USD or of the billing currency), so SUM is exact and
+fast; ``NULL`` means unpriced or unknown, never zero. To sum more than about 9.2 million units of
+currency in one group without overflowing SQLite's 64-bit integers, sum the whole and fractional parts
+apart (``SUM(x / 1000000000000)`` and ``SUM(x % 1000000000000)``), as :meth:`Ledger.totals` does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from uuid import uuid4
+
+from .errors import RelayError
+
+__all__ = [
+    "Ledger",
+    "LedgerError",
+    "LedgerRow",
+    "LedgerTooNew",
+    "LedgerTotals",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "utc_timestamp",
+]
+
+BUSY_TIMEOUT_MS = 30_000
+PICO = 12  # money columns hold amount * 10**PICO
+_UNIT = 10**PICO
+
+
+class LedgerError(RelayError):
+    """The ledger could not be opened, read or written."""
+
+
+class LedgerTooNew(LedgerError):
+    """The database was written by a newer relay whose schema this one does not know."""
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """UTC ISO 8601 with millisecond precision and a ``Z``: ``2026-11-23T04:47:27.123Z``.
+
+    A naive datetime is taken to be UTC. Strings in this form sort chronologically.
+    """
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _new_id() -> str:
+    return uuid4().hex
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerRow:
+    """One request. Token counts and money are ``None`` when unknown (NULL in the database).
+
+    Holds no prompt or answer text and never a key.
+    """
+
+    id: str = field(default_factory=_new_id)
+    ts: str = field(default_factory=utc_timestamp)
+    command: str
+    profile: str
+    host: str
+    protocol: str
+    model_requested: str
+    model_answered: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    usage_raw: str | None = None  # the usage object as the endpoint reported it (JSON text)
+    price_source: str | None = None
+    price_json: str | None = None  # the USD-per-1M prices used, so the cost can be recomputed
+    cost_usd: Decimal | None = None
+    cost_billed: Decimal | None = None
+    currency: str = "USD"
+    per_usd: Decimal = Decimal(1)
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    retries: int = 0
+    http_status: int | None = None
+    outcome: str = "ok"  # 'ok' | 'error' | 'interrupted' | 'truncated'
+    error_class: str | None = None
+    request_id: str | None = None
+    finish_reason: str | None = None
+    tag: str | None = None  # e.g. 'bench'; NULL for ordinary requests
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LedgerRow))
+_MONEY = frozenset({"cost_usd", "cost_billed"})
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    """Sums over a set of rows. Money is ``None`` when no row in the set was priced."""
+
+    requests: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    cost_usd: Decimal | None
+    unpriced_requests: int
+
+
+# --- schema ----------------------------------------------------------------------------------------------
+
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "0001_create_requests",
+        (
+            """
+            CREATE TABLE schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE requests (
+                id TEXT NOT NULL UNIQUE,
+                ts TEXT NOT NULL,
+                command TEXT NOT NULL,
+                profile TEXT NOT NULL,
+                host TEXT NOT NULL,
+                protocol TEXT NOT NULL,
+                model_requested TEXT NOT NULL,
+                model_answered TEXT,
+                prompt_tokens INTEGER,
+                completion_tokens INTEGER,
+                cached_tokens INTEGER,
+                cache_write_tokens INTEGER,
+                usage_raw TEXT,
+                price_source TEXT,
+                price_json TEXT,
+                cost_usd INTEGER,
+                cost_billed INTEGER,
+                currency TEXT NOT NULL,
+                per_usd TEXT NOT NULL,
+                latency_ms REAL,
+                ttft_ms REAL,
+                retries INTEGER NOT NULL DEFAULT 0,
+                http_status INTEGER,
+                outcome TEXT NOT NULL
+                    CHECK (outcome IN ('ok', 'error', 'interrupted', 'truncated')),
+                error_class TEXT,
+                request_id TEXT,
+                finish_reason TEXT,
+                tag TEXT
+            )
+            """,
+            "CREATE INDEX requests_ts ON requests (ts)",
+        ),
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM requests"
+
+
+def _to_pico(amount: Decimal | None) -> int | None:
+    if amount is None:
+        return None
+    return int(amount.scaleb(PICO).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def _from_pico(value: int | None) -> Decimal | None:
+    return None if value is None else Decimal(value).scaleb(-PICO)
+
+
+def _split_sum(whole: int | None, frac: int | None) -> Decimal | None:
+    if whole is None or frac is None:
+        return None
+    return Decimal(whole) + Decimal(frac).scaleb(-PICO)
+
+
+class Ledger:
+    """An open ledger database. Use :meth:`open`; close it, or use it as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path) -> Ledger:
+        """Open (creating it and its directory if needed) and migrate the ledger at ``path``."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"Cannot open the usage ledger {path}: {exc}.") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            _enable_wal(conn)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            _migrate(conn, path)
+        except LedgerError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise LedgerError(
+                f"Cannot use the usage ledger {path}: {exc}.",
+                hint="If the file is damaged, move it aside; relay starts a new one.",
+            ) from exc
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def record(self, row: LedgerRow) -> None:
+        """Append ``row`` (one short ``BEGIN IMMEDIATE`` transaction)."""
+        values = [
+            _to_pico(v) if name in _MONEY else str(v) if name == "per_usd" else v
+            for name, v in ((name, getattr(row, name)) for name in COLUMNS)
+        ]
+        try:
+            with self._write() as conn:
+                conn.execute(_INSERT, values)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"Cannot write to the usage ledger {self.path}: {exc}.") from exc
+
+    def recent(self, limit: int = 20) -> list[LedgerRow]:
+        """The latest ``limit`` rows, newest first."""
+        rows = self._query(f"{_SELECT} ORDER BY ts DESC, rowid DESC LIMIT ?", (limit,))
+        return [_row_from_db(values) for values in rows]
+
+    def count(self) -> int:
+        ((n,),) = self._query("SELECT COUNT(*) FROM requests")
+        return int(n)
+
+    def totals(self, *, since: str | None = None, until: str | None = None) -> LedgerTotals:
+        """Sums over rows with ``since <= ts < until`` (ISO prefixes such as ``2026-11`` work)."""
+        sql = (
+            "SELECT COUNT(*), COALESCE(SUM(outcome != 'ok'), 0),"
+            " COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
+            " COALESCE(SUM(cached_tokens), 0),"
+            f" SUM(cost_usd / {_UNIT}), SUM(cost_usd % {_UNIT}),"
+            " COALESCE(SUM(cost_usd IS NULL), 0)"
+            " FROM requests WHERE ts >= ? AND ts < ?"
+        )
+        ((n, errors, prompt, completion, cached, whole, frac, unpriced),) = self._query(
+            sql, (since or "", until or "\uffff")
+        )
+        return LedgerTotals(
+            requests=n,
+            errors=errors,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cached_tokens=cached,
+            cost_usd=_split_sum(whole, frac),
+            unpriced_requests=unpriced,
+        )
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with self._lock:
+                return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"Cannot read the usage ledger {self.path}: {exc}.") from exc
+
+
+def _row_from_db(values: tuple[Any, ...]) -> LedgerRow:
+    data = dict(zip(COLUMNS, values, strict=True))
+    for name in _MONEY:
+        data[name] = _from_pico(data[name])
+    data["per_usd"] = Decimal(data["per_usd"])
+    return LedgerRow(**data)
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL (a setting stored in the file, so usually already done).
+
+    SQLite answers "database is locked" at once, without waiting for the busy timeout, when another
+    connection holds a lock during the switch -- as happens when several processes open a brand-new
+    ledger together -- so the switch is retried here, within the same time limit.
+    """
+    (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+    if str(mode).lower() == "wal":
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    return int(version)
+
+
+def _too_new(path: Path, version: int) -> LedgerTooNew:
+    return LedgerTooNew(
+        f"The usage ledger {path} was written by a newer relay (schema {version}; "
+        f"this relay knows up to {SCHEMA_VERSION}).",
+        hint="Upgrade relay, or point RELAY_HOME somewhere else.",
+    )
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    version = _user_version(conn)
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise _too_new(path, version)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _user_version(conn)  # another process may have migrated while we waited
+        if version > SCHEMA_VERSION:
+            raise _too_new(path, version)
+        for number, (name, statements) in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, utc_timestamp()),
+            )
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,103 @@
+"""The ledger's schema, migrations and refusal of databases written by a newer relay."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from relaycli.errors import RelayError
+from relaycli.ledger import MIGRATIONS, SCHEMA_VERSION, Ledger, LedgerError, LedgerTooNew
+
+EXPECTED_COLUMNS = [
+    # (name, declared type, not null, default)
+    ("id", "TEXT", 1, None),
+    ("ts", "TEXT", 1, None),
+    ("command", "TEXT", 1, None),
+    ("profile", "TEXT", 1, None),
+    ("host", "TEXT", 1, None),
+    ("protocol", "TEXT", 1, None),
+    ("model_requested", "TEXT", 1, None),
+    ("model_answered", "TEXT", 0, None),
+    ("prompt_tokens", "INTEGER", 0, None),
+    ("completion_tokens", "INTEGER", 0, None),
+    ("cached_tokens", "INTEGER", 0, None),
+    ("cache_write_tokens", "INTEGER", 0, None),
+    ("usage_raw", "TEXT", 0, None),
+    ("price_source", "TEXT", 0, None),
+    ("price_json", "TEXT", 0, None),
+    ("cost_usd", "INTEGER", 0, None),
+    ("cost_billed", "INTEGER", 0, None),
+    ("currency", "TEXT", 1, None),
+    ("per_usd", "TEXT", 1, None),
+    ("latency_ms", "REAL", 0, None),
+    ("ttft_ms", "REAL", 0, None),
+    ("retries", "INTEGER", 1, "0"),
+    ("http_status", "INTEGER", 0, None),
+    ("outcome", "TEXT", 1, None),
+    ("error_class", "TEXT", 0, None),
+    ("request_id", "TEXT", 0, None),
+    ("finish_reason", "TEXT", 0, None),
+    ("tag", "TEXT", 0, None),
+]
+
+
+def _raw(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def test_fresh_database_has_the_exact_schema(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "ledger.db"
+    Ledger.open(path).close()  # creates the parent directories too
+    conn = _raw(path)
+    assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+    assert SCHEMA_VERSION == 1 == len(MIGRATIONS)
+    columns = [(r[1], r[2], r[3], r[4]) for r in conn.execute("PRAGMA table_info(requests)")]
+    assert columns == EXPECTED_COLUMNS
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"requests", "schema_migrations"}
+    indexes = {r[0]: r[1] for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")}
+    assert indexes["requests_ts"] == "CREATE INDEX requests_ts ON requests (ts)"
+    assert any(name.startswith("sqlite_autoindex_requests") for name in indexes)  # UNIQUE(id)
+    applied = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
+    assert applied == [(1, "0001_create_requests")]
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+
+
+def test_reopening_a_current_database_takes_no_lock(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    Ledger.open(path).close()
+    blocker = _raw(path)
+    blocker.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        started = time.perf_counter()
+        with Ledger.open(path) as ledger:
+            assert ledger.count() == 0
+        assert time.perf_counter() - started < 1.0
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
+def test_database_from_a_newer_relay_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    Ledger.open(path).close()
+    conn = _raw(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(LedgerTooNew) as caught:
+        Ledger.open(path)
+    assert isinstance(caught.value, RelayError)
+    assert "newer relay" in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_a_file_that_is_not_a_database_is_a_ledger_error(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(LedgerError) as caught:
+        Ledger.open(path)
+    assert str(path) in str(caught.value)
