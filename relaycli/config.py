@@ -284,8 +284,8 @@ def resolve_key(profile: Profile, env: Mapping[str, str] | None = None) -> Resol
         tried.append(f"api_key_cmd `{profile.api_key_cmd}` {problem}")
     if profile.api_key:
         return ResolvedKey(profile.api_key, "api_key in the config file")
-    if not tried:
-        tried.append("it sets none of api_key_env, api_key_cmd, api_key")
+    if not tried:  # a local server (vLLM, llama.cpp, Ollama) that needs no key
+        return ResolvedKey(None, "no key configured (api_key_env, api_key_cmd or api_key)")
     raise MissingKey(f"no API key for profile {profile.name!r}: {'; '.join(tried)}",
                      hint=f"set the variable, or add api_key_env/api_key_cmd to [profiles.{profile.name}]")
 

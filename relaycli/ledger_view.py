@@ -16,7 +16,7 @@ def log_rows(rows: list[LedgerRow]) -> list[dict[str, Any]]:
         item = dataclasses.asdict(row)
         for key, value in item.items():
             if isinstance(value, Decimal):
-                item[key] = str(value)
+                item[key] = format(value.normalize(), "f")
         item["usage_raw"] = json.loads(row.usage_raw) if row.usage_raw else None
         item["price_json"] = json.loads(row.price_json) if row.price_json else None
         out.append(item)

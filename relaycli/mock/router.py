@@ -1,0 +1,173 @@
+"""Routing and policy: which endpoint, which options (server's, then ``X-Mock``, then ``[[mock: ...]]``),
+the key check, model validation and injected failures, before ``respond`` sends the answer."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any
+
+from . import respond
+from .answer import MODEL_IDS, MODELS, answer_tokens
+from .anthropic_wire import ANTHROPIC, anthropic_models
+from .httpio import Request, reason
+from .openai_wire import OPENAI, openai_models
+from .options import MockOptions, canonical, prompt_directives
+from .respond import HTML, JSON, Exchange
+from .wire import HTML_PAGE, Protocol, WireError, directive_text, dumps
+
+CHAT_PATHS: dict[str, Protocol] = {"/v1/chat/completions": OPENAI, "/v1/messages": ANTHROPIC}
+
+
+class Router:
+    """Answers requests with the options ``get_options()`` returns at the time of each request."""
+
+    def __init__(self, get_options: Callable[[], MockOptions]) -> None:
+        self._get_options = get_options
+        self.fail_counts: dict[str, int] = {}
+        """Requests that matched a ``fail_times`` failure, per canonical directive string ("" for the
+        server's own options)."""
+
+    async def handle(self, ex: Exchange) -> bool:
+        """Answer one request; whether the connection may carry another."""
+        req, rec = ex.req, ex.rec
+        path = req.path.rstrip("/") or "/"
+        proto = CHAT_PATHS.get(path) or (ANTHROPIC if "anthropic-version" in req.headers else OPENAI)
+        rec.protocol = proto.name
+        ex.headers.append((proto.request_id_header, rec.request_id))
+        try:
+            if path == "/health":
+                rec.protocol = None
+                return await ex.send(200, JSON, b'{"status":"ok"}')
+            is_models = path == "/v1/models" or path.startswith("/v1/models/")
+            if not is_models and path not in CHAT_PATHS:
+                err_type = "not_found_error" if proto is ANTHROPIC else "invalid_request_error"
+                raise WireError(404, err_type, f"Unknown path: {req.method} {req.path}")
+            method = "GET" if is_models else "POST"
+            if req.method != method:
+                raise WireError(405, "invalid_request_error", f"{req.method} is not allowed on {req.path}")
+            if is_models:
+                return await self._models(ex, proto, path[len("/v1/models/") :])
+            return await self._chat(ex, proto)
+        except WireError as err:
+            rec.outcome = "rejected"
+            return await ex.send(
+                err.status, JSON, proto.error(err.status, err.err_type, err.message, err.code)
+            )
+
+    def _options(self, req: Request, body: Any) -> tuple[MockOptions, str]:
+        """The options for this request, and the canonical string of its own directives."""
+        texts = prompt_directives(directive_text(body))
+        header = req.headers.get("x-mock")
+        if header:
+            texts.insert(0, header)
+        options = self._get_options()
+        if not texts:
+            return options, ""
+        overrides: dict[str, Any] = {}
+        try:
+            for text in texts:
+                overrides.update(MockOptions.parse_directives(text))
+        except ValueError as exc:
+            raise WireError(400, "invalid_request_error", str(exc)) from None
+        return options.with_overrides(overrides), canonical(overrides)
+
+    @staticmethod
+    def _check_key(req: Request, proto: Protocol, opts: MockOptions) -> None:
+        if opts.require_key is None:
+            return
+        if proto is ANTHROPIC:
+            given = req.headers.get("x-api-key", "")
+        else:
+            scheme, _, given = req.headers.get("authorization", "").partition(" ")
+            given = given.strip() if scheme.lower() == "bearer" else ""
+        if not given:
+            raise proto.auth_error(missing=True)
+        if not hmac.compare_digest(given.encode(), opts.require_key.encode()):
+            raise proto.auth_error(missing=False)
+
+    def _should_fail(self, opts: MockOptions, key: str) -> bool:
+        if not opts.failing:
+            return False
+        if opts.fail_times == 0:
+            return True
+        count = self.fail_counts.get(key, 0) + 1
+        self.fail_counts[key] = count
+        return count <= opts.fail_times
+
+    @staticmethod
+    async def _fail(ex: Exchange, proto: Protocol, opts: MockOptions) -> bool:
+        if opts.retry_after is not None:
+            seconds = opts.retry_after
+            ex.headers.append(("retry-after", str(int(seconds)) if seconds == int(seconds) else str(seconds)))
+        if opts.retry_after_ms is not None:
+            ex.headers.append(("retry-after-ms", str(opts.retry_after_ms)))
+        if opts.should_retry is not None:
+            ex.headers.append(("x-should-retry", "true" if opts.should_retry else "false"))
+        if opts.html:
+            ex.rec.outcome = "html"
+            status = opts.fail if opts.fail is not None else 502
+            return await ex.send(
+                status, HTML, HTML_PAGE.format(status=status, reason=reason(status)).encode()
+            )
+        ex.rec.outcome = "failed"
+        status = opts.fail or 500
+        return await ex.send(status, JSON, proto.fail_error(status))
+
+    async def _models(self, ex: Exchange, proto: Protocol, model_id: str) -> bool:
+        opts, key = self._options(ex.req, None)
+        ex.rec.directives = key
+        self._check_key(ex.req, proto, opts)
+        if self._should_fail(opts, key):
+            return await self._fail(ex, proto, opts)
+        if not model_id:
+            return await ex.send(200, JSON, anthropic_models() if proto is ANTHROPIC else openai_models())
+        ex.rec.model = model_id
+        model = next((m for m in MODELS if m.id == model_id), None)
+        if model is None:
+            raise proto.model_not_found(model_id)
+        shape: dict[str, Any]
+        if proto is ANTHROPIC:
+            shape = {
+                "type": "model",
+                "id": model.id,
+                "display_name": model.display_name,
+                "created_at": model.created_at,
+            }
+        else:
+            shape = {"id": model.id, "object": "model", "created": model.created, "owned_by": model.owned_by}
+        return await ex.send(200, JSON, dumps(shape))
+
+    async def _chat(self, ex: Exchange, proto: Protocol) -> bool:
+        req, rec = ex.req, ex.rec
+        body: Any = None
+        body_error: WireError | None = None
+        try:
+            body = json.loads(req.body)
+        except (ValueError, UnicodeDecodeError):
+            body_error = WireError(400, "invalid_request_error", "The request body is not valid JSON.")
+        opts, key = self._options(req, body)
+        rec.directives = key
+        self._check_key(req, proto, opts)
+        if proto is ANTHROPIC and "anthropic-version" not in req.headers:
+            raise WireError(400, "invalid_request_error", "anthropic-version: header is required")
+        if body_error is not None:
+            raise body_error
+        chat = proto.parse(body)
+        rec.model, rec.stream = chat.model, chat.stream
+        if chat.model not in MODEL_IDS:
+            raise proto.model_not_found(chat.model)
+        if opts.reject_stream_options and chat.has_stream_options:
+            raise WireError(
+                400, "invalid_request_error", "Unrecognized request argument supplied: stream_options"
+            )
+        if self._should_fail(opts, key):
+            return await self._fail(ex, proto, opts)
+        truncated = chat.max_tokens is not None and chat.max_tokens < opts.words
+        count = chat.max_tokens if truncated and chat.max_tokens is not None else opts.words
+        tokens = answer_tokens(chat.n_messages, chat.prompt, opts.seed, count, complete=not truncated)
+        reply = proto.reply(chat, no_usage=opts.no_usage)
+        if chat.stream:
+            return await respond.stream(ex, proto, opts, reply, tokens, truncated)
+        return await respond.complete(ex, opts, reply, tokens, truncated)
