@@ -6,18 +6,55 @@ command module keeps its heavy imports (httpx, sqlite3, rich) inside the command
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
-from .commands import config as config_cmd
-from .commands import demo, log, mock, models, stream
 from .errors import RelayError
 from .exit_codes import ExitCode
 
+# name -> (module in relaycli.commands, attribute, one-line help). Modules load only when their command
+# runs, so `relay --help` builds no command but the root. tests/test_cli.py checks the help lines.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "stream": ("stream", "stream", "Stream one answer to stdout."),
+    "models": ("models", "models", "List the models an endpoint offers, with aliases and prices."),
+    "log": ("log", "log", "Show the latest requests from the usage ledger."),
+    "config": ("config", "app", "Create, inspect and change the config file."),
+    "mock-server": ("mock", "mock_server", "Run the built-in local relay until Ctrl-C."),
+    "demo": ("demo", "demo", "A guided offline tour on the built-in local relay."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """A root group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):  # type: ignore[no-untyped-def,override]
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        target = getattr(importlib.import_module(f"relaycli.commands.{module}"), attribute)
+        if not isinstance(target, typer.Typer):
+            single = typer.Typer(rich_markup_mode=None, add_completion=False)
+            single.command(cmd_name)(target)
+            target = single
+        command = typer.main.get_command(target)
+        command.name = cmd_name
+        return command
+
+    def format_commands(self, ctx: typer.Context, formatter) -> None:  # type: ignore[no-untyped-def,override]
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, line) for name, (_, _, line) in COMMANDS.items()])
+
+
 app = typer.Typer(
     name="relay",
+    cls=LazyGroup,
     help="A client for AI API relays: stream answers, list models, track usage and cost.",
     rich_markup_mode=None,
     add_completion=False,
@@ -37,17 +74,9 @@ def _version(value: bool) -> None:
 def root(
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
                                  help="Print the version and exit."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and HTTP details on errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
 ) -> None:
     """A client for AI API relays: stream answers, list models, track usage and cost."""
-
-
-app.command("stream")(stream.stream)
-app.command("models")(models.models)
-app.command("log")(log.log)
-app.add_typer(config_cmd.app, name="config")
-app.command("mock-server")(mock.mock_server)
-app.command("demo")(demo.demo)
 
 
 def report(exc: RelayError) -> None:

@@ -73,7 +73,7 @@ class AppContext:
         return select_profile(self.settings, flag, self.env)
 
     def named_profile(self, name: str) -> Profile:
-        return get_profile(self.settings, name, f"fallback list")
+        return get_profile(self.settings, name, "fallback list")
 
     def key(self, profile: Profile) -> ResolvedKey:
         return resolve_key(profile, self.env)

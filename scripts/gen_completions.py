@@ -41,9 +41,12 @@ def collect() -> Cmd:
             options.append((names, (param.help or "").split("\n")[0], not param.is_flag))
         options.append((["-h", "--help"], "Show help and exit.", False))
         children = []
-        for name, sub in sorted(getattr(command, "commands", {}).items()):
-            if not getattr(sub, "hidden", False):
-                children.append(walk(sub, [*path, name]))
+        if hasattr(command, "list_commands"):
+            ctx = typer.Context(command)  # type: ignore[arg-type]
+            for name in command.list_commands(ctx):  # type: ignore[attr-defined]
+                sub = command.get_command(ctx, name)  # type: ignore[attr-defined]
+                if sub is not None and not getattr(sub, "hidden", False):
+                    children.append(walk(sub, [*path, name]))
         text = (getattr(command, "short_help", None) or getattr(command, "help", None) or "").strip()
         return Cmd(path=path, help=text.split("\n")[0].rstrip("."), options=options, children=children)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
-app = typer.Typer(help="Create, inspect and change the config file.", no_args_is_help=True,
+app = typer.Typer(help="Create, inspect and change the config file.", no_args_is_help=True, add_completion=False,
                   rich_markup_mode=None)
 
 
@@ -64,7 +63,7 @@ def profiles(
 
 @app.command("show")
 def show(
-    profile: Optional[str] = typer.Option(None, "-p", "--profile", help="Only this profile."),  # noqa: UP045
+    profile: str | None = typer.Option(None, "-p", "--profile", help="Only this profile."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Every setting with its value and where it came from. Keys are masked."""

@@ -9,7 +9,10 @@ def demo(
     keep: bool = typer.Option(False, "--keep", help="Keep the throwaway RELAY_HOME and print where it is."),
     fast: bool = typer.Option(False, "--fast", help="No pacing between tokens (for scripts and tests)."),
 ) -> None:
-    """Run relay's main commands against a local relay, in a throwaway RELAY_HOME. Needs no key or network."""
+    """A guided offline tour on the built-in local relay.
+
+    Runs relay's main commands in a throwaway RELAY_HOME. Needs no key and no network.
+    """
     from ..demo import run_demo
 
     raise typer.Exit(run_demo(keep=keep, fast=fast))

@@ -11,7 +11,10 @@ def log(
     count: int = typer.Option(20, "-n", "--count", min=1, help="How many rows, newest last."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
-    """Show the latest requests from the usage ledger: outcome, tokens, cost, latency."""
+    """Show the latest requests from the usage ledger.
+
+    One row per request: outcome, tokens, cost in the billing currency, TTFT, latency, retries.
+    """
     from ..context import AppContext
     from ..ledger_view import log_rows
 

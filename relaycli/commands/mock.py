@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 
@@ -13,15 +11,17 @@ def mock_server(
     ttft: float = typer.Option(0.0, "--ttft", min=0, help="Seconds added before the first token."),
     token_delay: float = typer.Option(0.02, "--token-delay", min=0, help="Seconds between tokens."),
     words: int = typer.Option(40, "--words", min=1, help="Answer length in tokens."),
-    fail: Optional[int] = typer.Option(None, "--fail", help="Answer with this HTTP status."),  # noqa: UP045
-    retry_after: Optional[float] = typer.Option(None, "--retry-after", help="retry-after seconds with --fail."),  # noqa: UP045
+    fail: int | None = typer.Option(None, "--fail", help="Answer with this HTTP status."),
+    retry_after: float | None = typer.Option(None, "--retry-after", help="retry-after seconds with --fail."),
     fail_times: int = typer.Option(0, "--fail-times", min=0, help="Only the first N requests fail (0: all)."),
-    stop_after: Optional[int] = typer.Option(None, "--stop-after", help="Close the stream after N tokens."),  # noqa: UP045
-    stall_after: Optional[int] = typer.Option(None, "--stall-after", help="Go silent after N tokens."),  # noqa: UP045
-    require_key: Optional[str] = typer.Option(None, "--require-key", help="Answer 401 without this key."),  # noqa: UP045
+    stop_after: int | None = typer.Option(None, "--stop-after", help="Close the stream after N tokens."),
+    stall_after: int | None = typer.Option(None, "--stall-after", help="Go silent after N tokens."),
+    require_key: str | None = typer.Option(None, "--require-key", help="Answer 401 without this key."),
     directives: str = typer.Option("", "--set", help="More knobs as directives, e.g. 'no_usage,keepalive=1'."),
 ) -> None:
-    """Run the built-in local relay (OpenAI and Anthropic wire formats) until Ctrl-C.
+    """Run the built-in local relay until Ctrl-C.
+
+    It speaks the OpenAI (/v1/chat/completions) and Anthropic (/v1/messages) wire formats.
 
     Any request can change its own behaviour with an `X-Mock: DIRECTIVES` header or a `[[mock: DIRECTIVES]]`
     tag in the prompt, e.g. relay stream -p mock '[[mock: fail=429 retry_after=1 fail_times=1]] hi'.

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
 
 def models(
-    profile: Optional[str] = typer.Option(None, "-p", "--profile", help="Profile to ask."),  # noqa: UP045
-    search: Optional[str] = typer.Option(None, "--search", help="Only models whose id or alias contains TEXT."),  # noqa: UP045
+    profile: str | None = typer.Option(None, "-p", "--profile", help="Profile to ask."),
+    search: str | None = typer.Option(None, "--search", help="Only models whose id or alias contains TEXT."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
-    """List the models an endpoint offers, with your aliases and the known price per 1M tokens."""
+    """List the models an endpoint offers, with aliases and prices.
+
+    Prices are list prices in USD per 1M tokens, from the built-in table or your [prices] overrides.
+    """
     from ..catalog import list_models
     from ..context import AppContext
 

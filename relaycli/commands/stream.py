@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 
 def stream(
-    prompt: Optional[list[str]] = typer.Argument(None, help="The prompt. Text on stdin is appended after it."),  # noqa: UP045
-    profile: Optional[str] = typer.Option(None, "-p", "--profile", help="Profile to use."),  # noqa: UP045
-    model: Optional[str] = typer.Option(None, "-m", "--model", help="Model or alias."),  # noqa: UP045
-    system: Optional[str] = typer.Option(None, "-s", "--system", help="System prompt."),  # noqa: UP045
-    temperature: Optional[float] = typer.Option(None, "-t", "--temperature", min=0.0, max=2.0),  # noqa: UP045
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Cap on output tokens."),  # noqa: UP045
+    prompt: list[str] | None = typer.Argument(None, help="The prompt. Text on stdin is appended after it."),
+    profile: str | None = typer.Option(None, "-p", "--profile", help="Profile to use."),
+    model: str | None = typer.Option(None, "-m", "--model", help="Model or alias."),
+    system: str | None = typer.Option(None, "-s", "--system", help="System prompt."),
+    temperature: float | None = typer.Option(None, "-t", "--temperature", min=0.0, max=2.0),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Cap on output tokens."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Always ask the endpoint."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document instead of the text."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Print a one-line summary on stderr."),
 ) -> None:
-    """Stream one answer to stdout. Every request is recorded in the usage ledger."""
+    """Stream one answer to stdout.
+
+    The prompt comes from the arguments and/or stdin. Every request is recorded in the usage ledger;
+    `relay log` shows the latest. Exit codes: 0 ok, 3 config, 4 auth, 5 endpoint failed or truncated,
+    6 timeout, 7 network, 8 rate limited, 130 Ctrl-C.
+    """
     from ..context import AppContext
     from ..streaming import run_stream
 

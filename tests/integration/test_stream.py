@@ -137,7 +137,8 @@ def test_html_error_pages(relay_env: dict[str, str]) -> None:
 
 def test_stall_times_out_within_the_configured_limit(relay_env: dict[str, str]) -> None:
     url = relay_env["RELAY_MOCK_URL"]
-    write_config(relay_env, f'[profiles.slow]\nbase_url = "{url}/v1"\ntimeout = {{ read = 1 }}\nretries = 0\ndefault_model = "gpt-4.1"\n')
+    write_config(relay_env, f'[profiles.slow]\nbase_url = "{url}/v1"\ntimeout = {{ read = 1 }}\nretries = 0\n'
+                            'default_model = "gpt-4.1"\n')
     for directive in ("stall_after=3", "stall_after=3 keepalive=0.1"):
         start = time.monotonic()
         ran = run_relay("stream", "-p", "slow", f"[[mock: {directive}]] hi", env=relay_env)

@@ -1,0 +1,44 @@
+"""The CLI surface: lazily loaded commands, their help lines, completions kept current."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+from relaycli.cli import COMMANDS, app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_command_loads_and_its_help_line_matches_its_docstring() -> None:
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)  # type: ignore[arg-type]
+    for name, (_, _, line) in COMMANDS.items():
+        command = group.get_command(ctx, name)  # type: ignore[attr-defined]
+        assert command is not None and command.name == name
+        first = (command.help or "").strip().split("\n")[0]
+        assert first == line, (name, first, line)
+
+
+def test_completions_are_current() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_completions.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
+def test_bash_completion_offers_subcommands_and_options() -> None:
+    script = ROOT / "completions" / "relay.bash"
+    probe = f"""
+source {script}
+COMP_WORDS=(relay con); COMP_CWORD=1; _relay; echo "${{COMPREPLY[*]}}"
+COMP_WORDS=(relay stream --max); COMP_CWORD=2; _relay; echo "${{COMPREPLY[*]}}"
+COMP_WORDS=(relay config s); COMP_CWORD=2; _relay; echo "${{COMPREPLY[*]}}"
+"""
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True)
+    assert done.stdout.splitlines() == ["config", "--max-tokens", "show set"]
