@@ -78,6 +78,9 @@ class RelayClient:
             transport=transport,
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=t.connect),
             follow_redirects=False,
+            # Loading the CA bundle costs ~40 ms; a plain-http profile (a local server) never needs it,
+            # and no redirect is followed, so the client can never reach an https host with it.
+            verify=profile.base_url.startswith("https://"),
         )
 
     # -- public API -----------------------------------------------------------------------------
