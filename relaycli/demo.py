@@ -46,7 +46,8 @@ def run_demo(*, keep: bool, fast: bool) -> int:
 
     home = tempfile.mkdtemp(prefix="relay-demo-")
     bold = sys.stdout.isatty()
-    server = MockServer(port=0, options=MockOptions(token_delay=0 if fast else 0.02, words=60))
+    paced = MockOptions(ttft=0.25, token_delay=0.02, words=60)
+    server = MockServer(port=0, options=MockOptions(words=60) if fast else paced)
     server.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
     env.update(RELAY_HOME=home, RELAY_MOCK_URL=server.url, PYTHONUNBUFFERED="1")
@@ -55,7 +56,7 @@ def run_demo(*, keep: bool, fast: bool) -> int:
         print(f"relay demo: a local relay on {server.url}, RELAY_HOME={home}\n", flush=True)
         for number, step in enumerate(STEPS, start=1):
             shown = " ".join(_quote(a) for a in step.args)
-            pipe = f"printf {_quote(step.stdin)} | " if step.stdin else ""
+            pipe = f"echo {_quote(step.stdin.rstrip())} | " if step.stdin else ""
             header = f"[{number}/{len(STEPS)}] {step.title}\n$ {pipe}relay {shown}"
             print(f"\033[1m{header}\033[0m" if bold else header, flush=True)
             done = subprocess.run([sys.executable, "-m", "relaycli", *step.args], env=env, input=step.stdin,
