@@ -78,20 +78,16 @@ def run_stream(ctx: AppContext, *, prompt: list[str], profile_flag: str | None, 
     on_delta = (lambda d: collected.append(d.text) if d.kind == "text" else None) if json_out else sink
     try:
         answer = send(ctx, profile, ask, on_delta, command="stream")
+        if json_out:
+            ctx.stdout.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
+        sink.finish()
     except OutputClosed:
         return 0
-    except RelayError:
-        sink.finish()
-        raise
-    except KeyboardInterrupt:
+    except (RelayError, KeyboardInterrupt):
         sink.finish()
         raise
     finally:
         ctx.close()
-    if json_out:
-        ctx.stdout.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
-    else:
-        sink.finish()
     if verbose:
         ctx.stderr.write(summary(answer) + "\n")
     return 0
