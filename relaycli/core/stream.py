@@ -8,6 +8,7 @@ RelayError, after Ctrl-C in the middle, and returns the partial state.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
@@ -21,6 +22,8 @@ from .errors_map import body_kind
 from .retry import Failure
 from .sse import SSEDecoder
 from .wire import Completion, load_json_object, short
+
+_SSE_STARTS = (b"data:", b"event:", b":", b"id:", b"retry:")
 
 if TYPE_CHECKING:
     from .client import RelayClient
@@ -197,13 +200,31 @@ class ResponseStream:
             yield from self._read_sse(response, read_total=read_total)
         elif kind in ("json", "unknown"):
             yield from self._read_json(response, read_total=read_total)
+        elif kind == "other" and req.stream:
+            yield from self._read_mislabelled(response, read_total=read_total)
         else:
             expected = "an event stream" if req.stream else "JSON"
             raise self._tag(c.not_json(ctype, self._read_some(response), expected=expected))
 
     # -- reading bodies -----------------------------------------------------------------------------
 
-    def _read_sse(self, response: httpx.Response, *, read_total: bool) -> Iterator[Delta]:
+    def _read_mislabelled(self, response: httpx.Response, *, read_total: bool) -> Iterator[Delta]:
+        """Some servers label their event stream ``text/plain``: read it as one if it starts like one."""
+        c = self._c
+        chunks = response.iter_bytes()
+        try:
+            first = next(chunks, b"")
+        except httpx.HTTPError as exc:
+            error, failure = c.transport_error(exc, response.request.url)
+            raise _AttemptFailed(failure, error, exc) from exc
+        if not first.lstrip(b"\xef\xbb\xbf\r\n ").startswith(_SSE_STARTS):
+            ctype = response.headers.get("content-type", "")
+            raise self._tag(c.not_json(ctype, first[:2048], expected="an event stream"))
+        yield from self._read_sse(response, read_total=read_total, chunks=itertools.chain([first], chunks))
+
+    def _read_sse(
+        self, response: httpx.Response, *, read_total: bool, chunks: Iterator[bytes] | None = None
+    ) -> Iterator[Delta]:
         c = self._c
         t = c.profile.timeout
         t_start = self.timing.t_start or 0
@@ -211,7 +232,7 @@ class ResponseStream:
         decoder = SSEDecoder()
         parser = self._parser = c.wire.StreamParser()
         last_content = self.timing.t_headers or c.clock()
-        chunks = response.iter_bytes()
+        chunks = response.iter_bytes() if chunks is None else chunks
         while True:
             try:
                 chunk = next(chunks, None)

@@ -344,3 +344,10 @@ def test_reading_stops_at_the_end_marker_even_if_the_body_stays_open() -> None:
     h, _ = routed(sse_response(body))
     res = h.client.complete(REQ)
     assert res.complete and res.text == "x"
+
+
+def test_event_stream_labelled_text_plain_is_still_read() -> None:
+    h, _ = routed(sse_response(openai_stream("Hel", "lo"), headers={"content-type": "text/plain; charset=utf-8"}))
+    stream = h.client.stream(REQ)
+    assert "".join(d.text for d in stream) == "Hello"
+    assert stream.result().complete
