@@ -278,9 +278,9 @@ def resolve_key(profile: Profile, env: Mapping[str, str] | None = None) -> Resol
             return ResolvedKey(value, f"env {profile.api_key_env}")
         tried.append(f"environment variable {profile.api_key_env} is not set")
     if profile.api_key_cmd:
-        value, problem = _run_key_command(profile.api_key_cmd)
-        if value:
-            return ResolvedKey(value, f"api_key_cmd `{profile.api_key_cmd}`")
+        output, problem = _run_key_command(profile.api_key_cmd)
+        if output:
+            return ResolvedKey(output, f"api_key_cmd `{profile.api_key_cmd}`")
         tried.append(f"api_key_cmd `{profile.api_key_cmd}` {problem}")
     if profile.api_key:
         return ResolvedKey(profile.api_key, "api_key in the config file")

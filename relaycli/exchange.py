@@ -86,7 +86,8 @@ def _send_one(ctx: AppContext, profile: Profile, ask: Ask, on_delta: Callable[[D
     request = ask.for_profile(profile)
     with ctx.client(profile, key) as client:
         stream = client.stream(request)
-        outcome, error = "ok", None
+        outcome: str = "ok"
+        error: RelayError | None = None
         try:
             for delta in stream:
                 on_delta(delta)

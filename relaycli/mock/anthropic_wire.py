@@ -40,9 +40,7 @@ class AnthropicProtocol(Protocol):
 
     def parse(self, body: Any) -> Chat:
         if not isinstance(body, dict):
-            raise WireError(
-                400, "invalid_request_error", "There was an issue with the format of your JSON body."
-            )
+            raise WireError(400, "invalid_request_error", "There was an issue with the format of your JSON body.")
         model = model_field(body)
         max_tokens = max_tokens_field(body, "max_tokens")
         if max_tokens is None:
@@ -83,10 +81,7 @@ class AnthropicProtocol(Protocol):
 
 
 def anthropic_models() -> bytes:
-    data = [
-        {"type": "model", "id": m.id, "display_name": m.display_name, "created_at": m.created_at}
-        for m in MODELS
-    ]
+    data = [{"type": "model", "id": m.id, "display_name": m.display_name, "created_at": m.created_at} for m in MODELS]
     return dumps({"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]})
 
 
@@ -113,9 +108,7 @@ class _AnthropicReply(Reply):
             "output_tokens": n_tokens,
         }
 
-    def _message(
-        self, content: list[dict[str, str]], stop_reason: str | None, n_tokens: int
-    ) -> dict[str, Any]:
+    def _message(self, content: list[dict[str, str]], stop_reason: str | None, n_tokens: int) -> dict[str, Any]:
         message: dict[str, Any] = {
             "id": self.id,
             "type": "message",

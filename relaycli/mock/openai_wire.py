@@ -87,15 +87,11 @@ class OpenAIProtocol(Protocol):
 
     def fail_error(self, status: int) -> bytes:
         default_type = "server_error" if status >= 500 else "invalid_request_error"
-        err_type, code, message = _OPENAI_FAILURES.get(
-            status, (default_type, None, f"Mock failure: HTTP {status}.")
-        )
+        err_type, code, message = _OPENAI_FAILURES.get(status, (default_type, None, f"Mock failure: HTTP {status}."))
         return self.error(status, err_type, message, code)
 
     def model_not_found(self, model: str) -> WireError:
-        return WireError(
-            404, "invalid_request_error", f"The model `{model}` does not exist", "model_not_found"
-        )
+        return WireError(404, "invalid_request_error", f"The model `{model}` does not exist", "model_not_found")
 
     def auth_error(self, *, missing: bool) -> WireError:
         if missing:
@@ -115,9 +111,7 @@ def openai_models() -> bytes:
     return dumps(
         {
             "object": "list",
-            "data": [
-                {"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by} for m in MODELS
-            ],
+            "data": [{"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by} for m in MODELS],
         }
     )
 

@@ -38,7 +38,8 @@ class MockOptions:
     words: int = 40
     """Answer length in tokens (one word each); the request's max tokens caps it."""
     fail: int | None = None
-    """Answer every matching request with this HTTP status and the protocol's error body."""
+    """Answer every matching request with this HTTP status and the protocol's error body (None, 0 and
+    200 mean no failure, except with ``html``)."""
     retry_after: float | None = None
     """Sent as the ``retry-after`` header (seconds) with ``fail``."""
     retry_after_ms: int | None = None
@@ -89,22 +90,23 @@ class MockOptions:
 
     def with_overrides(self, overrides: dict[str, DirectiveValue]) -> MockOptions:
         """A copy with already-parsed overrides applied."""
-        return replace(self, **overrides) if overrides else self
+        if not overrides:
+            return self
+        changes: dict[str, Any] = dict(overrides)
+        return replace(self, **changes)
 
     def directives(self) -> str:
         """The directive string that turns default options into these ones."""
         default = MockOptions()
         changed = {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if getattr(self, f.name) != getattr(default, f.name)
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)
         }
         return canonical(changed)
 
     @property
     def failing(self) -> bool:
         """Whether matching requests get an error answer (subject to ``fail_times``)."""
-        return self.html or (self.fail is not None and self.fail != 200)
+        return self.html or self.fail not in (None, 0, 200)
 
 
 def canonical(overrides: dict[str, DirectiveValue]) -> str:
@@ -160,7 +162,7 @@ def _convert(name: str, raw: str | None) -> DirectiveValue:
         raise ValueError(f"mock directive {name!r} needs a value ({name}=...)")
     if optional and raw.lower() in _NONE and not (kind is bool and raw.lower() == "off"):
         return None
-    value: Any
+    value: DirectiveValue
     try:
         if kind is bool:
             lowered = raw.lower()

@@ -67,6 +67,8 @@ class Exchange:
         self.rec.status = status
         keep_alive = self.req.keep_alive
         data = response(status, content_type, body, self.headers, keep_alive=keep_alive)
+        if self.req.method == "HEAD":  # the head alone, content-length included
+            data = data[: len(data) - len(body)]
         self.finish()
         if self.writer.transport.is_closing():
             raise ClientGone
@@ -84,9 +86,7 @@ async def sleep_until(deadline: float) -> None:
         await asyncio.sleep(remaining)
 
 
-async def complete(
-    ex: Exchange, opts: MockOptions, reply: Reply, tokens: tuple[str, ...], truncated: bool
-) -> bool:
+async def complete(ex: Exchange, opts: MockOptions, reply: Reply, tokens: tuple[str, ...], truncated: bool) -> bool:
     """A non-streaming answer, sent when its last token is due. The ``*_after`` knobs become: stall →
     never answer; stop → headers and half the body, then close; malformed → a 200 whose body is cut in
     half; error → a 200 whose body is the protocol's error object."""

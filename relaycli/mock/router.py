@@ -37,10 +37,12 @@ class Router:
         rec.protocol = proto.name
         ex.headers.append((proto.request_id_header, rec.request_id))
         try:
-            if path == "/health":
+            if path == "/health" and req.method == "GET":
                 rec.protocol = None
                 return await ex.send(200, JSON, b'{"status":"ok"}')
             is_models = path == "/v1/models" or path.startswith("/v1/models/")
+            if path == "/health":
+                raise WireError(405, "invalid_request_error", f"{req.method} is not allowed on {req.path}")
             if not is_models and path not in CHAT_PATHS:
                 err_type = "not_found_error" if proto is ANTHROPIC else "invalid_request_error"
                 raise WireError(404, err_type, f"Unknown path: {req.method} {req.path}")
@@ -52,9 +54,7 @@ class Router:
             return await self._chat(ex, proto)
         except WireError as err:
             rec.outcome = "rejected"
-            return await ex.send(
-                err.status, JSON, proto.error(err.status, err.err_type, err.message, err.code)
-            )
+            return await ex.send(err.status, JSON, proto.error(err.status, err.err_type, err.message, err.code))
 
     def _options(self, req: Request, body: Any) -> tuple[MockOptions, str]:
         """The options for this request, and the canonical string of its own directives."""
@@ -107,10 +107,8 @@ class Router:
             ex.headers.append(("x-should-retry", "true" if opts.should_retry else "false"))
         if opts.html:
             ex.rec.outcome = "html"
-            status = opts.fail if opts.fail is not None else 502
-            return await ex.send(
-                status, HTML, HTML_PAGE.format(status=status, reason=reason(status)).encode()
-            )
+            status = opts.fail or 502
+            return await ex.send(status, HTML, HTML_PAGE.format(status=status, reason=reason(status)).encode())
         ex.rec.outcome = "failed"
         status = opts.fail or 500
         return await ex.send(status, JSON, proto.fail_error(status))
@@ -159,9 +157,7 @@ class Router:
         if chat.model not in MODEL_IDS:
             raise proto.model_not_found(chat.model)
         if opts.reject_stream_options and chat.has_stream_options:
-            raise WireError(
-                400, "invalid_request_error", "Unrecognized request argument supplied: stream_options"
-            )
+            raise WireError(400, "invalid_request_error", "Unrecognized request argument supplied: stream_options")
         if self._should_fail(opts, key):
             return await self._fail(ex, proto, opts)
         truncated = chat.max_tokens is not None and chat.max_tokens < opts.words

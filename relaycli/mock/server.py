@@ -56,6 +56,8 @@ class MockServer:
         self._keep_log = keep_log
         self._log_file: IO[str] | None = None
         self._router = Router(lambda: self.options)
+        self.connections = 0
+        """TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -132,6 +134,7 @@ class MockServer:
         """Forget the log and the ``fail_times`` counters."""
         self.log.clear()
         self._router.fail_counts.clear()
+        self.connections = 0
 
     def wait_for_log(self, count: int, timeout: float = 2.0) -> list[MockRecord]:
         """The log once it holds at least ``count`` records (a record is written when its response
@@ -167,6 +170,7 @@ class MockServer:
     # ----------------------------------------------------------------------------- connection
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
@@ -191,9 +195,7 @@ class MockServer:
                 self._tasks.discard(task)
             writer.close()
 
-    async def _request(
-        self, req: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> bool:
+    async def _request(self, req: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; whether the connection may carry another."""
         rec = MockRecord(req.path, req.method, request_id(), req.t_received_ns)
         try:

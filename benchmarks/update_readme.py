@@ -1,0 +1,33 @@
+"""Run the benchmark scripts and put their output, verbatim, between the markers in README.md.
+
+    python benchmarks/update_readme.py
+
+The README quotes only what these scripts print; rerun this after a change that could move a figure.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = {"startup": ["startup.py", "--runs", "30"], "overhead": ["overhead.py", "--no-breakdown"]}
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    for marker, argv in SCRIPTS.items():
+        command = f"python benchmarks/{' '.join(argv)}"
+        done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / argv[0]), *argv[1:]],
+                              capture_output=True, text=True, check=True)
+        block = f"<!-- {marker} -->\n`{command}`:\n\n{done.stdout.strip()}\n<!-- /{marker} -->"
+        text = re.sub(rf"<!-- {marker} -->.*?<!-- /{marker} -->", lambda _: block, text, flags=re.DOTALL)
+        print(done.stdout)
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
