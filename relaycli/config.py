@@ -23,7 +23,7 @@ DEFAULT_MOCK_URL = "http://127.0.0.1:8765"
 
 PROFILE_KEYS = {
     "base_url", "protocol", "api_key_env", "api_key_cmd", "api_key", "default_model", "aliases",
-    "headers", "timeout", "retries", "billing", "compare_to", "fallback",
+    "headers", "timeout", "retries", "billing", "compare_to", "fallback", "budget", "budget_action",
 }
 TOP_KEYS = {"default_profile", "profiles", "prices"}
 PRICE_KEYS = {"input", "output", "cached_input", "cache_write", "context_window"}
@@ -177,6 +177,12 @@ class _Checker:
         retries = table.get("retries", 2)
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
             raise self.fail(section, "retries", f"expected a whole number from 0 to 10, got {retries!r}")
+        budget = table.get("budget")
+        if budget is not None:
+            budget = Decimal(str(self.number(section, "budget", budget, minimum=0)))
+        action = table.get("budget_action", "warn")
+        if action not in ("warn", "block"):
+            raise self.fail(section, "budget_action", f'must be "warn" or "block", got {action!r}')
         fallback = table.get("fallback", [])
         if not isinstance(fallback, list) or not all(isinstance(f, str) for f in fallback):
             raise self.fail(section, "fallback", 'expected a list of profile names, e.g. ["direct"]')
@@ -195,6 +201,8 @@ class _Checker:
             billing=self.billing(section, table, "billing") or Billing(),
             compare_to=self.billing(section, table, "compare_to"),
             fallback=tuple(fallback),
+            budget=budget,
+            budget_action=action,
         )
 
 

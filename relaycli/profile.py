@@ -46,6 +46,8 @@ class Profile:
     billing: Billing = field(default_factory=Billing)
     compare_to: Billing | None = None
     fallback: tuple[str, ...] = ()
+    budget: Decimal | None = None  # per calendar month, in the billing currency
+    budget_action: Literal["warn", "block"] = "warn"
     needs_key: bool = True
 
     @property

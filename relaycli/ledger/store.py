@@ -1,6 +1,6 @@
 """The usage ledger: one SQLite row per request, shared safely by concurrent relay processes.
 
-The only module that imports sqlite3. Rules (see WIRE.md):
+The only place that imports sqlite3 is the ledger package. Rules (see WIRE.md):
 
 * connect with ``isolation_level=None`` (no implicit transactions); ``PRAGMA busy_timeout`` first, then
   ``journal_mode=WAL`` and ``synchronous=NORMAL``;
@@ -31,7 +31,8 @@ from types import TracebackType
 from typing import Any
 from uuid import uuid4
 
-from .errors import RelayError
+from ..errors import RelayError
+from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = [
     "Ledger",
@@ -126,57 +127,6 @@ class LedgerTotals:
     unpriced_requests: int
 
 
-# --- schema ----------------------------------------------------------------------------------------------
-
-MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "0001_create_requests",
-        (
-            """
-            CREATE TABLE schema_migrations (
-                version INTEGER PRIMARY KEY,
-                name TEXT NOT NULL,
-                applied_at TEXT NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE requests (
-                id TEXT NOT NULL UNIQUE,
-                ts TEXT NOT NULL,
-                command TEXT NOT NULL,
-                profile TEXT NOT NULL,
-                host TEXT NOT NULL,
-                protocol TEXT NOT NULL,
-                model_requested TEXT NOT NULL,
-                model_answered TEXT,
-                prompt_tokens INTEGER,
-                completion_tokens INTEGER,
-                cached_tokens INTEGER,
-                cache_write_tokens INTEGER,
-                usage_raw TEXT,
-                price_source TEXT,
-                price_json TEXT,
-                cost_usd INTEGER,
-                cost_billed INTEGER,
-                currency TEXT NOT NULL,
-                per_usd TEXT NOT NULL,
-                latency_ms REAL,
-                ttft_ms REAL,
-                retries INTEGER NOT NULL DEFAULT 0,
-                http_status INTEGER,
-                outcome TEXT NOT NULL
-                    CHECK (outcome IN ('ok', 'error', 'interrupted', 'truncated')),
-                error_class TEXT,
-                request_id TEXT,
-                finish_reason TEXT,
-                tag TEXT
-            )
-            """,
-            "CREATE INDEX requests_ts ON requests (ts)",
-        ),
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 _INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM requests"

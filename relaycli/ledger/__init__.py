@@ -1,0 +1,20 @@
+"""The usage ledger (``ledger.db``, SQLite): the only package that imports sqlite3.
+
+``store`` opens, migrates and writes; ``migrations`` holds the schema.
+"""
+
+from __future__ import annotations
+
+from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .store import Ledger, LedgerError, LedgerRow, LedgerTooNew, LedgerTotals, utc_timestamp
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Ledger",
+    "LedgerError",
+    "LedgerRow",
+    "LedgerTooNew",
+    "LedgerTotals",
+    "utc_timestamp",
+]

@@ -1,0 +1,56 @@
+"""The ledger's schema as named, ordered migrations. ``PRAGMA user_version`` = how many are applied.
+
+Append a new migration at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "0001_create_requests",
+        (
+            """
+            CREATE TABLE schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE requests (
+                id TEXT NOT NULL UNIQUE,
+                ts TEXT NOT NULL,
+                command TEXT NOT NULL,
+                profile TEXT NOT NULL,
+                host TEXT NOT NULL,
+                protocol TEXT NOT NULL,
+                model_requested TEXT NOT NULL,
+                model_answered TEXT,
+                prompt_tokens INTEGER,
+                completion_tokens INTEGER,
+                cached_tokens INTEGER,
+                cache_write_tokens INTEGER,
+                usage_raw TEXT,
+                price_source TEXT,
+                price_json TEXT,
+                cost_usd INTEGER,
+                cost_billed INTEGER,
+                currency TEXT NOT NULL,
+                per_usd TEXT NOT NULL,
+                latency_ms REAL,
+                ttft_ms REAL,
+                retries INTEGER NOT NULL DEFAULT 0,
+                http_status INTEGER,
+                outcome TEXT NOT NULL
+                    CHECK (outcome IN ('ok', 'error', 'interrupted', 'truncated')),
+                error_class TEXT,
+                request_id TEXT,
+                finish_reason TEXT,
+                tag TEXT
+            )
+            """,
+            "CREATE INDEX requests_ts ON requests (ts)",
+        ),
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
