@@ -12,7 +12,7 @@ def stream(
     system: str | None = typer.Option(None, "-s", "--system", help="System prompt."),
     temperature: float | None = typer.Option(None, "-t", "--temperature", min=0.0, max=2.0),
     max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Cap on output tokens."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Always ask the endpoint."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Always ask the endpoint (relay caches no answers yet)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document instead of the text."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Print a one-line summary on stderr."),
 ) -> None:
