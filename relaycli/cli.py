@@ -99,6 +99,11 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
+    except BrokenPipeError:  # `relay models | head -1`: the reader left; end quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(int(ExitCode.OK))
     except Exception as exc:  # a bug: say so in one line unless --debug
         if debug:
             raise
