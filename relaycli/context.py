@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .core.client import RelayClient, RetryNotice
     from .ledger import Ledger
     from .pricing import PriceTable
+    from .quirks import QuirkStore
 
 
 class AppContext:
@@ -103,12 +104,21 @@ class AppContext:
     def client(self, profile: Profile, key: ResolvedKey) -> RelayClient:
         from .core.client import RelayClient
 
-        return RelayClient(profile, key, transport=self.transport, on_retry=self._announce_retry)
+        return RelayClient(profile, key, transport=self.transport, on_retry=self._announce_retry,
+                           quirks=self.quirks.for_client(profile))
+
+    @cached_property
+    def quirks(self) -> QuirkStore:
+        from .quirks import QuirkStore
+
+        return QuirkStore(self.paths.cache / "quirks.json", self.settings.profiles)
 
     def _announce_retry(self, notice: RetryNotice) -> None:
         self.note(f"{notice.reason}; retrying in {notice.wait_s:.1f} s (retry {notice.attempt})")
 
     def close(self) -> None:
+        if "quirks" in self.__dict__:
+            self.quirks.save()
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None

@@ -232,3 +232,20 @@ def test_ctrl_c_exits_130_and_records_the_row(relay_env: dict[str, str]) -> None
     assert b"Traceback" not in err
     (row,) = ledger_rows(relay_env)
     assert row["outcome"] == "interrupted" and row["ttft_ms"] is not None
+
+
+def test_server_rejecting_stream_options_is_remembered(relay_env: dict[str, str], mock_server: object) -> None:
+    url = relay_env["RELAY_MOCK_URL"]
+    write_config(relay_env, f'[profiles.old]\nbase_url = "{url}/v1"\ndefault_model = "gpt-4.1"\n'
+                            'headers = { "X-Mock" = "reject_stream_options" }\n')
+    log = mock_server.log  # type: ignore[attr-defined]
+    before = len(log)
+    ran = run_relay("stream", "-p", "old", "--json", "hi", env=relay_env)
+    assert ran.code == 0, ran.err
+    assert json.loads(ran.out)["usage"]["completion_tokens"] is None  # the server then sends no usage
+    assert [r.status for r in log[before:]] == [400, 200]
+    quirks = json.loads(Path(relay_env["RELAY_HOME"], "cache", "quirks.json").read_text())
+    assert quirks["old"]["no_stream_options"] is True and quirks["old"]["base_url"] == f"{url}/v1"
+    before = len(log)
+    assert run_relay("stream", "-p", "old", "hi", env=relay_env).code == 0
+    assert [r.status for r in log[before:]] == [200]  # learned: no rejected first attempt
