@@ -20,6 +20,7 @@ from .exit_codes import ExitCode
 # runs, so `relay --help` builds no command but the root. tests/test_cli.py checks the help lines.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "stream": ("stream", "stream", "Stream one answer to stdout."),
+    "chat": ("chat", "chat", "Chat in the terminal: streamed markdown answers, slash commands, history."),
     "models": ("models", "models", "List the models an endpoint offers, with aliases and prices."),
     "log": ("log", "log", "Show the latest requests from the usage ledger."),
     "config": ("config", "app", "Create, inspect and change the config file."),

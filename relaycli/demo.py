@@ -36,6 +36,9 @@ STEPS = (
          ("stream", "-p", "mock", "-m", "gpt-4.2", "hello"), expect=ExitCode.ERROR),
     Step("A stream cut off mid-answer: the partial text is kept, exit 5, the row marked truncated.",
          ("stream", "-p", "mock", "[[mock: stop_after=6]] Tell me a long story"), expect=ExitCode.ENDPOINT),
+    Step("A chat, one message per line from stdin (on a terminal: markdown, history, /help); each answer "
+         "counts the messages it was sent, and `relay chat -c` would go on from here.",
+         ("chat", "-p", "mock"), stdin="Hello!\nAnd a follow-up question.\n/cost\n"),
     Step("Every request above, in the usage ledger (no prompt or answer stored).", ("log",)),
 )
 

@@ -52,5 +52,47 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "CREATE INDEX requests_ts ON requests (ts)",
         ),
     ),
+    (
+        "0002_conversations",
+        (
+            # `relay chat` conversations. Unlike requests, these hold text: continuing needs it
+            # (`relay chat --no-store` keeps a conversation out of here).
+            """
+            CREATE TABLE conversations (
+                id INTEGER PRIMARY KEY,
+                created TEXT NOT NULL,
+                updated TEXT NOT NULL,
+                title TEXT NOT NULL,
+                profile TEXT NOT NULL,
+                model TEXT NOT NULL,
+                system TEXT
+            )
+            """,
+            # One row per message. An assistant row carries what its request reported and cost (money in
+            # pico-units, as in requests); `request_id` is the endpoint's id, as in requests.request_id.
+            # `superseded` marks an answer replaced by /retry: no longer sent, still counted in the cost.
+            """
+            CREATE TABLE messages (
+                conversation_id INTEGER NOT NULL REFERENCES conversations (id),
+                seq INTEGER NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+                content TEXT NOT NULL,
+                ts TEXT NOT NULL,
+                superseded INTEGER NOT NULL DEFAULT 0,
+                profile TEXT,
+                model TEXT,
+                outcome TEXT,
+                request_id TEXT,
+                prompt_tokens INTEGER,
+                completion_tokens INTEGER,
+                cost_usd INTEGER,
+                cost_billed INTEGER,
+                currency TEXT,
+                PRIMARY KEY (conversation_id, seq)
+            )
+            """,
+            "CREATE INDEX conversations_updated ON conversations (updated)",
+        ),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

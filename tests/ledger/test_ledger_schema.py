@@ -44,6 +44,35 @@ EXPECTED_COLUMNS = [
 ]
 
 
+CONVERSATION_COLUMNS = [
+    ("id", "INTEGER", 0, None),
+    ("created", "TEXT", 1, None),
+    ("updated", "TEXT", 1, None),
+    ("title", "TEXT", 1, None),
+    ("profile", "TEXT", 1, None),
+    ("model", "TEXT", 1, None),
+    ("system", "TEXT", 0, None),
+]
+
+MESSAGE_COLUMNS = [
+    ("conversation_id", "INTEGER", 1, None),
+    ("seq", "INTEGER", 1, None),
+    ("role", "TEXT", 1, None),
+    ("content", "TEXT", 1, None),
+    ("ts", "TEXT", 1, None),
+    ("superseded", "INTEGER", 1, "0"),
+    ("profile", "TEXT", 0, None),
+    ("model", "TEXT", 0, None),
+    ("outcome", "TEXT", 0, None),
+    ("request_id", "TEXT", 0, None),
+    ("prompt_tokens", "INTEGER", 0, None),
+    ("completion_tokens", "INTEGER", 0, None),
+    ("cost_usd", "INTEGER", 0, None),
+    ("cost_billed", "INTEGER", 0, None),
+    ("currency", "TEXT", 0, None),
+]
+
+
 def _raw(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, isolation_level=None)
 
@@ -52,17 +81,25 @@ def test_fresh_database_has_the_exact_schema(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "dir" / "ledger.db"
     Ledger.open(path).close()  # creates the parent directories too
     conn = _raw(path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (1,)
-    assert SCHEMA_VERSION == 1 == len(MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    assert SCHEMA_VERSION == 2 == len(MIGRATIONS)
     columns = [(r[1], r[2], r[3], r[4]) for r in conn.execute("PRAGMA table_info(requests)")]
     assert columns == EXPECTED_COLUMNS
+    columns = [(r[1], r[2], r[3], r[4]) for r in conn.execute("PRAGMA table_info(conversations)")]
+    assert columns == CONVERSATION_COLUMNS
+    columns = [(r[1], r[2], r[3], r[4]) for r in conn.execute("PRAGMA table_info(messages)")]
+    assert columns == MESSAGE_COLUMNS
+    primary = [r[1] for r in sorted(conn.execute("PRAGMA table_info(messages)"), key=lambda r: r[5]) if r[5]]
+    assert primary == ["conversation_id", "seq"]
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"requests", "schema_migrations"}
+    assert tables == {"requests", "schema_migrations", "conversations", "messages"}
     indexes = {r[0]: r[1] for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")}
     assert indexes["requests_ts"] == "CREATE INDEX requests_ts ON requests (ts)"
+    assert indexes["conversations_updated"] == "CREATE INDEX conversations_updated ON conversations (updated)"
     assert any(name.startswith("sqlite_autoindex_requests") for name in indexes)  # UNIQUE(id)
+    assert any(name.startswith("sqlite_autoindex_messages") for name in indexes)  # PRIMARY KEY
     applied = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-    assert applied == [(1, "0001_create_requests")]
+    assert applied == [(1, "0001_create_requests"), (2, "0002_conversations")]
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
 

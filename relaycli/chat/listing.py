@@ -1,0 +1,58 @@
+"""``relay chat --list``: recent conversations, newest first (a table, TSV when piped, or JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..money import format_money
+
+if TYPE_CHECKING:
+    from ..context import AppContext
+    from ..ledger.conversations import ConversationSummary
+
+
+def list_conversations(ctx: AppContext, *, limit: int, json_out: bool) -> int:
+    summaries: list[ConversationSummary] = []
+    if ctx.paths.ledger.exists():
+        from ..ledger.conversations import Conversations
+
+        try:
+            summaries = Conversations(ctx.ledger()).recent(limit)
+        finally:
+            ctx.close()
+    if json_out:
+        ctx.stdout.write(json.dumps({"conversations": [_as_json(s) for s in summaries]}, ensure_ascii=False) + "\n")
+        return 0
+    if not summaries:
+        ctx.note("no conversations yet: `relay chat` starts one")
+        return 0
+    from ..render import table
+
+    table(ctx.stdout, isatty=ctx.stdout_isatty, title=None,
+          columns=["id", "title", "model", "turns", "cost", "last used (UTC)"],
+          rows=[[str(s.info.id), s.info.title, s.info.model, str(s.turns), _cost(s),
+                 s.info.updated[:16].replace("T", " ")] for s in summaries],
+          right=["id", "turns", "cost"])
+    return 0
+
+
+def _cost(summary: ConversationSummary) -> str:
+    if not summary.billed:
+        return "unpriced" if summary.unpriced else "-"
+    return " + ".join(format_money(amount, currency) for currency, amount in sorted(summary.billed.items()))
+
+
+def _as_json(summary: ConversationSummary) -> dict[str, Any]:
+    info = summary.info
+    return {
+        "id": info.id,
+        "title": info.title,
+        "profile": info.profile,
+        "model": info.model,
+        "turns": summary.turns,
+        "cost": {"billed": {currency: float(amount) for currency, amount in sorted(summary.billed.items())},
+                 "unpriced_answers": summary.unpriced},
+        "created": info.created,
+        "updated": info.updated,
+    }

@@ -1,0 +1,183 @@
+"""The body of ``relay chat``: set the session up, then read, dispatch, answer, until the end of input.
+
+On a terminal, Ctrl-C while an answer streams stops that answer and returns to the prompt; at an empty
+prompt it asks for a second Ctrl-C (or Ctrl-D) before leaving. Errors are shown and the chat goes on.
+With piped stdin every line is a message (or a slash command), output is plain, and an error or Ctrl-C
+ends the run with its exit code, as with ``relay stream``.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError, RelayError, UsageError
+from ..exchange import OutputClosed
+from . import slash
+from .input import StreamInput, TerminalInput, no_echo, read_message
+from .render import View, make_view
+from .session import ChatSession
+
+if TYPE_CHECKING:
+    from ..context import AppContext
+    from ..ledger.conversations import ConversationInfo, StoredMessage
+    from ..profile import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class ChatOptions:
+    profile: str | None = None
+    model: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    resume_last: bool = False
+    conversation: int | None = None
+    store: bool = True
+    plain: bool = False
+
+
+def run_chat(ctx: AppContext, options: ChatOptions) -> int:
+    interactive = ctx.stdin_isatty
+    view = make_view(ctx.stdout, ctx.stderr, terminal=ctx.stdout_isatty, plain=options.plain)
+    try:
+        stored = _stored(ctx, options, view)
+        profile = _profile(ctx, options.profile, stored.info.profile if stored else None, view)
+        model = options.model or (stored.info.model if stored else None) or ctx.model(profile, None)[0]
+        system = options.system if options.system is not None or stored is None else stored.info.system
+        session = ChatSession(ctx, view, profile=profile, model=model, system=system,
+                              temperature=options.temperature, max_tokens=options.max_tokens,
+                              store=options.store, shield=deferred_interrupt,
+                              quiet=(lambda: no_echo(ctx.stdin)) if interactive else nullcontext)
+        if stored is not None:
+            session.resume(stored.info, stored.messages)
+            totals = session.conversation.totals()
+            view.note(f"continuing conversation {stored.info.id}: {stored.info.title!r} "
+                      f"({totals.turns} turn{'s' if totals.turns != 1 else ''})")
+        if interactive:
+            source: StreamInput | TerminalInput = TerminalInput(
+                history=ctx.paths.ledger.parent / "chat_history",
+                completer=lambda line, word: slash.complete(session, line, word),
+                prompt_out=None if ctx.stdout_isatty else ctx.stderr, stdin=ctx.stdin,
+                save_history=options.store)
+            view.note(f'relay chat · {session.label()} · /help for commands · """ for several lines · '
+                      "Ctrl-D to exit")
+        else:
+            source = StreamInput(ctx.stdin)
+        try:
+            return loop(session, source, view)
+        finally:
+            source.close()
+    except OutputClosed:
+        return 0
+    finally:
+        ctx.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    info: ConversationInfo
+    messages: list[StoredMessage]
+
+
+def _stored(ctx: AppContext, options: ChatOptions, view: View) -> _Stored | None:
+    """The conversation to continue (``--conversation ID`` or ``-c``), if any."""
+    if options.conversation is None and not options.resume_last:
+        return None
+    from ..ledger.conversations import Conversations
+
+    store = Conversations(ctx.ledger())
+    if options.conversation is not None:
+        info = store.get(options.conversation)
+        if info is None:
+            raise UsageError(f"no conversation {options.conversation}", hint="relay chat --list shows them")
+    else:
+        info = store.latest()
+        if info is None:
+            view.note("no earlier conversation to continue; starting a new one")
+            return None
+    return _Stored(info, store.messages(info.id))
+
+
+def _profile(ctx: AppContext, flag: str | None, stored: str | None, view: View) -> Profile:
+    if flag is None and stored is not None:
+        try:
+            return ctx.profile(stored)
+        except ConfigError as exc:
+            fallback = ctx.profile(None)
+            view.warn(f"{exc.message} (the conversation's profile); using {fallback.name!r}")
+            return fallback
+    return ctx.profile(flag)
+
+
+def loop(session: ChatSession, source: StreamInput | TerminalInput, view: View) -> int:
+    """Read messages until the end of input, ``/exit`` or a second Ctrl-C at an empty prompt."""
+    interactive = source.interactive
+    warned = False
+    while True:
+        try:
+            text = read_message(source, view.prompt(session.label()), view.prompt("", continuation=True))
+        except EOFError:
+            if interactive:
+                view.info("")
+            return 0
+        except KeyboardInterrupt:
+            if not interactive:
+                raise
+            if source.interrupted_text.strip():
+                warned = False
+                view.info("")
+                continue
+            if warned:
+                view.info("")
+                return 0
+            view.info("")
+            view.note("press Ctrl-C again or Ctrl-D to exit")
+            warned = True
+            continue
+        warned = False
+        text = text.strip()
+        if not text:
+            continue
+        if slash.is_command(text):
+            if slash.dispatch(session, text) is slash.EXIT:
+                return 0
+            continue
+        if text.startswith("//"):
+            text = text[1:]
+        try:
+            session.ask(text)
+        except KeyboardInterrupt:
+            if not interactive:
+                raise
+        except OutputClosed:
+            raise
+        except RelayError as exc:
+            if not interactive:
+                raise
+            view.error(exc)
+
+
+@contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold Ctrl-C back while the block runs (a half-drawn screen cannot be tidied up), then raise it."""
+    pending: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        pending.append(signum)
+
+    try:
+        previous = signal.signal(signal.SIGINT, hold)
+    except ValueError:  # not the main thread: nothing to defer
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt
