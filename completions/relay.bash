@@ -11,6 +11,7 @@ _relay() {
         [[ "$w" == -* ]] && continue
         case "${path:+$path }$w" in
             "stream") path="stream" ;;
+            "chat") path="chat" ;;
             "models") path="models" ;;
             "log") path="log" ;;
             "config") path="config" ;;
@@ -25,8 +26,9 @@ _relay() {
     done
     local words=""
     case "$path" in
-        "") words="stream models log config mock-server demo --version --debug -h --help" ;;
+        "") words="stream chat models log config mock-server demo --version --debug -h --help" ;;
         "stream") words="-p --profile -m --model -s --system -t --temperature --max-tokens --no-cache --json -v --verbose -h --help" ;;
+        "chat") words="-p --profile -m --model -s --system -t --temperature --max-tokens -c --continue --conversation --list -n --count --json --no-store --plain -h --help" ;;
         "models") words="-p --profile --search --json -h --help" ;;
         "log") words="-n --count --json -h --help" ;;
         "config") words="init paths profiles show set -h --help" ;;

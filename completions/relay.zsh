@@ -5,7 +5,7 @@ _relay_profiles() {
     _describe 'profile' profiles
 }
 _relay() {
-    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'config:Create, inspect and change the config file' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
+    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'config:Create, inspect and change the config file' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
     _arguments -C '--version[Print the version and exit.]' '--debug[Show tracebacks on errors.]' '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
     case $state in
         cmd) _describe 'command' subcmds ;;
@@ -13,7 +13,10 @@ _relay() {
     esac
 }
 _relay_stream() {
-    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:value:' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[]:value:' '--max-tokens[Cap on output tokens.]:value:' '--no-cache[Always ask the endpoint.]' '--json[Print one JSON document instead of the text.]' '{-v,--verbose}[Print a one-line summary on stderr.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:value:' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[]:value:' '--max-tokens[Cap on output tokens.]:value:' '--no-cache[Always ask the endpoint (relay caches no answers yet).]' '--json[Print one JSON document instead of the text.]' '{-v,--verbose}[Print a one-line summary on stderr.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_chat() {
+    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:value:' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[]:value:' '--max-tokens[Cap on output tokens per answer.]:value:' '{-c,--continue}[Continue the last conversation.]' '--conversation[Continue conversation ID.]:value:' '--list[List recent conversations and exit.]' '{-n,--count}[How many conversations --list shows.]:value:' '--json[With --list\: one JSON document.]' '--no-store[Keep this conversation out of the ledger database.]' '--plain[Plain text answers, even on a terminal.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_models() {
     _arguments '{-p,--profile}[Profile to ask.]:profile:_relay_profiles' '--search[Only models whose id or alias contains TEXT.]:value:' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
