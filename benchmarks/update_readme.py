@@ -7,7 +7,6 @@ The README quotes only what these scripts print; rerun this after a change that 
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,8 @@ def main() -> None:
         done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / argv[0]), *argv[1:]],
                               capture_output=True, text=True, check=True)
         block = f"<!-- {marker} -->\n`{command}`:\n\n{done.stdout.strip()}\n<!-- /{marker} -->"
-        text = re.sub(rf"<!-- {marker} -->.*?<!-- /{marker} -->", lambda _: block, text, flags=re.DOTALL)
+        start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
         print(done.stdout)
     readme.write_text(text)
 

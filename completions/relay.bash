@@ -14,6 +14,9 @@ _relay() {
             "chat") path="chat" ;;
             "models") path="models" ;;
             "log") path="log" ;;
+            "cost") path="cost" ;;
+            "bench") path="bench" ;;
+            "ping") path="ping" ;;
             "config") path="config" ;;
             "config init") path="config init" ;;
             "config paths") path="config paths" ;;
@@ -26,11 +29,14 @@ _relay() {
     done
     local words=""
     case "$path" in
-        "") words="stream chat models log config mock-server demo --version --debug -h --help" ;;
+        "") words="stream chat models log cost bench ping config mock-server demo --version --debug -h --help" ;;
         "stream") words="-p --profile -m --model -s --system -t --temperature --max-tokens --no-cache --json -v --verbose -h --help" ;;
         "chat") words="-p --profile -m --model -s --system -t --temperature --max-tokens -c --continue --conversation --list -n --count --json --no-store --plain -h --help" ;;
         "models") words="-p --profile --search --json -h --help" ;;
         "log") words="-n --count --json -h --help" ;;
+        "cost") words="--by --month --since --until -p --profile -m --model --timezone --currency --include-bench --json --csv --compact --reprice --project -h --help" ;;
+        "bench") words="-p --profile -m --model -t --target --prompt --prompts -n -c --concurrency --rate --seed --warmup --max-tokens --duration --baseline --json --csv --raw --histogram --save --compare -h --help" ;;
+        "ping") words="-p --profile -m --model --count -c --interval -i --chat --json -h --help" ;;
         "config") words="init paths profiles show set -h --help" ;;
         "config init") words="--force -h --help" ;;
         "config paths") words="--json -h --help" ;;

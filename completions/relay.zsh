@@ -5,7 +5,7 @@ _relay_profiles() {
     _describe 'profile' profiles
 }
 _relay() {
-    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'config:Create, inspect and change the config file' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
+    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'cost:Report usage and cost from the ledger, by month, day, model or profile' 'bench:Benchmark the latency of profiles or models side by side' 'ping:Check that profiles answer and accept their keys, with timings' 'config:Create, inspect and change the config file' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
     _arguments -C '--version[Print the version and exit.]' '--debug[Show tracebacks on errors.]' '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
     case $state in
         cmd) _describe 'command' subcmds ;;
@@ -23,6 +23,15 @@ _relay_models() {
 }
 _relay_log() {
     _arguments '{-n,--count}[How many rows, newest last.]:value:' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_cost() {
+    _arguments '--by[day|month|model|profile, combinable\: month,model.]:value:' '--month[Only this month.]:value:' '--since[From this day on (inclusive).]:value:' '--until[Up to this day (inclusive).]:value:' '{-p,--profile}[Only this profile.]:profile:_relay_profiles' '{-m,--model}[Only this model.]:value:' '--timezone[For days (default\: local).]:value:' '--currency[Only requests billed in CODE.]:value:' '--include-bench[Count `relay bench` requests too.]' '--json[Print one JSON document.]' '--csv[Print CSV.]' '--compact[A narrower table (fits 80 columns).]' '--reprice[Recompute stored costs with the current prices first.]' '--project[Project the current month to its end, and N-1 more months.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_bench() {
+    _arguments '{-p,--profile}[Profile to benchmark (repeat it).]:profile:_relay_profiles' '{-m,--model}[Model or alias (repeat it).]:value:' '{-t,--target}[PROFILE\:MODEL pair (repeat it).]:value:' '--prompt[Prompt text (repeat it).]:value:' '--prompts[File\: one prompt a line, or JSON lines.]:value:' '-n[Measured requests per target \[default\: 50\].]:value:' '{-c,--concurrency}[Closed loop\: requests in flight \[1\]. With --rate\: the most.]:value:' '--rate[Open loop\: Poisson arrivals per second.]:value:' '--seed[Seed of the target order, arrivals and bootstrap.]:value:' '--warmup[Warm-up requests per target (not measured).]:value:' '--max-tokens[Cap on output tokens per request.]:value:' '--duration[Stop sending after SECONDS.]:value:' '--baseline[Target the others are compared to \[first\].]:value:' '--json[Print one JSON document.]' '--csv[Print CSV (per-target statistics).]' '--raw[With --json/--csv\: every request, not just statistics.]' '--histogram[A text histogram of latency per target.]' '--save[Also write the JSON, every request included, here.]:value:' '--compare[Compare two saved runs\: OLD NEW.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_ping() {
+    _arguments '{-p,--profile}[Profile to check (repeat it) \[every profile in the config\].]:profile:_relay_profiles' '{-m,--model}[Model for --chat \[the profile'\''s default\].]:value:' '{--count,-c}[Check each profile N times, like ping(8).]:value:' '{--interval,-i}[Seconds between checks with --count.]:value:' '--chat[Also send a one-token completion and time its TTFT.]' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_config() {
     local -a subcmds; subcmds=('init:Write a commented starter config (an OpenAI-compatible relay and Anthropic direct)' 'paths:Where the config file, the usage ledger and the response cache live' 'profiles:List the profiles\: built-in ones and those in the config file' 'show:Every setting with its value and where it came from. Keys are masked' 'set:Change one setting in the config file, keeping its comments; the result is checked first')

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
+from .bench.demo_relays import BENCH_ARGS, start_demo_relays
 from .exit_codes import ExitCode
 
 
@@ -39,6 +40,11 @@ STEPS = (
     Step("A chat, one message per line from stdin (on a terminal: markdown, history, /help); each answer "
          "counts the messages it was sent, and `relay chat -c` would go on from here.",
          ("chat", "-p", "mock"), stdin="Hello!\nAnd a follow-up question.\n/cost\n"),
+    Step("A slow direct endpoint and a faster relay on the same prompts, interleaved: percentiles, and the "
+         "relay-vs-direct table with 95% confidence intervals.", BENCH_ARGS),
+    Step("What the requests above cost, per model: tokens, list price in USD, the billed amount; failed "
+         "requests are counted, and a model without a price would show as unpriced, never $0.",
+         ("cost", "--by", "model")),
     Step("Every request above, in the usage ledger (no prompt or answer stored).", ("log",)),
 )
 
@@ -52,6 +58,7 @@ def run_demo(*, keep: bool, fast: bool) -> int:
     paced = MockOptions(ttft=0.25, token_delay=0.02, words=60)
     server = MockServer(port=0, options=MockOptions(words=60) if fast else paced)
     server.start()
+    bench_relays = start_demo_relays(home, fast=fast)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
     env.update(RELAY_HOME=home, RELAY_MOCK_URL=server.url, PYTHONUNBUFFERED="1")
     failures = 0
@@ -73,6 +80,8 @@ def run_demo(*, keep: bool, fast: bool) -> int:
         print("That's relay. Next: `relay config init` to add your own relay and key.")
     finally:
         server.stop()
+        for relay in bench_relays:
+            relay.stop()
         if keep:
             print(f"kept RELAY_HOME={home}")
         else:

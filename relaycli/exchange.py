@@ -83,6 +83,10 @@ def send(ctx: AppContext, profile: Profile, ask: Ask, on_delta: Callable[[Delta]
 def _send_one(ctx: AppContext, profile: Profile, ask: Ask, on_delta: Callable[[Delta], None], *,
               command: str, tag: str | None) -> Answer:
     key = ctx.key(profile)
+    if profile.budget is not None:
+        from .budget import check_before
+
+        check_before(ctx, profile)  # budget_action = "block": refuse before anything is sent
     request = ask.for_profile(profile)
     with ctx.client(profile, key) as client:
         stream = client.stream(request)
@@ -122,4 +126,9 @@ def _record(ctx: AppContext, *, command: str, profile: Profile, model_asked: str
         ctx.warn(f"usage not recorded: {exc.message}")
     except OSError as exc:
         ctx.warn(f"usage not recorded: {exc}")
+    else:
+        if profile.budget is not None:
+            from .budget import check_after
+
+            check_after(ctx, profile, row)  # a warning when this request crossed 80 % or 100 %
     return row.cost_usd, row.cost_billed

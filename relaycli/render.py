@@ -31,3 +31,30 @@ def table(out: TextIO, *, isatty: bool, title: str | None, columns: Sequence[str
     for row in rows:
         grid.add_row(*row)
     console(out, isatty=True).print(grid)
+
+
+def sectioned_table(out: TextIO, *, isatty: bool, title: str | None, columns: Sequence[str],
+                    rows: Sequence[Sequence[str]], right: Sequence[str] = (), sections: Sequence[int] = (),
+                    bold: Sequence[int] = ()) -> bool:
+    """Like :func:`table`, with a gap above each row index in ``sections`` and the rows in ``bold`` bold.
+
+    Cells are never cut: a table wider than the terminal is drawn at its full width (and the terminal
+    wraps it). Returns whether that happened, so the caller can suggest a narrower layout.
+    """
+    if not isatty:
+        table(out, isatty=False, title=title, columns=columns, rows=rows)
+        return False
+    from rich import box
+
+    grid = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                 show_edge=False, collapse_padding=True)
+    for name in columns:
+        grid.add_column(name, justify="right" if name in right else "left", no_wrap=True)
+    for index, row in enumerate(rows):
+        grid.add_row(*row, end_section=index + 1 in sections, style="bold" if index in bold else None)
+    screen = console(out, isatty=True)
+    needed = screen.measure(grid, options=screen.options.update_width(10_000)).maximum
+    if needed > screen.width:
+        screen = Console(file=out, force_terminal=True, highlight=False, width=needed)
+    screen.print(grid)
+    return needed > console(out, isatty=True).width

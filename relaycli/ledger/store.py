@@ -210,13 +210,22 @@ class Ledger:
 
     def record(self, row: LedgerRow) -> None:
         """Append ``row`` (one short ``BEGIN IMMEDIATE`` transaction)."""
+        self.record_many([row])
+
+    def record_many(self, rows: list[LedgerRow]) -> None:
+        """Append ``rows`` in one ``BEGIN IMMEDIATE`` transaction (all or none)."""
         values = [
-            _to_pico(v) if name in _MONEY else str(v) if name == "per_usd" else v
-            for name, v in ((name, getattr(row, name)) for name in COLUMNS)
+            [
+                _to_pico(v) if name in _MONEY else str(v) if name == "per_usd" else v
+                for name, v in ((name, getattr(row, name)) for name in COLUMNS)
+            ]
+            for row in rows
         ]
+        if not values:
+            return
         try:
             with self._write() as conn:
-                conn.execute(_INSERT, values)
+                conn.executemany(_INSERT, values)
         except sqlite3.Error as exc:
             raise LedgerError(f"Cannot write to the usage ledger {self.path}: {exc}.") from exc
 

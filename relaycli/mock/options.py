@@ -68,6 +68,29 @@ class MockOptions:
     """Requests without this key (Bearer for OpenAI, x-api-key for Anthropic) get a 401."""
     seed: int = 0
     """Mixed into the prompt hash that picks the answer's words."""
+    ttft_dist: str | None = None
+    """A seeded distribution for the time to first token, replacing ``ttft``: ``lognormal:0.04:0.5``,
+    ``uniform:0.02:0.08``, ``normal:0.05:0.01``, ``exp:0.03`` or ``fixed:0.05`` (seconds; see ``dist``)."""
+    token_delay_dist: str | None = None
+    """A seeded distribution for each gap between tokens, replacing ``token_delay``."""
+    dist_seed: int = 0
+    """Seed of the random source the distributions draw from (per server, in arrival order)."""
+    pause: float = 0.0
+    """Seconds the whole server freezes, once, when ``pause_after`` chat requests have arrived (a GC-like
+    stall: nothing is read or written meanwhile)."""
+    pause_after: int | None = None
+    """The number of chat requests after which the ``pause`` happens (the next one triggers it)."""
+
+    def __post_init__(self) -> None:
+        from .dist import parse
+
+        for name in ("ttft_dist", "token_delay_dist"):
+            spec = getattr(self, name)
+            if spec is not None:
+                try:
+                    parse(spec)
+                except ValueError as exc:
+                    raise ValueError(f"mock option {name!r}: {exc}") from None
 
     @staticmethod
     def parse_directives(text: str) -> dict[str, DirectiveValue]:
@@ -149,6 +172,11 @@ _KINDS: dict[str, tuple[type, bool]] = {
     "reject_stream_options": (bool, False),
     "require_key": (str, True),
     "seed": (int, False),
+    "ttft_dist": (str, True),
+    "token_delay_dist": (str, True),
+    "dist_seed": (int, False),
+    "pause": (float, False),
+    "pause_after": (int, True),
 }
 
 DIRECTIVE_NAMES: tuple[str, ...] = tuple(_KINDS)
@@ -175,7 +203,13 @@ def _convert(name: str, raw: str | None) -> DirectiveValue:
             value = float(raw)
         else:
             value = raw
-    except ValueError:
+            if name.endswith("_dist"):
+                from .dist import parse
+
+                parse(raw)
+    except ValueError as exc:
+        if name.endswith("_dist"):
+            raise ValueError(f"mock directive {name!r}: {exc}") from None
         raise ValueError(f"mock directive {name!r} expects {kind.__name__}, got {raw!r}") from None
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value < 0 or value != value or value == float("inf"):

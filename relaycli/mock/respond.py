@@ -44,6 +44,9 @@ class MockRecord:
     """The request's own directives (header and prompt) in canonical form; "" for none."""
     outcome: str = "ok"
     """ok, rejected, failed, html, malformed, error_event, stopped, stalled or disconnected."""
+    planned_ttft_ms: float | None = None
+    """The time to first token the server aimed at (``ttft`` or a draw from ``ttft_dist``); the
+    timestamps above say what actually happened."""
 
 
 @dataclass(slots=True)
@@ -86,12 +89,15 @@ async def sleep_until(deadline: float) -> None:
         await asyncio.sleep(remaining)
 
 
-async def complete(ex: Exchange, opts: MockOptions, reply: Reply, tokens: tuple[str, ...], truncated: bool) -> bool:
+async def complete(
+    ex: Exchange, opts: MockOptions, reply: Reply, tokens: tuple[str, ...], truncated: bool, offsets: tuple[float, ...]
+) -> bool:
     """A non-streaming answer, sent when its last token is due. The ``*_after`` knobs become: stall →
     never answer; stop → headers and half the body, then close; malformed → a 200 whose body is cut in
-    half; error → a 200 whose body is the protocol's error object."""
+    half; error → a 200 whose body is the protocol's error object. ``offsets[k]``: seconds after receipt
+    at which token k is due (see ``dist.schedule``)."""
     rec = ex.rec
-    await sleep_until(ex.req.t_received_ns / 1e9 + opts.ttft + max(len(tokens) - 1, 0) * opts.token_delay)
+    await sleep_until(ex.req.t_received_ns / 1e9 + offsets[max(len(tokens) - 1, 0)])
     if opts.stall_after is not None:
         rec.outcome = "stalled"
         await Emitter(ex.writer, ping=b"", keepalive=0).stall(ex.reader)
@@ -122,9 +128,11 @@ async def stream(
     reply: Reply,
     tokens: tuple[str, ...],
     truncated: bool,
+    offsets: tuple[float, ...],
 ) -> bool:
-    """A streamed answer: headers and the opening events at once, token k at receipt + ttft + k *
-    token_delay, then the protocol's ending, unless a ``*_after`` knob cuts in at its token."""
+    """A streamed answer: headers and the opening events at once, token k at receipt + ``offsets[k]``
+    (ttft + k * token_delay unless distributions are set), then the protocol's ending, unless a
+    ``*_after`` knob cuts in at its token."""
     rec = ex.rec
     rec.status = 200
     emitter = Emitter(ex.writer, ping=proto.ping, keepalive=opts.keepalive)
@@ -132,8 +140,7 @@ async def stream(
     emitter.raw(head(200, sse_headers, keep_alive=ex.req.keep_alive, chunked=True))
     emitter.add(reply.start())
     n = len(tokens)
-    start = ex.req.t_received_ns / 1e9 + opts.ttft
-    delay = opts.token_delay
+    start = ex.req.t_received_ns / 1e9
 
     def trigger(value: int | None) -> int:
         return -1 if value is None else min(value, n)
@@ -153,7 +160,7 @@ async def stream(
     try:
         for k in range(n + 1):
             if k in (malformed, error, stop, stall):
-                await emitter.wait_until(start + k * delay)
+                await emitter.wait_until(start + offsets[k])
                 if k == malformed:
                     rec.outcome = "malformed"
                     emitter.add(reply.malformed_event())
@@ -173,7 +180,7 @@ async def stream(
                     await emitter.stall(ex.reader)
             if k == n:
                 break
-            await emitter.wait_until(start + k * delay)
+            await emitter.wait_until(start + offsets[k])
             emitter.add(reply.token(tokens[k]), tokens=1)
         emitter.add(reply.finish(n, truncated))
         await emitter.end(finish)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hmac
 import json
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
-from . import respond
+from . import dist, respond
 from .answer import MODEL_IDS, MODELS, answer_tokens
 from .anthropic_wire import ANTHROPIC, anthropic_models
 from .httpio import Request, reason
@@ -28,6 +30,35 @@ class Router:
         self.fail_counts: dict[str, int] = {}
         """Requests that matched a ``fail_times`` failure, per canonical directive string ("" for the
         server's own options)."""
+        self.rngs: dict[int, random.Random] = {}
+        """The distributions' random sources, one per ``dist_seed``."""
+        self.chat_requests = 0
+        self.paused = False
+
+    def reset(self) -> None:
+        self.fail_counts.clear()
+        self.rngs.clear()
+        self.chat_requests = 0
+        self.paused = False
+
+    def _offsets(self, opts: MockOptions, n: int) -> tuple[float, ...]:
+        """When each token is due, in seconds after the request arrived (see ``dist.schedule``)."""
+        ttft_dist = dist.parse(opts.ttft_dist) if opts.ttft_dist else None
+        delay_dist = dist.parse(opts.token_delay_dist) if opts.token_delay_dist else None
+        if ttft_dist is None and delay_dist is None:
+            return tuple(opts.ttft + k * opts.token_delay for k in range(n + 1))
+        rng = self.rngs.get(opts.dist_seed)
+        if rng is None:
+            rng = self.rngs[opts.dist_seed] = random.Random(opts.dist_seed)
+        return dist.schedule(n, ttft=opts.ttft, delay=opts.token_delay, ttft_dist=ttft_dist,
+                             delay_dist=delay_dist, rng=rng)
+
+    def _maybe_pause(self, opts: MockOptions) -> None:
+        """The ``pause`` knob: freeze the whole server (this blocks its event loop on purpose), once."""
+        self.chat_requests += 1
+        if opts.pause_after is not None and not self.paused and self.chat_requests > opts.pause_after:
+            self.paused = True
+            time.sleep(opts.pause)
 
     async def handle(self, ex: Exchange) -> bool:
         """Answer one request; whether the connection may carry another."""
@@ -147,6 +178,7 @@ class Router:
             body_error = WireError(400, "invalid_request_error", "The request body is not valid JSON.")
         opts, key = self._options(req, body)
         rec.directives = key
+        self._maybe_pause(opts)
         self._check_key(req, proto, opts)
         if proto is ANTHROPIC and "anthropic-version" not in req.headers:
             raise WireError(400, "invalid_request_error", "anthropic-version: header is required")
@@ -164,6 +196,8 @@ class Router:
         count = chat.max_tokens if truncated and chat.max_tokens is not None else opts.words
         tokens = answer_tokens(chat.n_messages, chat.prompt, opts.seed, count, complete=not truncated)
         reply = proto.reply(chat, no_usage=opts.no_usage)
+        offsets = self._offsets(opts, len(tokens))
+        rec.planned_ttft_ms = round(offsets[0] * 1e3, 6)
         if chat.stream:
-            return await respond.stream(ex, proto, opts, reply, tokens, truncated)
-        return await respond.complete(ex, opts, reply, tokens, truncated)
+            return await respond.stream(ex, proto, opts, reply, tokens, truncated, offsets)
+        return await respond.complete(ex, opts, reply, tokens, truncated, offsets)

@@ -133,7 +133,7 @@ class MockServer:
     def reset(self) -> None:
         """Forget the log and the ``fail_times`` counters."""
         self.log.clear()
-        self._router.fail_counts.clear()
+        self._router.reset()
         self.connections = 0
 
     def wait_for_log(self, count: int, timeout: float = 2.0) -> list[MockRecord]:

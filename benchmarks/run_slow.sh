@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Long-running checks, excluded from the default suite (pyproject.toml: addopts = -m 'not slow'):
+#
+#   tests/bench/test_accuracy.py::test_percentiles_match_the_servers_log[c1-long]
+#       relay bench vs the local relay's own log (separate process): n = 1000 at concurrency 1
+#   tests/bench/test_accuracy.py::test_percentiles_match_the_servers_log[c16-long]
+#       n = 3000 at concurrency 16, 60-token answers with exponential gaps between tokens
+#
+# Usage: benchmarks/run_slow.sh [pytest args]   (PYTHON=... to pick the interpreter)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec "${PYTHON:-python}" -m pytest -p no:cacheprovider -m slow "$@" tests

@@ -1,0 +1,221 @@
+"""Records -> what a run found: per-target metrics (BENCH.md), comparisons with confidence intervals and
+verdicts, the JSON document (CONTRACT.md ``bench --json``), and the ledger rows (tag ``bench``)."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..datatypes import Result, Timing
+from ..errors import (
+    APIError,
+    AuthError,
+    EndpointError,
+    NetworkError,
+    RateLimited,
+    RelayError,
+    RelayTimeout,
+    StreamError,
+    TruncatedResponse,
+)
+from ..ledger import LedgerRow
+from ..pricing import PriceTable
+from ..recording import build_row
+from .analyze import Record
+from .formulas import FORMULAS, OUTPUT_TOKENS, PERCENTILES
+from .setup import Target
+from .stats import COMPARED, P95_MIN_N, P99_MIN_N, difference, summarize, verdict
+
+SAMPLED = ("ttfb_ms", "ttft_ms", "latency_ms", "tpot_ms", "output_tokens_per_s", "corrected_latency_ms",
+           "schedule_lag_ms")
+# (metric, label for people, unit, higher is better)
+COMPARE_METRICS: tuple[tuple[str, str, str, bool], ...] = (
+    ("ttft_ms", "TTFT", "ms", False),
+    ("latency_ms", "latency", "ms", False),
+    ("ttfb_ms", "TTFB", "ms", False),
+    ("tpot_ms", "TPOT", "ms", False),
+    ("output_tokens_per_s", "output tokens/s", "tok/s", True),
+)
+
+
+def _ms(a: int | None, b: int | None) -> float | None:
+    return None if a is None or b is None else (b - a) / 1e6
+
+
+def request_values(rec: Record) -> dict[str, float | None]:
+    """The per-request metrics of one record (``None`` where one does not apply)."""
+    out = rec.output_tokens
+    latency = _ms(rec.t_send, rec.t_end)
+    tpot = None
+    if out is not None and out >= 2 and rec.t_first_token is not None and rec.t_last_token is not None:
+        tpot = (rec.t_last_token - rec.t_first_token) / (out - 1) / 1e6
+    return {
+        "ttfb_ms": _ms(rec.t_send, rec.t_headers),
+        "ttft_ms": _ms(rec.t_send, rec.t_first_token),
+        "latency_ms": latency,
+        "tpot_ms": tpot,
+        "output_tokens_per_s": out / (latency / 1e3) if out is not None and latency else None,
+        "corrected_latency_ms": _ms(rec.t_sched, rec.t_end),
+        "schedule_lag_ms": _ms(rec.t_sched, rec.t_send),
+    }
+
+
+def samples(records: Sequence[Record]) -> dict[str, list[float]]:
+    """Per metric, the values of the successful measured requests (errors never enter the percentiles)."""
+    out: dict[str, list[float]] = {name: [] for name in SAMPLED}
+    out["chunk_gap_ms"] = []
+    for rec in records:
+        if rec.warmup or not rec.ok:
+            continue
+        for name, value in request_values(rec).items():
+            if value is not None:
+                out[name].append(value)
+        out["chunk_gap_ms"].extend(g / 1e6 for g in rec.gaps_ns)
+    return out
+
+
+def target_metrics(target: Target, records: Sequence[Record], rows: Sequence[LedgerRow]) -> dict[str, Any]:
+    measured = [r for r in records if not r.warmup]
+    ok = [r for r in measured if r.ok]
+    values = samples(measured)
+    errors = Counter(r.error for r in measured if r.error)
+    examples = {}
+    for r in measured:
+        if r.error and r.error not in examples:
+            examples[r.error] = r.detail
+    tokens: list[int] = [r.output_tokens for r in ok if r.output_tokens is not None]
+    total_tokens = sum(tokens)
+    window = (max(r.t_end for r in ok) - min(r.t_send for r in ok)) / 1e9 if ok else 0
+    costs = [row.cost_usd for row in rows]
+    priced = [c for c in costs if c is not None]
+    total_cost = sum(priced, Decimal(0)) if priced and len(priced) == len(costs) else None
+    doc: dict[str, Any] = {
+        "label": target.label,
+        "profile": target.profile.name,
+        "model": target.model,
+        "host": target.profile.host,
+        "protocol": target.profile.protocol,
+        "requests": len(measured),
+        "ok": len(ok),
+        "errors": dict(sorted(errors.items())),
+        "error_examples": examples,
+    }
+    for name in SAMPLED + ("chunk_gap_ms",):
+        if name in ("corrected_latency_ms", "schedule_lag_ms") and not values[name]:
+            continue
+        doc[name] = summarize(values[name])
+    doc["chunks_per_request"] = summarize([float(r.chunks) for r in ok])
+    doc["tokens_per_chunk"] = summarize([r.output_tokens / r.chunks for r in ok if r.chunks and r.output_tokens])
+    doc["output_tokens"] = total_tokens
+    doc["output_tokens_estimated"] = any(r.tokens_estimated for r in ok)
+    doc["throughput_tokens_per_s"] = total_tokens / window if window > 0 else None
+    doc["new_connections"] = sum(1 for r in measured if not r.reused)
+    doc["cost_usd"] = float(total_cost / len(ok)) if total_cost is not None and ok else None
+    doc["cost_usd_total"] = float(total_cost) if total_cost is not None else None
+    doc["cost_per_1k_output_usd"] = (float(total_cost / total_tokens * 1000)
+                                     if total_cost is not None and total_tokens else None)
+    doc["unpriced_requests"] = sum(1 for c in costs if c is None)
+    return doc
+
+
+def comparisons(labels: Sequence[str], per_target: Sequence[dict[str, list[float]]], baseline: int, *,
+                seed: int, reps: int = 2000) -> list[dict[str, Any]]:
+    """Each target against the baseline: the difference at p50/p95/p99 of every compared metric, with a
+    bootstrap 95 % CI (seeded), the improvement and a verdict."""
+    out = []
+    rng = random.Random(f"bootstrap:{seed}")
+    base_label = labels[baseline]
+    for index, label in enumerate(labels):
+        if index == baseline:
+            continue
+        for metric, name, unit, higher in COMPARE_METRICS:
+            for quantile, q in COMPARED:
+                d = difference(per_target[baseline][metric], per_target[index][metric], quantile, q, reps=reps,
+                               rng=rng)
+                if d is None:
+                    continue
+                change = d.change
+                better = None if change is None else (change if higher else -change) * 100
+                out.append({
+                    "baseline": base_label, "target": label, "metric": metric, "quantile": quantile,
+                    "baseline_value": d.base, "value": d.other, "difference": d.diff, "ci95": [d.low, d.high],
+                    "n": [d.n_base, d.n_other], "significant": d.significant, "reliable": d.reliable,
+                    "improvement_pct": better,
+                    "verdict": verdict(d, metric=name, base=base_label, other=label, unit=unit,
+                                       higher_is_better=higher),
+                })
+    return out
+
+
+def config_block(**settings: Any) -> dict[str, Any]:
+    return {**settings, "metrics": FORMULAS, "output_tokens": OUTPUT_TOKENS, "percentiles": PERCENTILES,
+            "reliability": {"p95_min_n": P95_MIN_N, "p99_min_n": P99_MIN_N},
+            "comparison": "difference = target - baseline at each quantile; percentile bootstrap 95 % CI "
+                          "(seeded); improvement = how much better the target is than the baseline, in %"}
+
+
+def record_dict(rec: Record, label: str, t0: int) -> dict[str, Any]:
+    """One request for ``--json --raw``: times in ms from the start of the run."""
+    values = request_values(rec)
+
+    def rel(t: int | None) -> float | None:
+        return None if t is None else round((t - t0) / 1e6, 4)
+
+    return {
+        "target": label, "seq": rec.seq, "warmup": rec.warmup, "ok": rec.ok, "status": rec.status or None,
+        "error": rec.error, "detail": rec.detail or None, "t_sched_ms": rel(rec.t_sched),
+        "t_send_ms": rel(rec.t_send), **{k: None if v is None else round(v, 4) for k, v in values.items()},
+        "output_tokens": rec.output_tokens, "tokens_estimated": rec.tokens_estimated, "chunks": rec.chunks,
+        "chunk_gaps_ms": [round(g / 1e6, 4) for g in rec.gaps_ns], "request_id": rec.request_id,
+        "model": rec.model, "reused_connection": rec.reused, "connect_ms": _ms(0, rec.connect_ns),
+        "tls_ms": _ms(0, rec.tls_ns),
+    }
+
+
+def _error(rec: Record) -> RelayError | None:
+    if rec.error is None:
+        return None
+    message = f"{rec.error}: {rec.detail}" if rec.detail else rec.error
+    status = rec.status or None
+    if rec.error.startswith("http_"):
+        code = rec.status
+        cls = AuthError if code in (401, 403) else RateLimited if code == 429 else \
+            EndpointError if code >= 500 else APIError
+        return cls(message, status=status, request_id=rec.request_id)
+    if rec.error == "timeout":
+        return RelayTimeout(message)
+    if rec.error in ("network", "tls"):
+        return NetworkError(message)
+    if rec.error == "truncated":
+        return TruncatedResponse(message, status=status, request_id=rec.request_id)
+    if rec.error == "stream_error":
+        return StreamError(message, status=status, request_id=rec.request_id)
+    return EndpointError(message, status=status, request_id=rec.request_id)
+
+
+def ledger_row(rec: Record, target: Target, prices: PriceTable, *, wall_t0: datetime, t0: int,
+               command: str = "bench") -> LedgerRow:
+    """The ledger row of one bench request (warm-ups included: they were real requests), tagged with the
+    command's name."""
+    sent_at = wall_t0 + timedelta(microseconds=(rec.t_send - t0) / 1e3)
+    timing = Timing(started_at=sent_at.isoformat(timespec="milliseconds"), t_start=rec.t_send, t_send=rec.t_send,
+                    t_headers=rec.t_headers, t_first_token=rec.t_first_token, t_last_token=rec.t_last_token,
+                    t_end=rec.t_end)
+    result = Result(text="", model=rec.model, finish_reason=rec.finish_reason, usage=rec.usage,
+                    request_id=rec.request_id, timing=timing, status=rec.status or None, complete=rec.ok)
+    outcome = "ok" if rec.ok else "truncated" if rec.error == "truncated" else "error"
+    return build_row(command=command, profile=target.profile, model_requested=target.model, result=result,
+                     outcome=outcome, error=_error(rec), prices=prices, tag=command, now=lambda: sent_at)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def finite(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) or math.isinf(value) else value

@@ -1,0 +1,51 @@
+"""``relay ping``: reachability, key and latency check of one or more profiles."""
+
+from __future__ import annotations
+
+import typer
+
+
+def ping(
+    profile: list[str] | None = typer.Option(None, "-p", "--profile",
+                                             help="Profile to check (repeat it) [every profile in the config]."),
+    model: str | None = typer.Option(None, "-m", "--model", help="Model for --chat [the profile's default]."),
+    count: int = typer.Option(1, "--count", "-c", min=1, help="Check each profile N times, like ping(8)."),
+    interval: float = typer.Option(1.0, "--interval", "-i", min=0, help="Seconds between checks with --count."),
+    chat: bool = typer.Option(False, "--chat", help="Also send a one-token completion and time its TTFT."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Check that profiles answer and accept their keys, with timings.
+
+    For each profile, on a fresh connection: DNS, TCP connect, TLS and time to first byte of GET /models,
+    the HTTP status, whether the key was accepted (ok / rejected / missing, with its source) and the number
+    of models. Exit code 0 only when every profile answered and accepted its key; otherwise the code of the
+    first failure: 3 missing key, 4 key rejected, 5 endpoint failed, 6 timeout, 7 network (DNS, refused,
+    TLS), 8 rate limited.
+    """
+    import json
+
+    from ..context import AppContext
+    from ..ping import attempt_line, ping_all, render, select_profiles, to_json
+
+    ctx = AppContext()
+    profiles = select_profiles(ctx, profile or [])
+    live = count > 1 and not json_out
+
+    def show(report, attempt) -> None:  # type: ignore[no-untyped-def]
+        if live:
+            ctx.stdout.write(attempt_line(report, attempt, len(report.attempts)) + "\n")
+            ctx.stdout.flush()
+
+    try:
+        reports = ping_all(ctx, profiles, count=count, interval=interval, chat=chat, model=model, on_attempt=show)
+    finally:
+        ctx.close()
+    if json_out:
+        ctx.stdout.write(json.dumps(to_json(reports), ensure_ascii=False) + "\n")
+    else:
+        render(ctx.stdout, reports, isatty=ctx.stdout_isatty)
+    for report in reports:
+        error = next((a.error for a in report.attempts if a.error is not None), None)
+        if error is not None:
+            ctx.stderr.write(f"relay: error: {error.message}\n")
+    raise typer.Exit(next((r.exit_code for r in reports if r.exit_code), 0))
