@@ -293,7 +293,7 @@ def resolve_key(profile: Profile, env: Mapping[str, str] | None = None) -> Resol
     if profile.api_key:
         return ResolvedKey(profile.api_key, "api_key in the config file")
     if not tried:  # a local server (vLLM, llama.cpp, Ollama) that needs no key
-        return ResolvedKey(None, "no key configured (api_key_env, api_key_cmd or api_key)")
+        return ResolvedKey(None, "no key configured")
     raise MissingKey(f"no API key for profile {profile.name!r}: {'; '.join(tried)}",
                      hint=f"set the variable, or add api_key_env/api_key_cmd to [profiles.{profile.name}]")
 

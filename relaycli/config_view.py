@@ -26,6 +26,8 @@ def key_status(profile: Profile, env: Mapping[str, str]) -> str:
         key = resolve_key(profile, env)
     except ConfigError:
         return "missing"
+    if key.value is None:
+        return key.source
     return f"{mask(key.value)} ({key.source})"
 
 

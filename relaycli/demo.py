@@ -23,7 +23,8 @@ class Step:
 
 
 STEPS = (
-    Step("The profiles relay knows: `mock` is the built-in local relay, no key needed.",
+    Step("The profiles relay knows: `mock` is the built-in local relay (no key needed); `direct` and `relay` "
+         "are two more local relays, for the benchmark at the end.",
          ("config", "profiles")),
     Step("What the endpoint offers, with list prices per 1M tokens.", ("models", "-p", "mock")),
     Step("One answer, streamed as it arrives; -v adds a summary line on stderr.",
@@ -40,12 +41,12 @@ STEPS = (
     Step("A chat, one message per line from stdin (on a terminal: markdown, history, /help); each answer "
          "counts the messages it was sent, and `relay chat -c` would go on from here.",
          ("chat", "-p", "mock"), stdin="Hello!\nAnd a follow-up question.\n/cost\n"),
-    Step("A slow direct endpoint and a faster relay on the same prompts, interleaved: percentiles, and the "
-         "relay-vs-direct table with 95% confidence intervals.", BENCH_ARGS),
     Step("What the requests above cost, per model: tokens, list price in USD, the billed amount; failed "
          "requests are counted, and a model without a price would show as unpriced, never $0.",
          ("cost", "--by", "model")),
     Step("Every request above, in the usage ledger (no prompt or answer stored).", ("log",)),
+    Step("A slow direct endpoint and a faster relay on the same prompts, interleaved: percentiles, and the "
+         "relay-vs-direct table with 95% confidence intervals.", BENCH_ARGS),
 )
 
 
@@ -66,7 +67,7 @@ def run_demo(*, keep: bool, fast: bool) -> int:
         print(f"relay demo: a local relay on {server.url}, RELAY_HOME={home}\n", flush=True)
         for number, step in enumerate(STEPS, start=1):
             shown = " ".join(_quote(a) for a in step.args)
-            pipe = f"echo {_quote(step.stdin.rstrip())} | " if step.stdin else ""
+            pipe = f"printf {_quote(step.stdin.replace(chr(10), chr(92) + 'n'))} | " if step.stdin else ""
             header = f"[{number}/{len(STEPS)}] {step.title}\n$ {pipe}relay {shown}"
             print(f"\033[1m{header}\033[0m" if bold else header, flush=True)
             done = subprocess.run([sys.executable, "-m", "relaycli", *step.args], env=env, input=step.stdin,
