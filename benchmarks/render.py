@@ -119,7 +119,7 @@ class NaiveStream:
 
 
 def run(tokens: int, width: int, height: int, frame_interval: float, window: int,
-        naive: bool = False) -> dict[str, float]:
+        naive: bool = False, arrival_rate: float = 0.0) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from rich.console import Console
 
@@ -129,11 +129,19 @@ def run(tokens: int, width: int, height: int, frame_interval: float, window: int
     pieces = chunks(answer)
     console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor", width=width,
                       height=height, legacy_windows=False)
-    stream = NaiveStream(console) if naive else MarkdownStream(console, frame_interval=frame_interval)
+    # With --arrival-rate R the renderer's clock says chunk k arrived at k / R seconds (as a model streaming
+    # R chunks a second would deliver them), so its frame limit redraws as often as it would in use;
+    # the time measured is still the real time spent rendering.
+    arrived = [0.0]
+    renderer_clock = (lambda: arrived[0]) if arrival_rate > 0 else time.monotonic
+    stream = NaiveStream(console) if naive else MarkdownStream(console, frame_interval=frame_interval,
+                                                               clock=renderer_clock)
     times = []
     clock = time.perf_counter
     started = clock()
     for piece in pieces:
+        if arrival_rate > 0:
+            arrived[0] += 1 / arrival_rate
         t0 = clock()
         stream.feed(piece)
         times.append(clock() - t0)
@@ -156,12 +164,18 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=40)
     parser.add_argument("--frame-interval", type=float, default=0.05)
     parser.add_argument("--window", type=int, default=1000)
+    parser.add_argument("--arrival-rate", type=float, default=0.0,
+                        help="chunks per second the renderer's clock sees (e.g. 100, a fast model); "
+                             "0 = as fast as they can be fed")
     parser.add_argument("--naive", action="store_true",
                         help="for comparison, re-render the whole answer on every chunk (try --tokens 2000)")
     parser.add_argument("--check", action="store_true", help="exit 1 unless ratio < 2 and total < 2 s")
     args = parser.parse_args()
-    r = run(args.tokens, args.width, args.height, args.frame_interval, args.window, naive=args.naive)
+    r = run(args.tokens, args.width, args.height, args.frame_interval, args.window, naive=args.naive,
+            arrival_rate=args.arrival_rate)
     mode = "whole answer re-rendered per chunk (naive)" if args.naive else f"frame interval {args.frame_interval:g} s"
+    if args.arrival_rate > 0:
+        mode += f", chunks arriving at {args.arrival_rate:g}/s on the renderer's clock"
     print(f"python {platform.python_version()} on {platform.machine()}, {args.width}x{args.height} virtual "
           f"terminal, {mode}")
     print(f"answer: {r['chars']:,} characters (~{r['chars'] // 4:,} tokens) in {r['chunks']:,} chunks; "
