@@ -39,7 +39,8 @@ def test_version_imports_neither_typer_nor_httpx(tmp_path: Path) -> None:
     assert heavy(modules, "typer", "click", "httpx", "rich", "sqlite3", "platformdirs") == []
 
 
-@pytest.mark.parametrize("args", [["--help"], ["stream", "--help"], ["config", "--help"], []])
+@pytest.mark.parametrize("args", [["--help"], ["stream", "--help"], ["config", "--help"], [], ["chat", "--help"],
+                                  ["cost", "--help"], ["bench", "--help"], ["ping", "--help"]])
 def test_help_imports_no_httpx_sqlite_or_rich_live(tmp_path: Path, args: list[str]) -> None:
     modules = imported(tmp_path, *args)
     assert heavy(modules, "httpx", "httpcore", "sqlite3", "_sqlite3", "rich.live", "rich.markdown",
