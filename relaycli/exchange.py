@@ -52,10 +52,18 @@ class Ask:
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    explicit: bool = True  # False: ``model`` is the first profile's default, and a fallback uses its own
+
+    def model_for(self, profile: Profile) -> str:
+        """The model (as typed) to ask ``profile`` for."""
+        if self.explicit or not profile.default_model:
+            return self.model
+        return profile.default_model
 
     def for_profile(self, profile: Profile) -> ChatRequest:
-        return ChatRequest(model=profile.resolve_model(self.model), messages=self.messages, system=self.system,
-                           temperature=self.temperature, max_tokens=self.max_tokens, stream=True)
+        return ChatRequest(model=profile.resolve_model(self.model_for(profile)), messages=self.messages,
+                           system=self.system, temperature=self.temperature, max_tokens=self.max_tokens,
+                           stream=True)
 
 
 def send(ctx: AppContext, profile: Profile, ask: Ask, on_delta: Callable[[Delta], None], *,
@@ -107,9 +115,9 @@ def _send_one(ctx: AppContext, profile: Profile, ask: Ask, on_delta: Callable[[D
         finally:
             stream.close()
             result = stream.result()
-            row_cost = _record(ctx, command=command, profile=profile, model_asked=ask.model, result=result,
-                               outcome=outcome, error=error, tag=tag)
-    return Answer(result=result, profile=profile, model_asked=ask.model, cost_usd=row_cost[0],
+            row_cost = _record(ctx, command=command, profile=profile, model_asked=ask.model_for(profile),
+                               result=result, outcome=outcome, error=error, tag=tag)
+    return Answer(result=result, profile=profile, model_asked=ask.model_for(profile), cost_usd=row_cost[0],
                   billed=row_cost[1])
 
 

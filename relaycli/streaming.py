@@ -72,7 +72,8 @@ def run_stream(ctx: AppContext, *, prompt: list[str], profile_flag: str | None, 
     profile = ctx.profile(profile_flag)
     asked, _wire = ctx.model(profile, model_flag)
     ask = Ask(model=asked, messages=(Message("user", read_prompt(prompt, ctx)),), system=system,
-              temperature=temperature, max_tokens=max_tokens)
+              temperature=temperature, max_tokens=max_tokens,
+              explicit=bool(model_flag or ctx.env.get("RELAY_MODEL")))
     sink = TextSink(ctx.stdout)
     collected: list[str] = []
     on_delta = (lambda d: collected.append(d.text) if d.kind == "text" else None) if json_out else sink

@@ -7,6 +7,7 @@ feeds each decoded SSE event to a ``StreamParser``.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..datatypes import ChatRequest, Delta, ModelInfo, Usage
@@ -17,8 +18,18 @@ from .wire import Completion, as_int, as_str, load_json_object, short
 DONE = "[DONE]"
 
 
-def build_request(req: ChatRequest, *, include_usage: bool) -> dict[str, Any]:
-    """The JSON body. The system prompt becomes the first message."""
+_REASONING_MODEL = re.compile(r"^(?:[\w.-]+/)?(?:o\d|gpt-5)", re.IGNORECASE)
+
+
+def max_tokens_field(model: str) -> str:
+    """OpenAI's reasoning models (o1, o3, o4-mini, gpt-5, ...) refuse ``max_tokens`` and take
+    ``max_completion_tokens``; every other chat-completions server takes ``max_tokens``."""
+    return "max_completion_tokens" if _REASONING_MODEL.match(model) else "max_tokens"
+
+
+def build_request(req: ChatRequest, *, include_usage: bool, token_field: str | None = None) -> dict[str, Any]:
+    """The JSON body. The system prompt becomes the first message. ``token_field`` overrides the name
+    of the output-token cap (learned from a server that rejected the usual one)."""
     messages: list[dict[str, str]] = []
     if req.system:
         messages.append({"role": "system", "content": req.system})
@@ -27,7 +38,7 @@ def build_request(req: ChatRequest, *, include_usage: bool) -> dict[str, Any]:
     if req.temperature is not None:
         body["temperature"] = req.temperature
     if req.max_tokens is not None:
-        body["max_tokens"] = req.max_tokens
+        body[token_field or max_tokens_field(req.model)] = req.max_tokens
     if req.stream and include_usage:
         body["stream_options"] = {"include_usage": True}
     return body

@@ -24,6 +24,18 @@ from .sse import SSEDecoder
 from .wire import Completion, load_json_object, short
 
 _SSE_STARTS = (b"data:", b"event:", b":", b"id:", b"retry:")
+_TOKEN_FIELD = "max_tokens_field"
+_TOKEN_FIELDS = ("max_tokens", "max_completion_tokens")
+
+
+def _other_token_field(body: dict[str, Any], raw: bytes) -> str | None:
+    """The other name for the output-token cap when a 400 says the one sent is not supported."""
+    sent = next((f for f in _TOKEN_FIELDS if f in body), None)
+    if sent is None:
+        return None
+    other = _TOKEN_FIELDS[1 - _TOKEN_FIELDS.index(sent)]
+    text = raw.decode("utf-8", "replace").lower()
+    return other if sent in text and ("unsupported" in text or "not supported" in text or other in text) else None
 
 if TYPE_CHECKING:
     from .client import RelayClient
@@ -66,6 +78,7 @@ class ResponseStream:
         self._gen: Generator[Delta, None, None] | None = None
         quirks = client.quirks.get(client.profile.name) or {}
         self._include_usage = not quirks.get(_NO_STREAM_OPTIONS, False)
+        self._token_field: str | None = quirks.get(_TOKEN_FIELD)
 
     # -- public -------------------------------------------------------------------------------------
 
@@ -162,7 +175,7 @@ class ResponseStream:
         self._completion = None
         self.status = None
         self.timing.t_headers = None
-        body = c.wire.build_request(req, include_usage=self._include_usage)
+        body = c.wire.build_request(req, include_usage=self._include_usage, token_field=self._token_field)
         timeout, connect_total, read_total = c.attempt_timeout(t_start)
         request = c.http.build_request(
             "POST", c.chat_url, json=body, headers=c.headers(stream=req.stream), timeout=timeout
@@ -188,6 +201,11 @@ class ResponseStream:
             ):
                 c.quirks.setdefault(c.profile.name, {})[_NO_STREAM_OPTIONS] = True
                 self._include_usage = False
+                raise _Resend
+            other = _other_token_field(body, raw) if response.status_code in (400, 422) else None
+            if other is not None:  # "use max_completion_tokens instead" (OpenAI reasoning models), or back
+                c.quirks.setdefault(c.profile.name, {})[_TOKEN_FIELD] = other
+                self._token_field = other
                 raise _Resend
             error = c.status_error(response, raw, retries=self.retries, model=req.model)
             failure = Failure(

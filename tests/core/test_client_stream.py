@@ -351,3 +351,32 @@ def test_event_stream_labelled_text_plain_is_still_read() -> None:
     stream = h.client.stream(REQ)
     assert "".join(d.text for d in stream) == "Hello"
     assert stream.result().complete
+
+
+def test_reasoning_models_get_max_completion_tokens() -> None:
+    from relaycli.core import openai
+
+    req = ChatRequest(model="o4-mini", messages=(Message("user", "hi"),), max_tokens=50)
+    assert openai.build_request(req, include_usage=True)["max_completion_tokens"] == 50
+    assert "max_tokens" not in openai.build_request(req, include_usage=True)
+    for model in ("gpt-4.1", "llama-3.1-8b", "openai/gpt-4o", "claude-sonnet-4-5"):
+        req = ChatRequest(model=model, messages=(Message("user", "hi"),), max_tokens=50)
+        assert openai.build_request(req, include_usage=True)["max_tokens"] == 50
+    req = ChatRequest(model="openai/o3", messages=(Message("user", "hi"),), max_tokens=5)
+    assert "max_completion_tokens" in openai.build_request(req, include_usage=True)
+
+
+def test_server_refusing_max_tokens_gets_max_completion_tokens_and_it_is_remembered() -> None:
+    refusal = httpx.Response(400, json={"error": {
+        "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                   "Use 'max_completion_tokens' instead.", "type": "invalid_request_error"}})
+    h, route = routed(refusal, sse_response(openai_stream("ok")), sse_response(openai_stream("ok")))
+    req = ChatRequest(model="my-reasoner", messages=(Message("user", "hi"),), max_tokens=20)
+    stream = h.client.stream(req)
+    assert "".join(d.text for d in stream) == "ok"
+    bodies = [json.loads(call.request.content) for call in route.calls]
+    assert bodies[0]["max_tokens"] == 20 and bodies[1]["max_completion_tokens"] == 20
+    assert "max_tokens" not in bodies[1] and stream.result().retries == 0
+    list(h.client.stream(req))  # the next request goes out right the first time
+    assert json.loads(route.calls.last.request.content)["max_completion_tokens"] == 20
+    assert len(route.calls) == 3

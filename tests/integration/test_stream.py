@@ -249,3 +249,16 @@ def test_server_rejecting_stream_options_is_remembered(relay_env: dict[str, str]
     before = len(log)
     assert run_relay("stream", "-p", "old", "hi", env=relay_env).code == 0
     assert [r.status for r in log[before:]] == [200]  # learned: no rejected first attempt
+
+
+def test_fallback_uses_its_own_default_model_unless_one_was_asked_for(relay_env: dict[str, str]) -> None:
+    write_config(relay_env, '[profiles.down]\nbase_url = "http://127.0.0.1:9/v1"\nretries = 0\n'
+                            'default_model = "gpt-4.1"\nfallback = ["mock-anthropic"]\n')
+    doc = json.loads(run_relay("stream", "-p", "down", "--json", "hi", env=relay_env).out)
+    assert doc["profile"] == "mock-anthropic" and doc["model"] == "claude-haiku-4-5"
+    doc = json.loads(run_relay("stream", "-p", "down", "-m", "claude-sonnet-4-5", "--json", "hi", env=relay_env).out)
+    assert doc["profile"] == "mock-anthropic" and doc["model"] == "claude-sonnet-4-5"
+    rows = ledger_rows(relay_env)
+    assert [(r["profile"], r["model_requested"]) for r in rows] == [
+        ("down", "gpt-4.1"), ("mock-anthropic", "claude-haiku-4-5"),
+        ("down", "claude-sonnet-4-5"), ("mock-anthropic", "claude-sonnet-4-5")]
