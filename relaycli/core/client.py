@@ -15,6 +15,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -117,11 +118,15 @@ class RelayClient:
     # -- URLs and headers -------------------------------------------------------------------------
 
     def _url(self, path: str) -> str:
-        base = self.profile.base_url.rstrip("/")
+        """``path`` under the profile's base URL, keeping its query (Azure's ``?api-version=...``)."""
+        parts = urlsplit(self.profile.base_url)
+        base = parts.path.rstrip("/")
         if self.profile.protocol == "anthropic":
             root = base[:-3] if base.endswith("/v1") else base
-            return f"{root}/v1/{path}"
-        return f"{base}/{path}"
+            full = f"{root}/v1/{path}"
+        else:
+            full = f"{base}/{path}"
+        return urlunsplit((parts.scheme, parts.netloc, full, parts.query, ""))
 
     @property
     def chat_url(self) -> str:

@@ -55,10 +55,12 @@ def parse_origin(url: str, *, profile: str | None = None) -> Origin:
 def api_path(profile: Profile, what: str) -> str:
     """The request path of ``chat`` or ``models`` for a profile (the same URLs ``RelayClient`` uses)."""
     base = parse_origin(profile.base_url, profile=profile.name).base_path
+    query = urlsplit(profile.base_url).query
+    suffix = f"?{query}" if query else ""
     if profile.protocol == "anthropic":
         root = base[:-3] if base.endswith("/v1") else base
-        return f"{root}/v1/{'messages' if what == 'chat' else 'models'}"
-    return f"{base}/{'chat/completions' if what == 'chat' else 'models'}"
+        return f"{root}/v1/{'messages' if what == 'chat' else 'models'}{suffix}"
+    return f"{base}/{'chat/completions' if what == 'chat' else 'models'}{suffix}"
 
 
 def encode_request(

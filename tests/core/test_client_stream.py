@@ -380,3 +380,15 @@ def test_server_refusing_max_tokens_gets_max_completion_tokens_and_it_is_remembe
     list(h.client.stream(req))  # the next request goes out right the first time
     assert json.loads(route.calls.last.request.content)["max_completion_tokens"] == 20
     assert len(route.calls) == 3
+
+
+def test_base_url_query_string_is_kept() -> None:
+    from relaycli.core.client import RelayClient
+    from relaycli.core.rawhttp import api_path
+    from relaycli.profile import ResolvedKey
+
+    p = profile(base_url="https://x.openai.azure.com/openai/deployments/d?api-version=2024-10-21")
+    client = RelayClient(p, ResolvedKey("k", "test"))
+    assert client.chat_url == "https://x.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21"
+    assert api_path(p, "models") == "/openai/deployments/d/models?api-version=2024-10-21"
+    client.close()
