@@ -88,6 +88,18 @@ class SSEDecoder:
         self._scan_from = len(buf)
         return events
 
+    def unfinished(self) -> SSEEvent | None:
+        """The event that was being received when the stream ended, as if a blank line had followed
+        (its last line may lack its line end). Nothing is dispatched: callers use it only to recognise
+        an end marker sent without its final blank line, which the providers' SDKs accept."""
+        events: list[SSEEvent] = []
+        saved = (list(self._data), self._event, self._event_retry, self.lines)
+        if self._buf:
+            self._line(bytes(self._buf).decode("utf-8", errors="replace"), events)
+        self._dispatch(events)
+        self._data, self._event, self._event_retry, self.lines = saved
+        return events[-1] if events else None
+
     def close(self) -> list[SSEEvent]:
         """End of stream: an unfinished event is discarded, as the spec requires."""
         self._buf.clear()

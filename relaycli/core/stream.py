@@ -299,6 +299,9 @@ class ResponseStream:
                 if self._content_seen:
                     raise error
                 raise _AttemptFailed(Failure("idle_timeout"), error)
+        tail = decoder.unfinished() if not parser.complete else None
+        if tail is not None and (tail.data.strip() == "[DONE]" or tail.event == "message_stop"):
+            parser.feed(tail)  # the end marker came without its blank line: still the end
         decoder.close()
         if not parser.complete:
             error = self._tag(self._truncated(parser))

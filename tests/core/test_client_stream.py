@@ -392,3 +392,21 @@ def test_base_url_query_string_is_kept() -> None:
     assert client.chat_url == "https://x.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21"
     assert api_path(p, "models") == "/openai/deployments/d/models?api-version=2024-10-21"
     client.close()
+
+
+def test_done_marker_without_its_blank_line_still_ends_the_stream() -> None:
+    body = openai_stream("Hel", "lo")
+    assert body.endswith(b"data: [DONE]\n\n")
+    for ending in (b"data: [DONE]\n", b"data: [DONE]"):
+        h, _ = routed(sse_response(body[: -len(b"data: [DONE]\n\n")] + ending))
+        stream = h.client.stream(REQ)
+        assert "".join(d.text for d in stream) == "Hello"
+        assert stream.result().complete
+
+
+def test_an_unfinished_content_event_is_still_discarded() -> None:
+    body = openai_stream("Hel", "lo")
+    cut = body[: -len(b"data: [DONE]\n\n")].rstrip(b"\n")  # the usage chunk loses its blank line
+    h, _ = routed(sse_response(cut))
+    with pytest.raises(TruncatedResponse):
+        list(h.client.stream(REQ))
