@@ -294,8 +294,11 @@ def resolve_key(profile: Profile, env: Mapping[str, str] | None = None) -> Resol
         return ResolvedKey(profile.api_key, "api_key in the config file")
     if not tried:  # a local server (vLLM, llama.cpp, Ollama) that needs no key
         return ResolvedKey(None, "no key configured")
-    raise MissingKey(f"no API key for profile {profile.name!r}: {'; '.join(tried)}",
-                     hint=f"set the variable, or add api_key_env/api_key_cmd to [profiles.{profile.name}]")
+    if profile.api_key_cmd:
+        hint = f"run `{profile.api_key_cmd}` yourself to see why it fails, or set api_key_env"
+    else:
+        hint = f"export {profile.api_key_env}=..., or add api_key_cmd to [profiles.{profile.name}]"
+    raise MissingKey(f"no API key for profile {profile.name!r}: {'; '.join(tried)}", hint=hint)
 
 
 def _run_key_command(command: str) -> tuple[str | None, str]:
@@ -304,6 +307,7 @@ def _run_key_command(command: str) -> tuple[str | None, str]:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"could not run ({type(exc).__name__})"
     if done.returncode != 0:
-        return None, f"exited with status {done.returncode}"
+        said = done.stderr.strip().splitlines()[-1][:200] if done.stderr.strip() else ""
+        return None, f"exited with status {done.returncode}" + (f" ({said})" if said else "")
     value = done.stdout.strip().splitlines()[0].strip() if done.stdout.strip() else ""
     return (value, "") if value else (None, "printed nothing")

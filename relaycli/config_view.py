@@ -19,9 +19,11 @@ def mask(secret: str | None) -> str:
     return "****" + secret[-4:] if len(secret) >= 12 else "****"
 
 
-def key_status(profile: Profile, env: Mapping[str, str]) -> str:
+def key_status(profile: Profile, env: Mapping[str, str], *, run_commands: bool = True) -> str:
     if not profile.needs_key:
         return "none needed"
+    if not run_commands and profile.api_key_cmd and not (profile.api_key_env and env.get(profile.api_key_env)):
+        return "api_key_cmd (not run here)"  # it may prompt or be slow: `config show -p NAME` runs it
     try:
         key = resolve_key(profile, env)
     except ConfigError:
@@ -35,7 +37,8 @@ def profile_rows(settings: Settings, env: Mapping[str, str]) -> list[dict[str, A
     default = env.get("RELAY_PROFILE") or settings.default_profile
     return [{"name": p.name, "protocol": p.protocol, "base_url": p.base_url, "default_model": p.default_model,
              "default": p.name == default, "builtin": p.name in settings.builtin,
-             "key": key_status(p, env)} for p in sorted(settings.profiles.values(), key=lambda p: p.name)]
+             "key": key_status(p, env, run_commands=False)}
+            for p in sorted(settings.profiles.values(), key=lambda p: p.name)]
 
 
 def _text(value: Any) -> str:

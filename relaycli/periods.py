@@ -108,7 +108,7 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 def parse_month(text: str, flag: str = "--month") -> date:
     """``YYYY-MM`` -> the first day of that month."""
     match = _MONTH.fullmatch(text.strip())
-    if match and 1 <= int(match.group(2)) <= 12 and int(match.group(1)) >= 1:
+    if match and 1 <= int(match.group(2)) <= 12 and 1 <= int(match.group(1)) <= 9998:
         return date(int(match.group(1)), int(match.group(2)), 1)
     raise UsageError(f"{flag}: expected a month as YYYY-MM, got {text!r}")
 
@@ -116,9 +116,12 @@ def parse_month(text: str, flag: str = "--month") -> date:
 def parse_day(text: str, flag: str) -> date:
     if _DAY.fullmatch(text.strip()):
         try:
-            return date.fromisoformat(text.strip())
+            day = date.fromisoformat(text.strip())
         except ValueError:
             pass
+        else:
+            if day.year <= 9998:  # room for the day after and the month after
+                return day
     raise UsageError(f"{flag}: expected a date as YYYY-MM-DD, got {text!r}")
 
 

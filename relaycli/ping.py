@@ -21,6 +21,7 @@ from .core import anthropic, openai
 from .core.probe import ProbeResult, probe
 from .core.rawhttp import api_path, encode_request, parse_origin
 from .core.sockets import ssl_context
+from .core.wire import html_excerpt, looks_like_html
 from .datatypes import Message
 from .errors import APIError, AuthError, ConfigError, EndpointError, MissingKey, RateLimited, RelayError
 from .exit_codes import ExitCode
@@ -148,6 +149,9 @@ def _judge(attempt: Attempt, res: ProbeResult, profile: Profile, key: ResolvedKe
         return EndpointError(f"HTTP {status}: server error from {where}{said}", status=status)
     if not 200 <= status <= 299:
         return APIError(f"HTTP {status} from {where} for GET /models{said}", status=status)
+    if looks_like_html("", res.body):  # a 200 login or portal page is no model list and no verdict on the key
+        return EndpointError(f"{where} answered GET /models with an HTML page {html_excerpt(res.body)!r} "
+                             "(a proxy or login page?); check base_url", status=status)
     attempt.auth = "ok"
     try:
         body = json.loads(res.body)

@@ -189,3 +189,23 @@ def test_set_keeps_comments_and_validates(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         config_edit.set_value(path, "profiles.relay.protocol", "grpc")
     assert config.load(path, {}).profiles["relay"].protocol == "openai"
+
+
+def test_profiles_listing_does_not_run_key_commands(tmp_path: Path) -> None:
+    from relaycli.config_view import profile_rows, settings_rows
+
+    marker = tmp_path / "ran"
+    path = write(tmp_path, f'[profiles.a]\nbase_url = "http://x"\napi_key_cmd = "touch {marker}; echo sk-123"\n')
+    settings = config.load(path, {})
+    rows = {r["name"]: r for r in profile_rows(settings, {})}
+    assert rows["a"]["key"] == "api_key_cmd (not run here)" and not marker.exists()
+    shown = {r["key"]: r["value"] for r in settings_rows(settings, {}, only="a")}
+    assert marker.exists() and "api_key_cmd" in shown["profiles.a.key"]
+
+
+def test_failing_key_command_says_why(tmp_path: Path) -> None:
+    path = write(tmp_path, '[profiles.a]\nbase_url = "http://x"\napi_key_cmd = "echo vault sealed >&2; exit 2"\n')
+    with pytest.raises(MissingKey) as info:
+        config.resolve_key(config.load(path, {}).profiles["a"], {})
+    assert "vault sealed" in str(info.value)
+    assert info.value.hint is not None and info.value.hint.startswith("run `echo vault sealed")

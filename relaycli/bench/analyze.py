@@ -15,7 +15,7 @@ from typing import Any
 from ..core import anthropic, openai
 from ..core.engine import Exchange
 from ..core.sse import SSEDecoder
-from ..core.wire import short
+from ..core.wire import html_excerpt, looks_like_html, short
 from ..datatypes import Usage
 from ..errors import EndpointError, StreamError
 from ..exit_codes import ExitCode
@@ -178,6 +178,8 @@ def _tool_content(data: str) -> bool:
 
 def error_excerpt(body: bytes) -> str:
     """The endpoint's own error message from an error body, else its start."""
+    if looks_like_html("", body):  # a proxy's or login page: its title, not its markup
+        return f"HTML page {html_excerpt(body)!r}"
     text = body[:4096].decode("utf-8", "replace")
     try:
         obj = json.loads(text)

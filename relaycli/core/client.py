@@ -26,9 +26,7 @@ from ..profile import Profile, ResolvedKey
 from . import anthropic, openai
 from .errors_map import (
     body_excerpt,
-    body_kind,
     error_message,
-    looks_like_html,
     scrub,
     status_error,
     timeout_error,
@@ -36,7 +34,7 @@ from .errors_map import (
 )
 from .retry import Failure, RetryPolicy
 from .stream import ResponseStream
-from .wire import short
+from .wire import body_kind, looks_like_html, short
 
 # Per-profile facts learned at run time, e.g. {"holysheep": {"no_stream_options": True}}.
 QUIRKS: dict[str, dict[str, Any]] = {}

@@ -9,10 +9,8 @@ HTML pages (their ``<title>``) and plain text (a short excerpt). No message ever
 from __future__ import annotations
 
 import json
-import re
 import socket
 import ssl
-from html import unescape
 from typing import Any
 
 import httpx
@@ -29,10 +27,8 @@ from ..errors import (
 )
 from ..profile import Profile
 from .retry import FailureKind
-from .wire import short
+from .wire import html_excerpt, looks_like_html, short
 
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
 _DNS_HINTS = (
     "name or service not known",
     "nodename nor servname",
@@ -47,40 +43,6 @@ _DNS_HINTS = (
 )
 _TLS_HINTS = ("ssl", "certificate", "tls")
 _REFUSED_HINTS = ("refused", "errno 111]", "errno 61]", "errno 10061]")
-
-
-def media_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def body_kind(content_type: str) -> str:
-    """``sse``, ``json``, ``html``, ``unknown`` (no Content-Type) or ``other``."""
-    media = media_type(content_type)
-    if media == "text/event-stream":
-        return "sse"
-    if media == "application/json" or media.endswith("+json"):
-        return "json"
-    if media in ("text/html", "application/xhtml+xml"):
-        return "html"
-    return "unknown" if not media else "other"
-
-
-def looks_like_html(content_type: str, body: bytes) -> bool:
-    if body_kind(content_type) == "html":
-        return True
-    head = body[:512].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html"))
-
-
-def html_excerpt(body: bytes) -> str:
-    """The page's title, or the start of its text."""
-    match = _TITLE.search(body[:65536])
-    if match:
-        title = short(unescape(match.group(1).decode("utf-8", errors="replace")), 100)
-        if title:
-            return title
-    text = unescape(_TAG.sub(" ", body[:65536].decode("utf-8", errors="replace")))
-    return short(text, 100) or "(empty page)"
 
 
 def body_excerpt(body: bytes, content_type: str) -> str:
@@ -245,7 +207,7 @@ def status_error(
         if suggestions is not None and model:
             guess = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
             return APIError(
-                f"HTTP 404: model {model!r} not found at {where}{said}.{guess} "
+                f"HTTP 404: model {model!r} not found at {where}{said.rstrip('.')}.{guess} "
                 f"Run `relay models -p {profile.name}` to list the models it offers.",
                 **kw,
             )

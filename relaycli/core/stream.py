@@ -18,10 +18,9 @@ import httpx
 
 from ..datatypes import ChatRequest, Delta, Result, Timing, Usage
 from ..errors import EndpointError, RelayError, StreamError, TruncatedResponse
-from .errors_map import body_kind
 from .retry import Failure
 from .sse import SSEDecoder
-from .wire import Completion, load_json_object, short
+from .wire import Completion, body_kind, load_json_object, short
 
 _SSE_STARTS = (b"data:", b"event:", b":", b"id:", b"retry:")
 _TOKEN_FIELD = "max_tokens_field"

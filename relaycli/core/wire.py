@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from html import unescape
 from typing import Any
 
 from ..datatypes import Usage
@@ -54,3 +56,43 @@ def load_json_object(data: str, *, what: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise EndpointError(f"malformed {what} from the endpoint (not a JSON object): {short(data)!r}")
     return obj
+
+
+# -- recognising bodies (shared by the httpx client and the socket-level bench/ping) --
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def body_kind(content_type: str) -> str:
+    """``sse``, ``json``, ``html``, ``unknown`` (no Content-Type) or ``other``."""
+    media = media_type(content_type)
+    if media == "text/event-stream":
+        return "sse"
+    if media == "application/json" or media.endswith("+json"):
+        return "json"
+    if media in ("text/html", "application/xhtml+xml"):
+        return "html"
+    return "unknown" if not media else "other"
+
+
+def looks_like_html(content_type: str, body: bytes) -> bool:
+    if body_kind(content_type) == "html":
+        return True
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def html_excerpt(body: bytes) -> str:
+    """The page's title, or the start of its text."""
+    match = _TITLE.search(body[:65536])
+    if match:
+        title = short(unescape(match.group(1).decode("utf-8", errors="replace")), 100)
+        if title:
+            return title
+    text = unescape(_TAG.sub(" ", body[:65536].decode("utf-8", errors="replace")))
+    return short(text, 100) or "(empty page)"
