@@ -87,18 +87,53 @@ def _describe_toml_error(exc: tomllib.TOMLDecodeError) -> str:
     return msg
 
 
+def quote_key(name: str) -> str:
+    """A TOML key: bare when it can be, else quoted (``my.relay`` -> ``"my.relay"``)."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def table_name(*parts: str) -> str:
+    """The dotted TOML name of a table: ``table_name("profiles", "my.relay")`` -> ``profiles."my.relay"``."""
+    return ".".join(quote_key(part) for part in parts)
+
+
+def key_path(dotted: str) -> tuple[str, ...]:
+    """The parts of a dotted TOML key (quotes honoured); ``()`` for ``""`` or something unparsable."""
+    if not dotted.strip():
+        return ()
+    try:
+        node: Any = tomllib.loads(f"{dotted} = 0")
+    except tomllib.TOMLDecodeError:
+        return ()
+    parts: list[str] = []
+    while isinstance(node, dict) and len(node) == 1:
+        (name, node), = node.items()
+        parts.append(name)
+    return tuple(parts)
+
+
+_HEADER = re.compile(r"^\s*\[(?!\[)(.*)\]\s*(#.*)?$")
+_KEY_LINE = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
+
+
 def locate(text: str, section: str, key: str | None = None) -> int | None:
-    """The 1-based line of ``key`` inside ``[section]`` (or of the section header), best effort."""
-    header = re.compile(r"^\s*\[\s*" + re.escape(section).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
-    in_section = section == ""
+    """The 1-based line of ``key`` inside the table ``section`` (a dotted TOML name, "" for the top),
+    or of the table's header when ``key`` is None. Best effort, for messages and edits."""
+    wanted = key_path(section)
+    in_section = not wanted
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip().startswith("["):
-            in_section = bool(section) and bool(header.match(line))
+        header = _HEADER.match(line)
+        if header:
+            in_section = bool(wanted) and key_path(header.group(1)) == wanted
             if in_section and key is None:
                 return number
             continue
-        if in_section and key is not None and re.match(r'^\s*"?' + re.escape(key) + r'"?\s*=', line):
-            return number
+        if in_section and key is not None:
+            match = _KEY_LINE.match(line)
+            if match and key_path(match.group(1)) == (key,):
+                return number
     return None
 
 
@@ -162,7 +197,7 @@ class _Checker:
         )
 
     def profile(self, name: str, table: Any) -> Profile:
-        section = f"profiles.{name}"
+        section = table_name("profiles", name)
         if not isinstance(table, dict):
             raise self.fail(section, None, "expected a table")
         unknown = sorted(set(table) - PROFILE_KEYS)
@@ -220,12 +255,12 @@ def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Prof
     for profile in profiles.values():
         for other in profile.fallback:
             if other not in profiles:
-                raise check.fail(f"profiles.{profile.name}", "fallback", f"no profile named {other!r}")
+                raise check.fail(table_name("profiles", profile.name), "fallback", f"no profile named {other!r}")
     prices = data.get("prices", {})
     if not isinstance(prices, dict):
         raise check.fail("", "prices", 'expected tables [prices."MODEL"]')
     for model, table in prices.items():
-        section = f'prices."{model}"'
+        section = table_name("prices", model)
         if not isinstance(table, dict) or set(table) - PRICE_KEYS:
             raise check.fail(section, None, f"expected keys among {', '.join(sorted(PRICE_KEYS))}")
         for key, value in table.items():

@@ -7,13 +7,12 @@ with the same loader every command uses, and replaces the file atomically.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from .config import load, locate
+from .config import key_path, load, locate, quote_key, table_name
 from .errors import ConfigError
 
 STARTER = """\
@@ -84,48 +83,54 @@ def parse_value(raw: str) -> Any:
 def _literal(value: Any) -> str:
     import tomli_w
 
-    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip() if not isinstance(value, dict) else (
-        "{ " + ", ".join(f"{_key(k)} = {_literal(v)}" for k, v in value.items()) + " }"
-    )
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{quote_key(k)} = {_literal(v)}" for k, v in value.items()) + " }"
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
 
 
-def _key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else '"' + name.replace('"', '\\"') + '"'
+def _target(dotted: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """(table path, key, sub-keys) for ``default_profile``, ``profiles.NAME.KEY[.SUB]``,
+    ``prices.MODEL.KEY``; names with dots or spaces are quoted: ``profiles."my.relay".retries``."""
+    parts = key_path(dotted)
+    if len(parts) >= 3 and parts[0] == "profiles":
+        return parts[:2], parts[2], parts[3:]
+    if len(parts) == 3 and parts[0] == "prices":
+        return parts[:2], parts[2], ()
+    if len(parts) == 1:
+        return (), parts[0], ()
+    raise ConfigError(f"cannot set {dotted!r}",
+                      hint='use default_profile, profiles.NAME.KEY[.SUBKEY] or prices.MODEL.KEY; quote names '
+                           'with dots: prices."gpt-4.1".input')
 
 
 def set_value(path: Path, dotted: str, raw: str) -> str:
-    """Set ``dotted`` (``default_profile``, ``profiles.NAME.KEY``, ``profiles.NAME.timeout.read``)."""
-    parts = dotted.split(".")
-    if parts[0] == "profiles" and len(parts) >= 3:
-        section, key, sub = f"profiles.{parts[1]}", parts[2], parts[3:]
-    elif parts[0] == "prices" and len(parts) == 3:
-        section, key, sub = f'prices."{parts[1]}"', parts[2], []
-    elif len(parts) == 1:
-        section, key, sub = "", parts[0], []
-    else:
-        raise ConfigError(f"cannot set {dotted!r}",
-                          hint="use default_profile, profiles.NAME.KEY[.SUBKEY] or prices.MODEL.KEY")
+    """Set one value, editing only its line: the user's comments and layout stay."""
+    table_path, key, sub = _target(dotted)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    data = tomllib.loads(text) if text else {}
-    table: Any = data
-    for part in ([parts[0], parts[1]] if section else []):
-        table = table.setdefault(part, {})
+    if sub and locate(text, table_name(*table_path, key)) is not None:
+        # the file spells it as its own table ([profiles.NAME.timeout]): edit inside it
+        table_path, key, sub = (*table_path, key), sub[0], sub[1:]
+    table: Any = tomllib.loads(text) if text else {}
+    for part in table_path:
+        table = table.get(part, {}) if isinstance(table, dict) else {}
     value: Any = parse_value(raw)
     if sub:
-        current = table.get(key, {})
+        current = table.get(key, {}) if isinstance(table, dict) else {}
         current = dict(current) if isinstance(current, dict) else {}
         node = current
         for part in sub[:-1]:
             node = node.setdefault(part, {})
         node[sub[-1]] = value
         value = current
-    line = f"{_key(key)} = {_literal(value)}"
+    line = f"{quote_key(key)} = {_literal(value)}"
+    section = table_name(*table_path)
     lines = text.splitlines()
     number = locate(text, section, key)
+    header = locate(text, section) if section else None
     if number is not None:
         lines[number - 1] = line
-    elif section and locate(text, section) is not None:
-        lines.insert(locate(text, section) or 0, line)
+    elif header is not None:
+        lines.insert(header, line)
     elif section:
         lines += ["", f"[{section}]", line]
     else:

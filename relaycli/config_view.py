@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from .config import Settings, resolve_key
+from .config import Settings, resolve_key, table_name
 from .errors import ConfigError
 from .profile import Profile
 
@@ -63,7 +63,7 @@ def settings_rows(settings: Settings, env: Mapping[str, str], only: str | None =
     for profile in sorted(settings.profiles.values(), key=lambda p: p.name):
         if only is not None and profile.name != only:
             continue
-        section = f"profiles.{profile.name}"
+        section = table_name("profiles", profile.name)
         for field in dataclasses.fields(Profile):
             if field.name in ("name", "needs_key"):
                 continue
@@ -79,7 +79,7 @@ def settings_rows(settings: Settings, env: Mapping[str, str], only: str | None =
             rows.append({"key": f"{section}.{field.name}", "value": shown, "source": source})
         rows.append({"key": f"{section}.key", "value": key_status(profile, env), "source": "resolved now"})
     for model, price in sorted(settings.prices.items()):
-        section = f'prices."{model}"'
+        section = table_name("prices", model)
         for name, value in price.items():
             rows.append({"key": f"{section}.{name}", "value": str(value),
                          "source": f"file line {settings.line_of(section, name) or '?'}"})

@@ -209,3 +209,32 @@ def test_failing_key_command_says_why(tmp_path: Path) -> None:
         config.resolve_key(config.load(path, {}).profiles["a"], {})
     assert "vault sealed" in str(info.value)
     assert info.value.hint is not None and info.value.hint.startswith("run `echo vault sealed")
+
+
+def test_set_handles_quoted_names_and_sub_tables(tmp_path: Path) -> None:
+    path = write(tmp_path, '[profiles."my relay"]\nbase_url = "http://x"\ntimeout = { read = 30 }\n\n'
+                           '[profiles.h]\nbase_url = "http://y"\n\n[profiles.h.aliases]  # typed -> sent\n'
+                           'fast = "a"\n\n'
+                           '[profiles.h.timeout]\nread = 9\n')
+    config_edit.set_value(path, 'profiles."my relay".timeout.connect', "3")
+    config_edit.set_value(path, 'profiles."my relay".retries', "5")
+    config_edit.set_value(path, "profiles.h.aliases.smart", "b")
+    config_edit.set_value(path, "profiles.h.timeout.connect", "2")
+    config_edit.set_value(path, 'prices."gpt-4.1".input', "2.5")
+    config_edit.set_value(path, 'prices."gpt-4.1".output', "8")
+    config_edit.set_value(path, 'profiles."my.relay".base_url', "http://z/v1")
+    settings = config.load(path, {})
+    mine = settings.profiles["my relay"]
+    assert (mine.timeout.read, mine.timeout.connect, mine.retries) == (30, 3, 5)
+    assert settings.profiles["h"].aliases == {"fast": "a", "smart": "b"}
+    assert (settings.profiles["h"].timeout.read, settings.profiles["h"].timeout.connect) == (9, 2)
+    assert settings.prices["gpt-4.1"] == {"input": 2.5, "output": 8}
+    assert settings.profiles["my.relay"].base_url == "http://z/v1"
+    assert "# typed -> sent" in path.read_text()
+
+
+def test_errors_name_the_line_of_quoted_profiles(tmp_path: Path) -> None:
+    path = write(tmp_path, '[profiles."my.relay"]\nbase_url = "http://x"\nretries = -1\n')
+    with pytest.raises(ConfigError) as info:
+        config.load(path, {})
+    assert f"{path}, line 3, column 1" in str(info.value) and '[profiles."my.relay"] retries' in str(info.value)

@@ -108,6 +108,10 @@ def run_bench(ctx: AppContext, opts: BenchOptions, *, progress: Callable[[Progre
                 payloads[rec.target] = [request_bytes(targets[rec.target], p, max_tokens=opts.max_tokens,
                                                       include_usage=False) for p in prompts]
 
+    from ..core.sockets import proxy_warning
+
+    proxied = (proxy_warning(t.profile.name, t.profile.base_url, "relay bench") for t in targets)
+    early = list(dict.fromkeys(w for w in proxied if w))
     wall_t0, t0 = utc_now(), clock()
     runner = Runner(engine, make, load, labels=[t.label for t in targets], on_done=parsing.add, clock=clock,
                     progress=progress, backlog=parsing, after_warmup=after_warmup)
@@ -118,6 +122,7 @@ def run_bench(ctx: AppContext, opts: BenchOptions, *, progress: Callable[[Progre
     t_parse = clock()
     records = parsing.drain()
     check.analysis_s = (clock() - t_parse) / 1e9
+    check.warnings[:0] = early
     records.sort(key=lambda r: r.t_send)
     rows = _ledger(ctx, records, targets, wall_t0, t0, check.warnings, opts.record_ledger)
     per_target = [samples([r for r in records if r.target == i]) for i in range(len(targets))]

@@ -29,6 +29,12 @@ def ping(
 
     ctx = AppContext()
     profiles = select_profiles(ctx, profile or [])
+    from ..core.sockets import proxy_warning
+
+    for chosen in profiles:
+        warning = proxy_warning(chosen.name, chosen.base_url, "relay ping")
+        if warning:
+            ctx.warn(warning)
     live = count > 1 and not json_out
 
     def show(report, attempt) -> None:  # type: ignore[no-untyped-def]

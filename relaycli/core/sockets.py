@@ -9,6 +9,7 @@ import socket
 import ssl
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError, NetworkError, RelayError, RelayTimeout
 from .wire import short
@@ -32,6 +33,26 @@ def ssl_context(env: Mapping[str, str] | None = None) -> ssl.SSLContext:
         raise ConfigError(f"cannot load CA certificates from {cafile} (SSL_CERT_FILE?): {describe(exc)}") from None
     context.set_alpn_protocols(["http/1.1"])
     return context
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) names for ``url``, if any.
+    ``relay bench`` and ``relay ping`` time the direct path and never use it; they say so."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy or not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return proxy
+
+
+def proxy_warning(profile_name: str, url: str, command: str) -> str | None:
+    proxy = proxy_for(url)
+    if proxy is None:
+        return None
+    return (f"{command} connects to {urlsplit(url).netloc} (profile {profile_name!r}) directly, not through the proxy "
+            f"{proxy} set in the environment: it times the direct path (stream and chat use the proxy)")
 
 
 def resolve(host: str, port: int) -> list[tuple[socket.AddressFamily, Any]]:
