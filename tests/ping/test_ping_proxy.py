@@ -11,6 +11,7 @@ def test_ping_warns_that_it_ignores_the_proxy(relay_env: dict[str, str]) -> None
     ran = run_relay("ping", "-p", "mock", env=env)
     assert ran.code == 0, ran.err
     assert "directly, not through the proxy http://127.0.0.1:9" in ran.err
-    no_proxy = {name: "" for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")}
+    names = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+    no_proxy = dict.fromkeys(names, "")
     ran = run_relay("ping", "-p", "mock", env={**relay_env, **no_proxy})
     assert "proxy" not in ran.err
