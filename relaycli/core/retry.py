@@ -25,6 +25,7 @@ DEFAULT_RETRIES = 2
 MAX_HONOURED_WAIT_S = 60.0
 RETRY_STATUSES = frozenset({408, 409, 429})
 NEVER_RETRY_STATUSES = frozenset({400, 401, 403, 404, 413, 422})
+_CLIENT_ERROR_PREFIXES = ("badrequest", "notfound", "authentication", "permissiondenied", "unprocessable", "4")
 # error types inside a 200 stream that say the request itself is wrong: retrying cannot help
 _CLIENT_ERROR_TYPES = frozenset(
     {
@@ -150,7 +151,9 @@ class RetryPolicy:
                 return override
             return failure.status is not None and status_retryable(failure.status)
         if kind == "stream_error":
-            return (failure.error_type or "").lower() not in _CLIENT_ERROR_TYPES
+            kind_name = (failure.error_type or "").lower()
+            # vLLM says BadRequestError / NotFoundError, others a 4xx code: the request itself is wrong
+            return kind_name not in _CLIENT_ERROR_TYPES and not kind_name.startswith(_CLIENT_ERROR_PREFIXES)
         if kind in ("read_timeout", "idle_timeout", "truncated"):
             return failure.streaming
         return kind in ("connect", "connect_timeout")

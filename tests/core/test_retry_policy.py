@@ -95,3 +95,11 @@ def test_stream_error_events_before_content() -> None:
     assert p.decide(Failure("stream_error", error_type=None), 0).retry
     assert not p.decide(Failure("stream_error", error_type="invalid_request_error"), 0).retry
     assert not p.decide(Failure("stream_error", error_type="401"), 0).retry
+
+
+@pytest.mark.parametrize("error_type", ["BadRequestError", "NotFoundError", "400", "422"])
+def test_in_stream_client_errors_of_other_dialects_are_not_retried(error_type: str) -> None:
+    policy = RetryPolicy(2, rand=lambda: 1.0)
+    assert not policy.retryable(Failure("stream_error", error_type=error_type))
+    assert policy.retryable(Failure("stream_error", error_type="overloaded_error"))
+    assert policy.retryable(Failure("stream_error", error_type="InternalServerError"))
