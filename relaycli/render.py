@@ -10,6 +10,7 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def console(out: TextIO, *, isatty: bool) -> Console:
@@ -18,8 +19,10 @@ def console(out: TextIO, *, isatty: bool) -> Console:
 
 
 def table(out: TextIO, *, isatty: bool, title: str | None, columns: Sequence[str],
-          rows: Sequence[Sequence[str]], right: Sequence[str] = ()) -> None:
-    """A table on a terminal; tab-separated lines with a header when piped (easy to cut/awk)."""
+          rows: Sequence[Sequence[str]], right: Sequence[str] = (), whole: Sequence[str] = ()) -> None:
+    """A table on a terminal; tab-separated lines with a header when piped (easy to cut/awk).
+
+    Columns in ``right`` are right-aligned numbers; they and those in ``whole`` never break across lines."""
     if not isatty:
         out.write("\t".join(columns) + "\n")
         for row in rows:
@@ -27,9 +30,11 @@ def table(out: TextIO, *, isatty: bool, title: str | None, columns: Sequence[str
         return
     grid = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
     for name in columns:
-        grid.add_column(name, justify="right" if name in right else "left", overflow="fold")
+        keep = name in right or name in whole  # numbers, money and times are never broken across lines
+        grid.add_column(name, justify="right" if name in right else "left", no_wrap=keep,
+                        overflow="ellipsis" if keep else "fold")
     for row in rows:
-        grid.add_row(*row)
+        grid.add_row(*(Text(cell) for cell in row))  # cells are data, never rich markup
     console(out, isatty=True).print(grid)
 
 
@@ -51,7 +56,8 @@ def sectioned_table(out: TextIO, *, isatty: bool, title: str | None, columns: Se
     for name in columns:
         grid.add_column(name, justify="right" if name in right else "left", no_wrap=True)
     for index, row in enumerate(rows):
-        grid.add_row(*row, end_section=index + 1 in sections, style="bold" if index in bold else None)
+        grid.add_row(*(Text(cell) for cell in row), end_section=index + 1 in sections,
+                     style="bold" if index in bold else None)
     screen = console(out, isatty=True)
     needed = screen.measure(grid, options=screen.options.update_width(10_000)).maximum
     if needed > screen.width:

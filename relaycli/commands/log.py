@@ -40,10 +40,10 @@ def log(
         return "?" if value is None else f"{value:,}"
 
     table(ctx.stdout, isatty=ctx.stdout_isatty, title=None,
-          columns=["time (UTC)", "command", "profile", "model", "outcome", "in", "out", "cost", "TTFT ms",
-                   "ms", "retries"],
-          rows=[[r.ts[:19].replace("T", " "), r.command, r.profile, r.model_answered or r.model_requested,
+          columns=["time (UTC)", "command", "profile", "model", "outcome", "in", "out", "cost", "TTFT",
+                   "ms", "retry"],
+          rows=[[r.ts[5:19].replace("T", " "), r.command, r.profile, r.model_answered or r.model_requested,
                  r.outcome + (f" ({r.error_class})" if r.error_class else ""),
                  tok(r.prompt_tokens), tok(r.completion_tokens), format_money(r.cost_billed, r.currency),
                  ms(r.ttft_ms), ms(r.latency_ms), str(r.retries)] for r in rows],
-          right=["in", "out", "cost", "TTFT ms", "ms", "retries"])
+          right=["in", "out", "cost", "TTFT", "ms", "retry"], whole=["time (UTC)"])
