@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -21,6 +22,6 @@ def test_numbers_do_not_wrap_on_narrow_terminals(monkeypatch: pytest.MonkeyPatch
     out = io.StringIO()
     table(out, isatty=True, title=None, columns=["model", "what", "cost"],
           rows=[["a-rather-long-model-name-here", "something rather long too", "$0.000002"]], right=["cost"])
-    lines = out.getvalue().splitlines()
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()
     assert max(len(line) for line in lines) <= 40 and len(lines) > 2  # it did have to wrap
     assert "$0.000002" in out.getvalue()
