@@ -57,8 +57,10 @@ class Spend:
 
     def figures(self) -> str:
         used = "" if self.percent is None else f" ({self.percent}%)"
-        return (f"{format_money(self.spent, self.currency)} of {format_money(self.budget, self.currency)}{used} "
-                f"in {self.month}")
+        spent, budget = format_money(self.spent, self.currency), format_money(self.budget, self.currency)
+        if self.spent < self.budget and spent == budget:
+            spent = f"just under {spent}"  # rounding would make it look spent in full
+        return f"{spent} of {budget}{used} in {self.month}"
 
 
 def month_to_date(ledger: Ledger, profile: Profile, *, now: datetime, zone: Zone | None = None,

@@ -172,6 +172,12 @@ def _chat(ctx: AppContext, attempt: Attempt, profile: Profile, key: ResolvedKey,
     asked = model or profile.default_model
     if not asked:
         return ConfigError(f"--chat: profile {profile.name!r} has no default_model; pass -m MODEL")
+    from .budget import check_before
+
+    try:
+        check_before(ctx, profile)  # budget_action = "block": not even a one-token completion
+    except RelayError as exc:
+        return exc
     target = Target(profile, asked, profile.resolve_model(asked), key, profile.name)
     payload = request_bytes(target, Prompt((Message("user", "Say OK."),)), max_tokens=1)
     origin = parse_origin(profile.base_url, profile=profile.name)

@@ -84,6 +84,10 @@ class _Parsing:
 def run_bench(ctx: AppContext, opts: BenchOptions, *, progress: Callable[[Progress], None] | None = None,
               clock: Callable[[], int] = time.perf_counter_ns) -> BenchRun:
     targets = resolve_targets(ctx, opts.profiles, opts.models, opts.pairs)
+    from ..budget import check_before
+
+    for profile in {t.profile.name: t.profile for t in targets}.values():
+        check_before(ctx, profile)  # a profile blocked on its budget sends nothing, benchmark or not
     baseline = _baseline(targets, opts.baseline)
     prompts = read_prompts(opts.prompts, opts.prompts_file)
     payloads = [[request_bytes(t, p, max_tokens=opts.max_tokens) for p in prompts] for t in targets]

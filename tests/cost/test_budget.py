@@ -114,3 +114,20 @@ def test_block_exits_3_with_the_figures(tmp_path: Path, relay_env: dict[str, str
                                "action": "block"}]
     _, err = home.cost(env={"TZ": "UTC"})
     assert "OVER BUDGET: profile 'capped' has spent ¥0.0840 of ¥0.0500 (168%)" in err
+    before = home.cost_json(env={"TZ": "UTC"}, include_bench=True)["totals"]["requests"]
+    ran = run_relay("bench", "-p", "capped", "-n", "2", env=relay_env)
+    assert ran.code == ExitCode.CONFIG and "has used its monthly budget" in ran.err
+    ran = run_relay("ping", "-p", "capped", "--chat", env=relay_env)
+    assert ran.code == ExitCode.CONFIG and "has used its monthly budget" in ran.err
+    after = home.cost_json(env={"TZ": "UTC"}, include_bench=True)["totals"]["requests"]
+    assert after == before  # refused before anything was sent
+
+
+def test_figures_never_show_a_budget_as_spent_before_it_is() -> None:
+    from decimal import Decimal
+
+    from relaycli.budget import Spend
+
+    spend = Spend(profile="p", month="2026-11", budget=Decimal("0.0001"), spent=Decimal("0.0000996"),
+                  currency="USD", action="warn")
+    assert spend.figures() == "just under $0.000100 of $0.000100 (99%) in 2026-11"
