@@ -44,6 +44,10 @@ def render(out: TextIO, doc: dict[str, Any], *, isatty: bool, histogram: dict[st
                       width=None if isatty else 160)
     cfg = doc["config"]
     console.print(_headline(cfg))
+    if doc.get("self_check", {}).get("interrupted"):
+        done = sum(t["requests"] for t in doc["targets"])
+        console.print(f"interrupted by Ctrl-C after {done} measured request(s): the figures cover the requests "
+                      "that finished; those cut short are counted as errors (interrupted)", markup=False)
     flagged = False
     for target in doc["targets"]:
         table = Table(title=f"{target['label']}  ({target['profile']}, {target['model']} @ {target['host']})",

@@ -178,7 +178,7 @@ def record_dict(rec: Record, label: str, t0: int) -> dict[str, Any]:
 
 
 def _error(rec: Record) -> RelayError | None:
-    if rec.error is None:
+    if rec.error is None or rec.error == "interrupted":
         return None
     message = f"{rec.error}: {rec.detail}" if rec.detail else rec.error
     status = rec.status or None
@@ -208,7 +208,7 @@ def ledger_row(rec: Record, target: Target, prices: PriceTable, *, wall_t0: date
                     t_end=rec.t_end)
     result = Result(text="", model=rec.model, finish_reason=rec.finish_reason, usage=rec.usage,
                     request_id=rec.request_id, timing=timing, status=rec.status or None, complete=rec.ok)
-    outcome = "ok" if rec.ok else "truncated" if rec.error == "truncated" else "error"
+    outcome = "ok" if rec.ok else rec.error if rec.error in ("truncated", "interrupted") else "error"
     return build_row(command=command, profile=target.profile, model_requested=target.model, result=result,
                      outcome=outcome, error=_error(rec), prices=prices, tag=command, now=lambda: sent_at)
 

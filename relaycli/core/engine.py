@@ -136,6 +136,15 @@ class Engine:
             if reason:
                 conn.fail("timeout", reason, now)
 
+    def abandon(self) -> list[Exchange]:
+        """Stop every request still in flight (Ctrl-C): each ends as an ``interrupted`` exchange."""
+        now = self.clock()
+        for conn in list(self.busy):
+            if conn.ex is not None:
+                conn.fail("interrupted", "interrupted by Ctrl-C", now)
+        done, self._done = self._done, []
+        return done
+
     def close(self) -> None:
         for conn in list(self.busy) + [c for q in self.idle for c in q]:
             conn.close()

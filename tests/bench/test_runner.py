@@ -65,6 +65,14 @@ class FakeEngine:
         self.last_events = len(done)
         return done
 
+    def abandon(self) -> list[Exchange]:
+        done = [ex for _, _, ex in self._heap]
+        self._heap.clear()
+        for ex in done:
+            ex.t_end, ex.error, ex.detail = self.clock.now, "interrupted", "interrupted by Ctrl-C"
+            self.in_flight -= 1
+        return done
+
 
 def run(load: Load, latency: Callable[[Exchange], int], *, targets: int = 1, cpu: list[float] | None = None,
         progress: Callable[[Progress], None] | None = None) -> tuple[FakeEngine, list[Job], Runner]:
@@ -159,3 +167,26 @@ def test_progress_and_interruption() -> None:
     runner = Runner(engine, lambda job: Exchange(0, b""), Load(n=3), labels=["t"], on_done=lambda j, e: None,
                     clock=clock, cpu=lambda: 0.0)
     assert runner.run().interrupted
+
+
+def test_ctrl_c_records_the_requests_in_flight() -> None:
+    clock = FakeClock()
+    engine = FakeEngine(clock, lambda ex: 10**9)
+    finished: list[tuple[Job, Exchange]] = []
+    submitted = {"n": 0}
+    real_submit = engine.submit
+
+    def submit(ex: Exchange) -> None:
+        real_submit(ex)
+        submitted["n"] += 1
+        if submitted["n"] == 6:  # Ctrl-C arrives while requests are in flight
+            raise KeyboardInterrupt
+
+    engine.submit = submit  # type: ignore[method-assign]
+    runner = Runner(engine, lambda job: Exchange(job.target, b""), Load(concurrency=2, n=10, warmup=1),
+                    labels=["t0"], on_done=lambda job, ex: finished.append((job, ex)), clock=clock,
+                    cpu=lambda: 0.0)
+    check = runner.run()
+    assert check.interrupted
+    interrupted = [ex for _, ex in finished if ex.error == "interrupted"]
+    assert interrupted and len(finished) == submitted["n"]  # every request sent has its record
