@@ -110,6 +110,8 @@ def render_comparisons(out: TextIO, comparisons: Sequence[dict[str, Any]], *, is
     console = Console(file=out, force_terminal=isatty, no_color=not isatty, highlight=False, soft_wrap=not isatty,
                       width=None if isatty else 160)
     _comparison(console, comparisons)
+    if any(not c["reliable"] for c in comparisons):
+        console.print(f"* unreliable: p95 needs n >= {P95_MIN_N}, p99 needs n >= {P99_MIN_N}")
 
 
 def _comparison(console: Any, comparisons: Sequence[dict[str, Any]]) -> None:

@@ -110,8 +110,7 @@ class ChatSession:
 
                 names.update(entry["id"] for entry in list_models(self.ctx, self.profile))
             except (RelayError, OSError):
-                pass
-            names.update(self.ctx.prices.models())
+                names.update(self.ctx.prices.models())  # the endpoint would not say: every model relay knows
             self._models = sorted(names)
         return self._models
 

@@ -122,7 +122,8 @@ def _save(session: ChatSession, arg: str) -> Result:
         path.write_text(to_markdown(conversation, system=session.system, header=header), encoding="utf-8")
     except OSError as exc:
         raise RelayError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    session.view.info(f"saved {len(conversation.turns())} turns to {path}")
+    count = len(conversation.turns())
+    session.view.info(f"saved {count} turn{'' if count == 1 else 's'} to {path}")
     return None
 
 
