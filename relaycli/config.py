@@ -5,6 +5,7 @@ Never prints, never exits: problems become ``ConfigError`` (exit 3) naming the f
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
@@ -251,7 +252,18 @@ def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Prof
         raise check.fail("", "profiles", "expected tables [profiles.NAME]")
     profiles = dict(builtins)
     for name, table in raw_profiles.items():
-        profiles[name] = check.profile(name, table)
+        base = builtins.get(name)
+        if base is not None and isinstance(table, dict):
+            # [profiles.mock] may change a few settings (a budget, a timeout) of a built-in profile
+            inherited = {"base_url": base.base_url, "protocol": base.protocol, "aliases": dict(base.aliases)}
+            if base.default_model:
+                inherited["default_model"] = base.default_model
+            profile = check.profile(name, {**inherited, **table})
+            if not set(table) & {"api_key_env", "api_key_cmd", "api_key"}:
+                profile = dataclasses.replace(profile, needs_key=False)
+            profiles[name] = profile
+        else:
+            profiles[name] = check.profile(name, table)
     for profile in profiles.values():
         for other in profile.fallback:
             if other not in profiles:

@@ -41,8 +41,9 @@ STEPS = (
     Step("A chat, one message per line from stdin (on a terminal: markdown, history, /help); each answer "
          "counts the messages it was sent, and `relay chat -c` would go on from here.",
          ("chat", "-p", "mock"), stdin="Hello!\nAnd a follow-up question.\n/cost\n"),
-    Step("What the requests above cost, per model: tokens, list price in USD, the billed amount; failed "
-         "requests are counted, and a model without a price would show as unpriced, never $0.",
+    Step("What the requests above cost, per model: tokens, list price in USD, the billed amount. Failed "
+         "requests are counted (one refused before any usage cost nothing); a request whose model has no "
+         "price, or whose usage is unknown, is reported as unpriced, never as $0.",
          ("cost", "--by", "model")),
     Step("Every request above, in the usage ledger (no prompt or answer stored).", ("log",)),
     Step("A slow direct endpoint and a faster relay on the same prompts, interleaved: percentiles, and the "

@@ -238,3 +238,12 @@ def test_errors_name_the_line_of_quoted_profiles(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         config.load(path, {})
     assert f"{path}, line 3, column 1" in str(info.value) and '[profiles."my.relay"] retries' in str(info.value)
+
+
+def test_a_built_in_profile_can_be_adjusted(tmp_path: Path) -> None:
+    path = write(tmp_path, '[profiles.mock]\nbudget = 0.5\nretries = 0\n')
+    settings = config.load(path, {"RELAY_MOCK_URL": "http://127.0.0.1:9999"})
+    mock = settings.profiles["mock"]
+    assert mock.base_url == "http://127.0.0.1:9999/v1" and mock.default_model == "gpt-4.1-mini"
+    assert mock.budget == Decimal("0.5") and mock.retries == 0 and not mock.needs_key
+    assert config.resolve_key(mock, {}).value is None
