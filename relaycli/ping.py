@@ -115,7 +115,7 @@ def ping_once(ctx: AppContext, profile: Profile, key: ResolvedKey, missing: Miss
     attempt = Attempt()
     origin = parse_origin(profile.base_url, profile=profile.name)
     where = f"{origin} (profile '{profile.name}')"
-    path = api_path(profile, "models") + ("?limit=1000" if profile.protocol == "anthropic" else "")
+    path = api_path(profile, "models", query="limit=1000" if profile.protocol == "anthropic" else "")
     request = encode_request("GET", origin, path, _headers(profile, key, "application/json"))
     context = ssl_context(ctx.env) if origin.tls else None
     try:

@@ -15,7 +15,6 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -32,6 +31,7 @@ from .errors_map import (
     timeout_error,
     transport_error,
 )
+from .rawhttp import api_url
 from .retry import Failure, RetryPolicy
 from .stream import ResponseStream
 from .wire import body_kind, looks_like_html, short
@@ -115,24 +115,13 @@ class RelayClient:
 
     # -- URLs and headers -------------------------------------------------------------------------
 
-    def _url(self, path: str) -> str:
-        """``path`` under the profile's base URL, keeping its query (Azure's ``?api-version=...``)."""
-        parts = urlsplit(self.profile.base_url)
-        base = parts.path.rstrip("/")
-        if self.profile.protocol == "anthropic":
-            root = base[:-3] if base.endswith("/v1") else base
-            full = f"{root}/v1/{path}"
-        else:
-            full = f"{base}/{path}"
-        return urlunsplit((parts.scheme, parts.netloc, full, parts.query, ""))
-
     @property
     def chat_url(self) -> str:
-        return self._url("messages" if self.profile.protocol == "anthropic" else "chat/completions")
+        return api_url(self.profile, "chat")
 
     @property
     def models_url(self) -> str:
-        return self._url("models")
+        return api_url(self.profile, "models")
 
     def headers(self, *, stream: bool) -> dict[str, str]:
         headers = {

@@ -52,15 +52,24 @@ def parse_origin(url: str, *, profile: str | None = None) -> Origin:
     return Origin(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
 
 
-def api_path(profile: Profile, what: str) -> str:
-    """The request path of ``chat`` or ``models`` for a profile (the same URLs ``RelayClient`` uses)."""
-    base = parse_origin(profile.base_url, profile=profile.name).base_path
-    query = urlsplit(profile.base_url).query
-    suffix = f"?{query}" if query else ""
+def api_path(profile: Profile, what: str, *, query: str = "") -> str:
+    """The request path of ``chat`` or ``models`` for a profile, with the base URL's own query (Azure's
+    ``?api-version=...``) and ``query`` appended. ``RelayClient`` and the socket-level tools both use it."""
+    parts = urlsplit(profile.base_url)
+    base = parts.path.rstrip("/")
     if profile.protocol == "anthropic":
         root = base[:-3] if base.endswith("/v1") else base
-        return f"{root}/v1/{'messages' if what == 'chat' else 'models'}{suffix}"
-    return f"{base}/{'chat/completions' if what == 'chat' else 'models'}{suffix}"
+        path = f"{root}/v1/{'messages' if what == 'chat' else 'models'}"
+    else:
+        path = f"{base}/{'chat/completions' if what == 'chat' else 'models'}"
+    joined = "&".join(q for q in (parts.query, query) if q)
+    return f"{path}?{joined}" if joined else path
+
+
+def api_url(profile: Profile, what: str) -> str:
+    """``api_path`` as a full URL."""
+    parts = urlsplit(profile.base_url)
+    return f"{parts.scheme}://{parts.netloc}{api_path(profile, what)}"
 
 
 def encode_request(
