@@ -60,20 +60,26 @@ def builtin_profiles(env: Mapping[str, str]) -> dict[str, Profile]:
 
 def load(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    builtins = builtin_profiles(env)
     if not path.exists():
+        builtins = builtin_profiles(env)
         return Settings(path=path, exists=False, default_profile=None, profiles=dict(builtins),
                         builtin=frozenset(builtins))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    return parse(path, text, env)
+
+
+def parse(path: Path, text: str, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``text``, the contents of ``path`` (named in errors): what ``load`` does after reading."""
+    env = os.environ if env is None else env
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {_describe_toml_error(exc)}",
                           hint="fix the file, or start afresh with `relay config init --force`") from exc
-    return _build(path, text, data, builtins)
+    return _build(path, text, data, builtin_profiles(env))
 
 
 def _describe_toml_error(exc: tomllib.TOMLDecodeError) -> str:

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .config import key_path, load, locate, quote_key, table_name
+from .config import key_path, locate, parse, quote_key, table_name
 from .errors import ConfigError
 
 STARTER = """\
@@ -144,13 +144,7 @@ def set_value(path: Path, dotted: str, raw: str) -> str:
 
 def _check(path: Path, text: str) -> None:
     """Refuse a change that would leave a file the loader rejects."""
-    fd, tmp = tempfile.mkstemp(suffix=".toml")
-    os.close(fd)
     try:
-        Path(tmp).write_text(text, encoding="utf-8")
-        try:
-            load(Path(tmp))
-        except ConfigError as exc:
-            raise ConfigError(f"not changed: {str(exc).replace(tmp, str(path))}") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        parse(path, text)
+    except ConfigError as exc:
+        raise ConfigError(f"not changed: {exc.message}") from None
