@@ -104,9 +104,9 @@ def run(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
     except BrokenPipeError:  # `relay models | head -1`: the reader left; end quietly
-        import os
+        from .streaming import silence
 
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence(sys.stdout)
         sys.exit(int(ExitCode.OK))
     except Exception as exc:  # a bug: say so in one line unless --debug
         if debug:

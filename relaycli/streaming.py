@@ -30,7 +30,7 @@ class TextSink:
             self.out.write(delta.text)
             self.out.flush()
         except BrokenPipeError:
-            _silence(self.out)
+            silence(self.out)
             raise OutputClosed() from None
         self.wrote, self.last = True, delta.text
 
@@ -41,10 +41,10 @@ class TextSink:
                 self.out.write("\n")
                 self.out.flush()
             except BrokenPipeError:
-                _silence(self.out)
+                silence(self.out)
 
 
-def _silence(out: TextIO) -> None:
+def silence(out: TextIO) -> None:
     """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
     try:
         fd = out.fileno()
