@@ -42,13 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from relaycli.config import Settings, load  # noqa: E402
+from relaycli.config.loader import Settings, load  # noqa: E402
 from relaycli.datatypes import Result, Timing, Usage  # noqa: E402
 from relaycli.errors import RateLimited  # noqa: E402
 from relaycli.ledger import Ledger, LedgerRow, utc_timestamp  # noqa: E402
 from relaycli.ledger.store import COLUMNS  # noqa: E402
-from relaycli.pricing import PriceTable  # noqa: E402
-from relaycli.recording import build_row  # noqa: E402
+from relaycli.usage.prices import PriceTable  # noqa: E402
+from relaycli.pipeline.recording import build_row  # noqa: E402
 
 CONFIG = """\
 default_profile = "relay"
@@ -183,7 +183,7 @@ def time_command(home: Path, args: list[str], runs: int) -> float:
 
 
 def time_budget_check(home: Path, runs: int) -> float:
-    from relaycli.budget import month_to_date
+    from relaycli.usage.budget import month_to_date
 
     settings = load(home / "config.toml", {"RELAY_HOME": str(home)})
     profile = settings.profiles["relay"]

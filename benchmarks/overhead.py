@@ -11,7 +11,7 @@ RELAY_HOME, then interleaves, after a warm-up:
   ``stream_options.include_usage``), every SSE line read to the end;
 * raw, reused client: the same request on one long-lived client (for reference);
 * relay: what ``relay stream -p mock PROMPT`` runs after start-up, in-process: a fresh ``AppContext``
-  and ``relaycli.streaming.run_stream`` with stdout sent to a sink -- config load, profile and key
+  and ``relaycli.stream.run.run_stream`` with stdout sent to a sink -- config load, profile and key
   resolution, client creation, the stream, pricing and the ledger row (ledger open included).
 
 Overhead = median(relay) - median(raw, fresh client). Start-up (interpreter and imports) is not part of
@@ -49,7 +49,7 @@ from relaycli import __version__  # noqa: E402
 from relaycli.context import AppContext  # noqa: E402
 from relaycli.mock.options import MockOptions  # noqa: E402
 from relaycli.mock.server import MockServer  # noqa: E402
-from relaycli.streaming import run_stream  # noqa: E402
+from relaycli.stream.run import run_stream  # noqa: E402
 
 TARGET_MS = 15.0
 PROMPT = "Say something about benchmarks."
@@ -160,12 +160,12 @@ def median_of(fn: Callable[[], object], reps: int) -> float:
 
 
 def breakdown(env: dict[str, str], reps: int) -> list[tuple[str, float, str]]:
-    from relaycli import pricing
+    from relaycli.usage import prices as pricing
     from relaycli.core.client import RelayClient
     from relaycli.datatypes import Message
-    from relaycli.exchange import Ask
+    from relaycli.pipeline.pipeline import Ask
     from relaycli.ledger import Ledger
-    from relaycli.recording import build_row
+    from relaycli.pipeline.recording import build_row
 
     def context() -> tuple[AppContext, object, object]:
         ctx = AppContext(env=env, stdin=io.StringIO(""), stdout=io.StringIO(), stderr=io.StringIO())

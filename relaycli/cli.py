@@ -12,9 +12,9 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from . import __version__
-from .errors import RelayError
-from .exit_codes import ExitCode
+from relaycli import __version__
+from relaycli.errors import RelayError
+from relaycli.errors import ExitCode
 
 # name -> (module in relaycli.commands, attribute, one-line help). Modules load only when their command
 # runs, so `relay --help` builds no command but the root. tests/test_cli.py checks the help lines.
@@ -104,7 +104,7 @@ def run(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
     except BrokenPipeError:  # `relay models | head -1`: the reader left; end quietly
-        from .streaming import silence
+        from relaycli.stream.run import silence
 
         silence(sys.stdout)
         sys.exit(int(ExitCode.OK))

@@ -12,16 +12,16 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .config import Settings, get_profile, load, resolve_key, select_profile
-from .errors import ConfigError
-from .paths import Paths, resolve
-from .profile import Profile, ResolvedKey
+from relaycli.config.loader import Settings, get_profile, load, resolve_key, select_profile
+from relaycli.errors import ConfigError
+from relaycli.paths import Paths, resolve
+from relaycli.config.profile import Profile, ResolvedKey
 
 if TYPE_CHECKING:
-    from .core.client import RelayClient, RetryNotice
-    from .ledger import Ledger
-    from .pricing import PriceTable
-    from .quirks import QuirkStore
+    from relaycli.core.client import RelayClient, RetryNotice
+    from relaycli.ledger import Ledger
+    from relaycli.usage.prices import PriceTable
+    from relaycli.core.quirks import QuirkStore
 
 
 class AppContext:
@@ -90,26 +90,26 @@ class AppContext:
 
     @cached_property
     def prices(self) -> PriceTable:
-        from .pricing import PriceTable
+        from relaycli.usage.prices import PriceTable
 
         return PriceTable.load(self.settings.prices)
 
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            from .ledger import Ledger
+            from relaycli.ledger import Ledger
 
             self._ledger = Ledger.open(self.paths.ledger)
         return self._ledger
 
     def client(self, profile: Profile, key: ResolvedKey) -> RelayClient:
-        from .core.client import RelayClient
+        from relaycli.core.client import RelayClient
 
         return RelayClient(profile, key, transport=self.transport, on_retry=self._announce_retry,
                            quirks=self.quirks.for_client(profile))
 
     @cached_property
     def quirks(self) -> QuirkStore:
-        from .quirks import QuirkStore
+        from relaycli.core.quirks import QuirkStore
 
         return QuirkStore(self.paths.cache / "quirks.json", self.settings.profiles)
 

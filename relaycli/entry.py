@@ -7,10 +7,10 @@ import sys
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
-        from . import __version__
+        from relaycli import __version__
 
         sys.stdout.write(f"relay {__version__}\n")
         return
-    from .cli import run
+    from relaycli.cli import run
 
     run()

@@ -23,7 +23,22 @@ Standard library only: this module is imported on every path.
 
 from __future__ import annotations
 
-from .exit_codes import ExitCode
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes (CONTRACT.md)."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    CONFIG = 3
+    AUTH = 4
+    ENDPOINT = 5
+    TIMEOUT = 6
+    NETWORK = 7
+    RATE_LIMITED = 8
+    INTERRUPTED = 130
 
 
 class RelayError(Exception):

@@ -1,4 +1,4 @@
-"""Regenerate relaycli/data/prices.json from the genai-prices package.
+"""Regenerate relaycli/usage/data/prices.json from the genai-prices package.
 
     pip install genai-prices && python scripts/refresh_prices.py
 
@@ -34,7 +34,7 @@ from typing import Any
 
 from genai_prices import data, types
 
-OUTPUT = Path(__file__).resolve().parent.parent / "relaycli" / "data" / "prices.json"
+OUTPUT = Path(__file__).resolve().parent.parent / "relaycli" / "usage" / "data" / "prices.json"
 
 # First-party providers first, then the hosts and aggregators that serve other vendors' models under the
 # names relays forward. When two providers claim the same model name, the earlier one wins.

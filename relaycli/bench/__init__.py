@@ -1,7 +1,7 @@
 """``relay bench``: the latency of one or more targets on the same workload, with honest statistics.
 
 - ``stats``: percentiles (type 7), summaries, bootstrap confidence intervals, verdicts (pure).
-- ``analyze``: a finished ``core.engine.Exchange`` -> a ``Record`` (event stream parsed after the fact).
+- ``analyze``: a finished ``core.engine.TimedRequest`` -> a ``Record`` (event stream parsed after the fact).
 - ``runner``: closed and open loop scheduling, warm-up, interleaving, self-checks (injected clock).
 - ``setup``: targets, prompts and request bytes from profiles; the wires the engine connects to.
 - ``results``: records -> per-target metrics and comparisons; the JSON document; ledger rows.

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from ..core import anthropic, openai
-from ..core.engine import Exchange
-from ..core.sse import SSEDecoder
-from ..core.wire import html_excerpt, looks_like_html, short
-from ..datatypes import Usage
-from ..errors import EndpointError, StreamError
-from ..exit_codes import ExitCode
+from relaycli.core.formats import anthropic, openai
+from relaycli.measure.engine import TimedRequest
+from relaycli.core.sse import SSEDecoder
+from relaycli.core.formats.common import html_excerpt, looks_like_html, short
+from relaycli.datatypes import Usage
+from relaycli.errors import EndpointError, StreamError
+from relaycli.errors import ExitCode
 
 NETWORK_KINDS = frozenset({"dns", "refused", "reset", "network"})
 
@@ -71,7 +71,7 @@ def exit_code_for(error: str) -> ExitCode:
     return ExitCode.ERROR
 
 
-def analyze(ex: Exchange, *, protocol: str, target: int, seq: int, warmup: bool = False) -> Record:
+def analyze(ex: TimedRequest, *, protocol: str, target: int, seq: int, warmup: bool = False) -> Record:
     rec = Record(target=target, seq=seq, warmup=warmup, t_sched=ex.t_sched, t_send=ex.t_send,
                  t_headers=ex.t_headers, t_end=ex.t_end, status=ex.status, reused=ex.reused,
                  connect_ns=ex.connect_ns, tls_ns=ex.tls_ns)
@@ -99,7 +99,7 @@ def analyze(ex: Exchange, *, protocol: str, target: int, seq: int, warmup: bool 
     return rec
 
 
-def _stream(rec: Record, wire: ModuleType, ex: Exchange) -> None:
+def _stream(rec: Record, wire: ModuleType, ex: TimedRequest) -> None:
     decoder = SSEDecoder()
     parser = wire.StreamParser()
     tool_marker = '"input_json_delta"' if wire is anthropic else '"tool_calls"'
@@ -131,7 +131,7 @@ def _stream(rec: Record, wire: ModuleType, ex: Exchange) -> None:
     _tokens(rec)
 
 
-def _complete_json(rec: Record, wire: ModuleType, ex: Exchange) -> Record:
+def _complete_json(rec: Record, wire: ModuleType, ex: TimedRequest) -> Record:
     """An endpoint that ignored ``stream: true``: the whole answer is its first (and last) token."""
     try:
         done = wire.parse_response(json.loads(b"".join(d for _, d in ex.pieces)))

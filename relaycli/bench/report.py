@@ -8,8 +8,8 @@ import io
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from .runner import Progress
-from .stats import P95_MIN_N, P99_MIN_N, fmt, percentile
+from relaycli.bench.runner import Progress
+from relaycli.bench.stats import P95_MIN_N, P99_MIN_N, fmt, percentile
 
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("ttfb_ms", "TTFB", "ms"),

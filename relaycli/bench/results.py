@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..datatypes import Result, Timing
-from ..errors import (
+from relaycli.datatypes import Result, Timing
+from relaycli.errors import (
     APIError,
     AuthError,
     EndpointError,
@@ -23,13 +23,13 @@ from ..errors import (
     StreamError,
     TruncatedResponse,
 )
-from ..ledger import LedgerRow
-from ..pricing import PriceTable
-from ..recording import build_row
-from .analyze import Record
-from .formulas import FORMULAS, OUTPUT_TOKENS, PERCENTILES
-from .setup import Target
-from .stats import COMPARED, P95_MIN_N, P99_MIN_N, difference, summarize, verdict
+from relaycli.ledger import LedgerRow
+from relaycli.usage.prices import PriceTable
+from relaycli.pipeline.recording import build_row
+from relaycli.bench.analyze import Record
+from relaycli.bench.formulas import FORMULAS, OUTPUT_TOKENS, PERCENTILES
+from relaycli.bench.setup import Target
+from relaycli.bench.stats import COMPARED, P95_MIN_N, P99_MIN_N, difference, summarize, verdict
 
 SAMPLED = ("ttfb_ms", "ttft_ms", "latency_ms", "tpot_ms", "output_tokens_per_s", "corrected_latency_ms",
            "schedule_lag_ms")

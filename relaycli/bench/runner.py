@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..core.engine import Exchange
-from .stats import percentile
+from relaycli.measure.engine import TimedRequest
+from relaycli.bench.stats import percentile
 
 POLL_MAX_S = 0.05
 CPU_WARN = 0.85
@@ -31,9 +31,9 @@ class EngineLike(Protocol):
     blind_ns: Any
     late_ns: Any
 
-    def submit(self, ex: Exchange) -> None: ...
-    def poll(self, timeout_s: float | None) -> list[Exchange]: ...
-    def abandon(self) -> list[Exchange]: ...
+    def submit(self, ex: TimedRequest) -> None: ...
+    def poll(self, timeout_s: float | None) -> list[TimedRequest]: ...
+    def abandon(self) -> list[TimedRequest]: ...
     def connect(self, wire_index: int, count: int) -> None: ...
     @property
     def connecting(self) -> int: ...
@@ -132,11 +132,11 @@ class Runner:
     def __init__(
         self,
         engine: EngineLike,
-        make: Callable[[Job], Exchange],
+        make: Callable[[Job], TimedRequest],
         load: Load,
         *,
         labels: list[str],
-        on_done: Callable[[Job, Exchange], None],
+        on_done: Callable[[Job, TimedRequest], None],
         clock: Callable[[], int] = time.perf_counter_ns,
         cpu: Callable[[], float] = time.process_time,
         progress: Callable[[Progress], None] | None = None,
@@ -276,7 +276,7 @@ class Runner:
             if t_sched is not None:
                 self._lags.append(ex.t_send - t_sched)
 
-    def _poll(self, deadline: int | None, wait: float | None = None) -> list[Exchange]:
+    def _poll(self, deadline: int | None, wait: float | None = None) -> list[TimedRequest]:
         engine, clock = self.engine, self.clock
         timeout = POLL_MAX_S if wait is None else wait
         if deadline is not None:
@@ -293,7 +293,7 @@ class Runner:
         self._collect(done)
         return done
 
-    def _collect(self, done: list[Exchange]) -> None:
+    def _collect(self, done: list[TimedRequest]) -> None:
         for ex in done:
             job: Job = ex.tag
             if not job.warmup:

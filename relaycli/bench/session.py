@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from ..core.engine import Engine, Exchange
-from ..errors import RelayError
-from ..exit_codes import ExitCode
-from .analyze import Record, analyze, exit_code_for
-from .results import comparisons, config_block, ledger_row, record_dict, samples, target_metrics, utc_now
-from .runner import Job, Load, Progress, Runner
-from .setup import Target, open_wires, read_prompts, request_bytes, resolve_targets
+from relaycli import __version__
+from relaycli.measure.engine import Engine, TimedRequest
+from relaycli.errors import RelayError
+from relaycli.errors import ExitCode
+from relaycli.bench.analyze import Record, analyze, exit_code_for
+from relaycli.bench.results import comparisons, config_block, ledger_row, record_dict, samples, target_metrics, utc_now
+from relaycli.bench.runner import Job, Load, Progress, Runner
+from relaycli.bench.setup import Target, open_wires, read_prompts, request_bytes, resolve_targets
 
 if TYPE_CHECKING:
-    from ..context import AppContext
+    from relaycli.context import AppContext
 
 BACKLOG_BYTES = 64 * 1024 * 1024  # parse finished responses during the run only past this much
 
@@ -57,11 +57,11 @@ class _Parsing:
 
     def __init__(self, targets: Sequence[Target]) -> None:
         self.protocols = [t.profile.protocol for t in targets]
-        self.pending: deque[tuple[Job, Exchange]] = deque()
+        self.pending: deque[tuple[Job, TimedRequest]] = deque()
         self.size = 0
         self.records: list[Record] = []
 
-    def add(self, job: Job, ex: Exchange) -> None:
+    def add(self, job: Job, ex: TimedRequest) -> None:
         self.pending.append((job, ex))
         self.size += sum(len(d) for _, d in ex.pieces)
 
@@ -84,7 +84,7 @@ class _Parsing:
 def run_bench(ctx: AppContext, opts: BenchOptions, *, progress: Callable[[Progress], None] | None = None,
               clock: Callable[[], int] = time.perf_counter_ns) -> BenchRun:
     targets = resolve_targets(ctx, opts.profiles, opts.models, opts.pairs)
-    from ..budget import check_before
+    from relaycli.usage.budget import check_before
 
     for profile in {t.profile.name: t.profile for t in targets}.values():
         check_before(ctx, profile)  # a profile blocked on its budget sends nothing, benchmark or not
@@ -98,8 +98,8 @@ def run_bench(ctx: AppContext, opts: BenchOptions, *, progress: Callable[[Progre
     engine = Engine(wires, clock=clock)
     parsing = _Parsing(targets)
 
-    def make(job: Job) -> Exchange:
-        return Exchange(job.target, payloads[job.target][job.seq % len(prompts)])
+    def make(job: Job) -> TimedRequest:
+        return TimedRequest(job.target, payloads[job.target][job.seq % len(prompts)])
 
     rejected: list[str] = []
 
@@ -112,7 +112,7 @@ def run_bench(ctx: AppContext, opts: BenchOptions, *, progress: Callable[[Progre
                 payloads[rec.target] = [request_bytes(targets[rec.target], p, max_tokens=opts.max_tokens,
                                                       include_usage=False) for p in prompts]
 
-    from ..core.sockets import proxy_warning
+    from relaycli.measure.sockets import proxy_warning
 
     proxied = (proxy_warning(t.profile.name, t.profile.base_url, "relay bench") for t in targets)
     early = list(dict.fromkeys(w for w in proxied if w))
@@ -161,7 +161,7 @@ def _baseline(targets: Sequence[Target], name: str | None) -> int:
     for index, target in enumerate(targets):
         if name in (target.label, target.profile.name, target.model, f"{target.profile.name}:{target.model}"):
             return index
-    from ..errors import UsageError
+    from relaycli.errors import UsageError
 
     raise UsageError(f"--baseline {name!r} is not one of the targets: {', '.join(t.label for t in targets)}")
 

@@ -10,17 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import __version__
-from ..core import anthropic, openai
-from ..core.engine import Wire
-from ..core.rawhttp import api_path, encode_request, parse_origin
-from ..core.sockets import relay_error, resolve, ssl_context
-from ..datatypes import ChatRequest, Message
-from ..errors import UsageError
-from ..profile import Profile, ResolvedKey
+from relaycli import __version__
+from relaycli.core.formats import anthropic, openai
+from relaycli.measure.engine import Wire
+from relaycli.measure.http1 import api_path, encode_request, parse_origin
+from relaycli.measure.sockets import relay_error, resolve, ssl_context
+from relaycli.datatypes import ChatRequest, Message
+from relaycli.errors import UsageError
+from relaycli.config.profile import Profile, ResolvedKey
 
 if TYPE_CHECKING:
-    from ..context import AppContext
+    from relaycli.context import AppContext
 
 BUILTIN_PROMPTS: tuple[str, ...] = (
     "Explain what an API relay is in two sentences.",

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from ..datatypes import Message
-from ..money import format_money
+from relaycli.datatypes import Message
+from relaycli.usage.money import format_money
 
 TITLE_CHARS = 60
 

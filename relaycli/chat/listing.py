@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..money import format_money
+from relaycli.usage.money import format_money
 
 if TYPE_CHECKING:
-    from ..context import AppContext
-    from ..ledger.conversations import ConversationSummary
+    from relaycli.context import AppContext
+    from relaycli.ledger.conversations import ConversationSummary
 
 
 def list_conversations(ctx: AppContext, *, limit: int, json_out: bool) -> int:
     summaries: list[ConversationSummary] = []
     if ctx.paths.ledger.exists():
-        from ..ledger.conversations import Conversations
+        from relaycli.ledger.conversations import Conversations
 
         try:
             summaries = Conversations(ctx.ledger()).recent(limit)
@@ -27,7 +27,7 @@ def list_conversations(ctx: AppContext, *, limit: int, json_out: bool) -> int:
     if not summaries:
         ctx.note("no conversations yet: `relay chat` starts one")
         return 0
-    from ..render import table
+    from relaycli.output.tables import table
 
     table(ctx.stdout, isatty=ctx.stdout_isatty, title=None,
           columns=["id", "title", "model", "turns", "cost", "last used (UTC)"],

@@ -26,7 +26,7 @@ from rich.segment import Segment, Segments
 from rich.syntax import Syntax
 from rich.text import Text
 
-from .blocks import Block, BlockSplitter, Tail
+from relaycli.chat.blocks import Block, BlockSplitter, Tail
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt

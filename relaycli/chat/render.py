@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from ..datatypes import Delta
-from ..errors import RelayError
-from ..money import format_money
-from ..streaming import TextSink
+from relaycli.datatypes import Delta
+from relaycli.errors import RelayError
+from relaycli.usage.money import format_money
+from relaycli.stream.run import TextSink
 
 if TYPE_CHECKING:
-    from ..exchange import Answer
-    from .markdown_stream import MarkdownStream
+    from relaycli.pipeline.pipeline import Answer
+    from relaycli.chat.markdown_stream import MarkdownStream
 
 
 class AnswerSink(Protocol):
@@ -163,12 +163,12 @@ class RichView:
         return f"\001\033[1;36m\002{label}\001\033[0m\002 › "
 
     def answer(self) -> AnswerSink:
-        from .markdown_stream import MarkdownStream
+        from relaycli.chat.markdown_stream import MarkdownStream
 
         return MarkdownStream(self.console, frame_interval=self.frame_interval)
 
     def stderr_during(self, sink: AnswerSink, stderr: TextIO) -> TextIO:
-        from .markdown_stream import MarkdownStream
+        from relaycli.chat.markdown_stream import MarkdownStream
 
         if isinstance(sink, MarkdownStream) and _isatty(stderr):
             return _Interjections(sink, stderr)  # type: ignore[return-value]

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, RelayError, UsageError
-from ..exchange import OutputClosed
-from . import slash
-from .input import StreamInput, TerminalInput, no_echo, read_message
-from .render import View, make_view
-from .session import ChatSession
+from relaycli.errors import ConfigError, RelayError, UsageError
+from relaycli.pipeline.pipeline import OutputClosed
+from relaycli.chat import slash
+from relaycli.chat.input import StreamInput, TerminalInput, no_echo, read_message
+from relaycli.chat.render import View, make_view
+from relaycli.chat.session import ChatSession
 
 if TYPE_CHECKING:
-    from ..context import AppContext
-    from ..ledger.conversations import ConversationInfo, StoredMessage
-    from ..profile import Profile
+    from relaycli.context import AppContext
+    from relaycli.ledger.conversations import ConversationInfo, StoredMessage
+    from relaycli.config.profile import Profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ def _stored(ctx: AppContext, options: ChatOptions, view: View) -> _Stored | None
     """The conversation to continue (``--conversation ID`` or ``-c``), if any."""
     if options.conversation is None and not options.resume_last:
         return None
-    from ..ledger.conversations import Conversations
+    from relaycli.ledger.conversations import Conversations
 
     store = Conversations(ctx.ledger())
     if options.conversation is not None:

@@ -11,16 +11,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Literal
 
-from ..datatypes import Delta, Message
-from ..errors import RelayError
-from ..exchange import Answer, Ask, send
-from ..profile import Profile
-from .conversation import AnswerMeta, ChatMessage, Conversation, answer_reserve, fit_context, title_of
+from relaycli.datatypes import Delta, Message
+from relaycli.errors import RelayError
+from relaycli.pipeline.pipeline import Answer, Ask, send
+from relaycli.config.profile import Profile
+from relaycli.chat.conversation import AnswerMeta, ChatMessage, Conversation, answer_reserve, fit_context, title_of
 
 if TYPE_CHECKING:
-    from ..context import AppContext
-    from ..ledger.conversations import ConversationInfo, Conversations, StoredMessage
-    from .render import View
+    from relaycli.context import AppContext
+    from relaycli.ledger.conversations import ConversationInfo, Conversations, StoredMessage
+    from relaycli.chat.render import View
 
 
 class ChatSession:
@@ -49,7 +49,7 @@ class ChatSession:
         if not self.store_enabled:
             return None
         if self._store is None:
-            from ..ledger.conversations import Conversations
+            from relaycli.ledger.conversations import Conversations
 
             self._store = Conversations(self.ctx.ledger())
         return self._store
@@ -72,7 +72,7 @@ class ChatSession:
         return f"{self.profile.name} · {self.model}"
 
     def set_profile(self, name: str) -> None:
-        from ..config import get_profile
+        from relaycli.config.loader import get_profile
 
         profile = get_profile(self.ctx.settings, name, "/profile")  # ConfigError for an unknown name
         self.profile = profile
@@ -106,7 +106,7 @@ class ChatSession:
             names = set(self.profile.aliases)
             names.update(n for n in (self.profile.default_model, self.model) if n)
             try:
-                from ..catalog import list_models
+                from relaycli.models.run import list_models
 
                 names.update(entry["id"] for entry in list_models(self.ctx, self.profile))
             except (RelayError, OSError):
@@ -227,7 +227,7 @@ def _meta(answer: Answer) -> AnswerMeta:
 
 
 def _to_stored(message: ChatMessage) -> StoredMessage:
-    from ..ledger.conversations import StoredMessage
+    from relaycli.ledger.conversations import StoredMessage
 
     meta = message.meta
     if meta is None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import RelayError, UsageError
-from .clipboard import NO_CLIPBOARD, copy
-from .conversation import to_markdown
-from .session import ChatSession
+from relaycli.errors import RelayError, UsageError
+from relaycli.chat.clipboard import NO_CLIPBOARD, copy
+from relaycli.chat.conversation import to_markdown
+from relaycli.chat.session import ChatSession
 
 EXIT = object()
 Result = object | None

@@ -50,16 +50,16 @@ def bench(
     against the baseline get a bootstrap 95% CI. Errors are counted by class, never in the percentiles.
     Every request is recorded in the ledger, tagged bench.
     """
-    from ..bench.report import ProgressLine, raw_csv, render, render_comparisons, to_csv
-    from ..bench.session import BenchOptions, run_bench
-    from ..context import AppContext
-    from ..errors import UsageError
+    from relaycli.bench.report import ProgressLine, raw_csv, render, render_comparisons, to_csv
+    from relaycli.bench.session import BenchOptions, run_bench
+    from relaycli.context import AppContext
+    from relaycli.errors import UsageError
 
     ctx = AppContext()
     if json_out and csv_out:
         raise UsageError("--json and --csv exclude each other")
     if compare is not None:
-        from ..bench.compare import compare_runs
+        from relaycli.bench.compare import compare_runs
 
         result = compare_runs(compare[0], compare[1], seed=seed)
         if json_out:

@@ -25,17 +25,17 @@ def chat(
     piped stdin every line is one message (or slash command) and the output is plain text.
     Conversations are stored in the ledger database (not with --no-store); -c continues the last one.
     """
-    from ..context import AppContext
-    from ..errors import UsageError
+    from relaycli.context import AppContext
+    from relaycli.errors import UsageError
 
     if json_out and not list_:
         raise UsageError("--json goes with --list", hint="relay chat --list --json")
     ctx = AppContext()
     if list_:
-        from ..chat.listing import list_conversations
+        from relaycli.chat.listing import list_conversations
 
         raise typer.Exit(list_conversations(ctx, limit=count, json_out=json_out))
-    from ..chat.repl import ChatOptions, run_chat
+    from relaycli.chat.repl import ChatOptions, run_chat
 
     raise typer.Exit(run_chat(ctx, ChatOptions(
         profile=profile, model=model, system=system, temperature=temperature, max_tokens=max_tokens,

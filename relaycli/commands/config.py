@@ -13,8 +13,8 @@ app = typer.Typer(help="Create, inspect and change the config file.", no_args_is
 @app.command("init")
 def init(force: bool = typer.Option(False, "--force", help="Replace an existing file.")) -> None:
     """Write a commented starter config (an OpenAI-compatible relay and Anthropic direct)."""
-    from .. import config_edit
-    from ..context import AppContext
+    from relaycli.config import edit as config_edit
+    from relaycli.context import AppContext
 
     ctx = AppContext()
     config_edit.init(ctx.paths.config, force=force)
@@ -25,7 +25,7 @@ def init(force: bool = typer.Option(False, "--force", help="Replace an existing 
 @app.command("paths")
 def paths(json_out: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
     """Where the config file, the usage ledger and the response cache live."""
-    from ..context import AppContext
+    from relaycli.context import AppContext
 
     ctx = AppContext()
     p = ctx.paths
@@ -43,8 +43,8 @@ def profiles(
     names: bool = typer.Option(False, "--names", help="Only the names, one per line (for completion)."),
 ) -> None:
     """List the profiles: built-in ones and those in the config file."""
-    from ..config_view import profile_rows
-    from ..context import AppContext
+    from relaycli.config.show import profile_rows
+    from relaycli.context import AppContext
 
     ctx = AppContext()
     rows = profile_rows(ctx.settings, ctx.env)
@@ -53,7 +53,7 @@ def profiles(
     elif json_out:
         ctx.stdout.write(json.dumps({"profiles": rows}) + "\n")
     else:
-        from ..render import table
+        from relaycli.output.tables import table
 
         table(ctx.stdout, isatty=ctx.stdout_isatty, title=None,
               columns=["", "profile", "protocol", "base_url", "model", "key"],
@@ -67,15 +67,15 @@ def show(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Every setting with its value and where it came from. Keys are masked."""
-    from ..config_view import settings_rows
-    from ..context import AppContext
+    from relaycli.config.show import settings_rows
+    from relaycli.context import AppContext
 
     ctx = AppContext()
     rows = settings_rows(ctx.settings, ctx.env, only=profile)
     if json_out:
         ctx.stdout.write(json.dumps({"config": str(ctx.settings.path), "settings": rows}) + "\n")
         return
-    from ..render import table
+    from relaycli.output.tables import table
 
     exists = "" if ctx.settings.exists else " (not created yet: `relay config init`)"
     ctx.stdout.write(f"# {ctx.settings.path}{exists}\n")
@@ -89,8 +89,8 @@ def set_(
     value: str = typer.Argument(..., help="A TOML value (3, 1.5, true, [\"a\"]) or plain text."),
 ) -> None:
     """Change one setting in the config file, keeping its comments; the result is checked first."""
-    from .. import config_edit
-    from ..context import AppContext
+    from relaycli.config import edit as config_edit
+    from relaycli.context import AppContext
 
     ctx = AppContext()
     line = config_edit.set_value(ctx.paths.config, key, value)

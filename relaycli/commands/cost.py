@@ -31,9 +31,9 @@ def cost(
     `compare_to`, the direct-equivalent cost and the savings. Requests without a price are counted as
     unpriced, never as $0. -p and -m repeat. Money in --json and --csv is an exact decimal string.
     """
-    from ..context import AppContext
-    from ..costing import CostOptions, run_cost
-    from ..errors import UsageError
+    from relaycli.context import AppContext
+    from relaycli.cost.run import CostOptions, run_cost
+    from relaycli.errors import UsageError
 
     if json_out and csv_out:
         raise UsageError("choose one of --json and --csv")

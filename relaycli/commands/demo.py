@@ -13,6 +13,6 @@ def demo(
 
     Runs relay's main commands in a throwaway RELAY_HOME. Needs no key and no network.
     """
-    from ..demo import run_demo
+    from relaycli.demo.tour import run_demo
 
     raise typer.Exit(run_demo(keep=keep, fast=fast))

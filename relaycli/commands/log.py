@@ -15,8 +15,8 @@ def log(
 
     One row per request: outcome, tokens, cost in the billing currency, TTFT, latency, retries.
     """
-    from ..context import AppContext
-    from ..ledger_view import log_rows
+    from relaycli.context import AppContext
+    from relaycli.log.view import log_rows
 
     ctx = AppContext()
     if not ctx.paths.ledger.exists():
@@ -30,8 +30,8 @@ def log(
     if json_out:
         ctx.stdout.write(json.dumps({"rows": log_rows(rows)}, ensure_ascii=False) + "\n")
         return
-    from ..money import format_money
-    from ..render import table
+    from relaycli.usage.money import format_money
+    from relaycli.output.tables import table
 
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:,.0f}"

@@ -32,9 +32,9 @@ def mock_server(
     """
     import sys
 
-    from ..errors import UsageError
-    from ..mock.options import MockOptions
-    from ..mock.server import serve
+    from relaycli.errors import UsageError
+    from relaycli.mock.options import MockOptions
+    from relaycli.mock.server import serve
 
     options = MockOptions(ttft=ttft, token_delay=token_delay, words=words, fail=fail, retry_after=retry_after,
                           fail_times=fail_times, stop_after=stop_after, stall_after=stall_after,

@@ -16,8 +16,8 @@ def models(
 
     Prices are list prices in USD per 1M tokens, from the built-in table or your [prices] overrides.
     """
-    from ..catalog import list_models
-    from ..context import AppContext
+    from relaycli.models.run import list_models
+    from relaycli.context import AppContext
 
     ctx = AppContext()
     chosen = ctx.profile(profile)
@@ -25,7 +25,7 @@ def models(
     if json_out:
         ctx.stdout.write(json.dumps({"profile": chosen.name, "models": entries}, ensure_ascii=False) + "\n")
         return
-    from ..render import table
+    from relaycli.output.tables import table
 
     def price(entry: dict, field: str) -> str:
         value = (entry["price"] or {}).get(field)

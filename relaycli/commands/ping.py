@@ -24,12 +24,12 @@ def ping(
     """
     import json
 
-    from ..context import AppContext
-    from ..ping import attempt_line, ping_all, render, select_profiles, to_json
+    from relaycli.context import AppContext
+    from relaycli.ping.run import attempt_line, ping_all, render, select_profiles, to_json
 
     ctx = AppContext()
     profiles = select_profiles(ctx, profile or [])
-    from ..core.sockets import proxy_warning
+    from relaycli.measure.sockets import proxy_warning
 
     for chosen in profiles:
         warning = proxy_warning(chosen.name, chosen.base_url, "relay ping")

@@ -22,8 +22,8 @@ def stream(
     `relay log` shows the latest. Exit codes: 0 ok, 3 config, 4 auth, 5 endpoint failed or truncated,
     6 timeout, 7 network, 8 rate limited, 130 Ctrl-C.
     """
-    from ..context import AppContext
-    from ..streaming import run_stream
+    from relaycli.context import AppContext
+    from relaycli.stream.run import run_stream
 
     raise typer.Exit(run_stream(AppContext(), prompt=prompt or [], profile_flag=profile, model_flag=model,
                                 system=system, temperature=temperature, max_tokens=max_tokens,

@@ -18,12 +18,13 @@ from typing import Any
 
 import httpx
 
-from .. import __version__
-from ..datatypes import ChatRequest, ModelInfo, Result
-from ..errors import EndpointError, RateLimited, RelayError
-from ..profile import Profile, ResolvedKey
-from . import anthropic, openai
-from .errors_map import (
+from relaycli import __version__
+from relaycli.datatypes import ChatRequest, ModelInfo, Result
+from relaycli.errors import EndpointError, RateLimited, RelayError
+from relaycli.config.profile import Profile, ResolvedKey
+from relaycli.core.formats import anthropic
+from relaycli.core.formats import openai
+from relaycli.core.errors_map import (
     body_excerpt,
     error_message,
     scrub,
@@ -31,10 +32,10 @@ from .errors_map import (
     timeout_error,
     transport_error,
 )
-from .rawhttp import api_url
-from .retry import Failure, RetryPolicy
-from .stream import ResponseStream
-from .wire import body_kind, looks_like_html, short
+from relaycli.measure.http1 import api_url
+from relaycli.core.retry import Failure, RetryPolicy
+from relaycli.core.response import ResponseStream
+from relaycli.core.formats.common import body_kind, looks_like_html, short
 
 # Per-profile facts learned at run time, e.g. {"holysheep": {"no_stream_options": True}}.
 QUIRKS: dict[str, dict[str, Any]] = {}

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import (
+from relaycli.errors import (
     APIError,
     AuthError,
     ConfigError,
@@ -25,9 +25,9 @@ from ..errors import (
     RelayError,
     RelayTimeout,
 )
-from ..profile import Profile
-from .retry import FailureKind
-from .wire import html_excerpt, looks_like_html, short
+from relaycli.config.profile import Profile
+from relaycli.core.retry import FailureKind
+from relaycli.core.formats.common import html_excerpt, looks_like_html, short
 
 _DNS_HINTS = (
     "name or service not known",

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from .migrations import MIGRATIONS, SCHEMA_VERSION
-from .store import Ledger, LedgerError, LedgerRow, LedgerTooNew, LedgerTotals, utc_timestamp
+from relaycli.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
+from relaycli.ledger.store import Ledger, LedgerError, LedgerRow, LedgerTooNew, LedgerTotals, utc_timestamp
 
 __all__ = [
     "MIGRATIONS",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
-from .store import _UNIT, Ledger, LedgerError, _from_pico, _split_sum, _to_pico, utc_timestamp
+from relaycli.ledger.store import _UNIT, Ledger, LedgerError, _from_pico, _split_sum, _to_pico, utc_timestamp
 
 __all__ = ["ConversationInfo", "ConversationSummary", "Conversations", "StoredMessage"]
 

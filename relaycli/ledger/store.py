@@ -31,8 +31,8 @@ from types import TracebackType
 from typing import Any
 from uuid import uuid4
 
-from ..errors import RelayError
-from .migrations import MIGRATIONS, SCHEMA_VERSION
+from relaycli.errors import RelayError
+from relaycli.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = [
     "Ledger",

@@ -16,8 +16,8 @@ import signal
 import sys
 from types import FrameType
 
-from .options import MockOptions
-from .server import serve
+from relaycli.mock.options import MockOptions
+from relaycli.mock.server import serve
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from .answer import MODELS, count_words
-from .wire import (
+from relaycli.mock.answer import MODELS, count_words
+from relaycli.mock.wire import (
     Chat,
     Protocol,
     Reply,

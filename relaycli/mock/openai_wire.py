@@ -6,8 +6,8 @@ import secrets
 import time
 from typing import Any
 
-from .answer import MODELS, count_words
-from .wire import (
+from relaycli.mock.answer import MODELS, count_words
+from relaycli.mock.wire import (
     Chat,
     Protocol,
     Reply,

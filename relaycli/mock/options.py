@@ -82,7 +82,7 @@ class MockOptions:
     """The number of chat requests after which the ``pause`` happens (the next one triggers it)."""
 
     def __post_init__(self) -> None:
-        from .dist import parse
+        from relaycli.mock.dist import parse
 
         for name in ("ttft_dist", "token_delay_dist"):
             spec = getattr(self, name)
@@ -204,7 +204,7 @@ def _convert(name: str, raw: str | None) -> DirectiveValue:
         else:
             value = raw
             if name.endswith("_dist"):
-                from .dist import parse
+                from relaycli.mock.dist import parse
 
                 parse(raw)
     except ValueError as exc:

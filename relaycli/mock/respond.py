@@ -1,4 +1,4 @@
-"""Sending answers: one request's ``Exchange`` and ``MockRecord``, complete responses, and paced
+"""Sending answers: one request's ``MockCall`` and ``MockRecord``, complete responses, and paced
 streams with their misbehaviour knobs (``stop_after``, ``malformed_after``, ``error_after``,
 ``stall_after``)."""
 
@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .httpio import Request, head, response
-from .options import MockOptions
-from .stream import ClientGone, Emitter
-from .wire import Protocol, Reply
+from relaycli.mock.httpio import Request, head, response
+from relaycli.mock.options import MockOptions
+from relaycli.mock.stream import ClientGone, Emitter
+from relaycli.mock.wire import Protocol, Reply
 
 JSON = "application/json"
 SSE = "text/event-stream; charset=utf-8"
@@ -50,7 +50,7 @@ class MockRecord:
 
 
 @dataclass(slots=True)
-class Exchange:
+class MockCall:
     """One request being answered on one connection."""
 
     req: Request
@@ -90,7 +90,7 @@ async def sleep_until(deadline: float) -> None:
 
 
 async def complete(
-    ex: Exchange, opts: MockOptions, reply: Reply, tokens: tuple[str, ...], truncated: bool, offsets: tuple[float, ...]
+    ex: MockCall, opts: MockOptions, reply: Reply, tokens: tuple[str, ...], truncated: bool, offsets: tuple[float, ...]
 ) -> bool:
     """A non-streaming answer, sent when its last token is due. The ``*_after`` knobs become: stall →
     never answer; stop → headers and half the body, then close; malformed → a 200 whose body is cut in
@@ -122,7 +122,7 @@ async def complete(
 
 
 async def stream(
-    ex: Exchange,
+    ex: MockCall,
     proto: Protocol,
     opts: MockOptions,
     reply: Reply,

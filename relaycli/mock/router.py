@@ -10,14 +10,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import dist, respond
-from .answer import MODEL_IDS, MODELS, answer_tokens
-from .anthropic_wire import ANTHROPIC, anthropic_models
-from .httpio import Request, reason
-from .openai_wire import OPENAI, openai_models
-from .options import MockOptions, canonical, prompt_directives
-from .respond import HTML, JSON, Exchange
-from .wire import HTML_PAGE, Protocol, WireError, directive_text, dumps
+from relaycli.mock import dist
+
+from relaycli.mock import respond
+from relaycli.mock.answer import MODEL_IDS, MODELS, answer_tokens
+from relaycli.mock.anthropic_wire import ANTHROPIC, anthropic_models
+from relaycli.mock.httpio import Request, reason
+from relaycli.mock.openai_wire import OPENAI, openai_models
+from relaycli.mock.options import MockOptions, canonical, prompt_directives
+from relaycli.mock.respond import HTML, JSON, MockCall
+from relaycli.mock.wire import HTML_PAGE, Protocol, WireError, directive_text, dumps
 
 CHAT_PATHS: dict[str, Protocol] = {"/v1/chat/completions": OPENAI, "/v1/messages": ANTHROPIC}
 
@@ -60,7 +62,7 @@ class Router:
             self.paused = True
             time.sleep(opts.pause)
 
-    async def handle(self, ex: Exchange) -> bool:
+    async def handle(self, ex: MockCall) -> bool:
         """Answer one request; whether the connection may carry another."""
         req, rec = ex.req, ex.rec
         path = req.path.rstrip("/") or "/"
@@ -128,7 +130,7 @@ class Router:
         return count <= opts.fail_times
 
     @staticmethod
-    async def _fail(ex: Exchange, proto: Protocol, opts: MockOptions) -> bool:
+    async def _fail(ex: MockCall, proto: Protocol, opts: MockOptions) -> bool:
         if opts.retry_after is not None:
             seconds = opts.retry_after
             ex.headers.append(("retry-after", str(int(seconds)) if seconds == int(seconds) else str(seconds)))
@@ -144,7 +146,7 @@ class Router:
         status = opts.fail or 500
         return await ex.send(status, JSON, proto.fail_error(status))
 
-    async def _models(self, ex: Exchange, proto: Protocol, model_id: str) -> bool:
+    async def _models(self, ex: MockCall, proto: Protocol, model_id: str) -> bool:
         opts, key = self._options(ex.req, None)
         ex.rec.directives = key
         self._check_key(ex.req, proto, opts)
@@ -168,7 +170,7 @@ class Router:
             shape = {"id": model.id, "object": "model", "created": model.created, "owned_by": model.owned_by}
         return await ex.send(200, JSON, dumps(shape))
 
-    async def _chat(self, ex: Exchange, proto: Protocol) -> bool:
+    async def _chat(self, ex: MockCall, proto: Protocol) -> bool:
         req, rec = ex.req, ex.rec
         body: Any = None
         body_error: WireError | None = None

@@ -24,13 +24,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from .httpio import BadRequest, Request, read_request, response
-from .openai_wire import OPENAI
-from .options import MockOptions
-from .respond import JSON, Exchange, MockRecord
-from .router import Router
-from .stream import ClientGone
-from .wire import request_id
+from relaycli.mock.httpio import BadRequest, Request, read_request, response
+from relaycli.mock.openai_wire import OPENAI
+from relaycli.mock.options import MockOptions
+from relaycli.mock.respond import JSON, MockCall, MockRecord
+from relaycli.mock.router import Router
+from relaycli.mock.stream import ClientGone
+from relaycli.mock.wire import request_id
 
 
 class MockServer:
@@ -199,7 +199,7 @@ class MockServer:
         """Answer one request; whether the connection may carry another."""
         rec = MockRecord(req.path, req.method, request_id(), req.t_received_ns)
         try:
-            return await self._router.handle(Exchange(req, reader, writer, rec, [], self._finish))
+            return await self._router.handle(MockCall(req, reader, writer, rec, [], self._finish))
         except ClientGone:
             if rec.outcome != "stalled":
                 rec.outcome = "disconnected"

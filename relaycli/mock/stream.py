@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from .httpio import LAST_CHUNK
+from relaycli.mock.httpio import LAST_CHUNK
 
 FLUSH_AT = 64 * 1024
 

@@ -1,4 +1,4 @@
-"""Exchange -> Record: which event is the first token, output tokens, chunk gaps, and failure classes."""
+"""TimedRequest -> Record: which event is the first token, output tokens, chunk gaps, and failure classes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from relaycli.bench.analyze import analyze, exit_code_for
-from relaycli.core.engine import Exchange
-from relaycli.exit_codes import ExitCode
+from relaycli.measure.engine import TimedRequest
+from relaycli.errors import ExitCode
 
 SSE = {"content-type": "text/event-stream", "x-request-id": "req_1"}
 MS = 1_000_000
@@ -34,8 +34,8 @@ USAGE = event({"id": "c", "choices": [], "usage": {"prompt_tokens": 3, "completi
 DONE = b"data: [DONE]\n\n"
 
 
-def exchange(pieces: list[tuple[int, bytes]], *, status: int = 200, headers: dict[str, str] | None = None) -> Exchange:
-    return Exchange(0, b"", t_send=0, t_headers=1 * MS, status=status, headers=headers or SSE,
+def exchange(pieces: list[tuple[int, bytes]], *, status: int = 200, headers: dict[str, str] | None = None) -> TimedRequest:
+    return TimedRequest(0, b"", t_send=0, t_headers=1 * MS, status=status, headers=headers or SSE,
                     pieces=pieces, t_end=pieces[-1][0] + MS if pieces else 2 * MS)
 
 
@@ -104,7 +104,7 @@ def test_failure_classes() -> None:
     html = analyze(exchange([(2 * MS, b"<html>")], headers={"content-type": "text/html"}), protocol="openai",
                    target=0, seq=0)
     assert html.error == "not_sse"
-    net = Exchange(0, b"", t_send=0, t_end=MS, error="refused", detail="Connection refused")
+    net = TimedRequest(0, b"", t_send=0, t_end=MS, error="refused", detail="Connection refused")
     assert analyze(net, protocol="openai", target=0, seq=0).error == "network"
     codes = {e: exit_code_for(e) for e in ("network", "tls", "timeout", "http_401", "http_429", "http_503",
                                             "truncated", "http_404")}

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from relaycli.bench.runner import Job, Load, Progress, Runner, arrivals, measured_jobs
-from relaycli.core.engine import Exchange
+from relaycli.measure.engine import TimedRequest
 
 MS = 1_000_000
 
@@ -26,14 +26,14 @@ class FakeClock:
 class FakeEngine:
     """Each exchange finishes ``latency(ex)`` ns after it is submitted."""
 
-    def __init__(self, clock: FakeClock, latency: Callable[[Exchange], int]) -> None:
+    def __init__(self, clock: FakeClock, latency: Callable[[TimedRequest], int]) -> None:
         self.clock, self.latency = clock, latency
         self.in_flight = self.last_events = self.max_in_flight = 0
         self.blind_ns: list[int] = []
         self.late_ns: list[int] = []
         self.connected: dict[int, int] = {}
-        self.submitted: list[Exchange] = []
-        self._heap: list[tuple[int, int, Exchange]] = []
+        self.submitted: list[TimedRequest] = []
+        self._heap: list[tuple[int, int, TimedRequest]] = []
         self._count = itertools.count()
 
     @property
@@ -43,14 +43,14 @@ class FakeEngine:
     def connect(self, wire_index: int, count: int) -> None:
         self.connected[wire_index] = self.connected.get(wire_index, 0) + count
 
-    def submit(self, ex: Exchange) -> None:
+    def submit(self, ex: TimedRequest) -> None:
         ex.t_send = self.clock()
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         self.submitted.append(ex)
         heapq.heappush(self._heap, (ex.t_send + self.latency(ex), next(self._count), ex))
 
-    def poll(self, timeout_s: float | None) -> list[Exchange]:
+    def poll(self, timeout_s: float | None) -> list[TimedRequest]:
         limit = self.clock.now + int((timeout_s if timeout_s is not None else 3600) * 1e9)
         if self._heap and self._heap[0][0] <= limit:
             self.clock.now = max(self.clock.now, self._heap[0][0])
@@ -65,7 +65,7 @@ class FakeEngine:
         self.last_events = len(done)
         return done
 
-    def abandon(self) -> list[Exchange]:
+    def abandon(self) -> list[TimedRequest]:
         done = [ex for _, _, ex in self._heap]
         self._heap.clear()
         for ex in done:
@@ -74,13 +74,13 @@ class FakeEngine:
         return done
 
 
-def run(load: Load, latency: Callable[[Exchange], int], *, targets: int = 1, cpu: list[float] | None = None,
+def run(load: Load, latency: Callable[[TimedRequest], int], *, targets: int = 1, cpu: list[float] | None = None,
         progress: Callable[[Progress], None] | None = None) -> tuple[FakeEngine, list[Job], Runner]:
     clock = FakeClock()
     engine = FakeEngine(clock, latency)
     finished: list[Job] = []
     cpu_values = iter(cpu or [0.0, 0.0])
-    runner = Runner(engine, lambda job: Exchange(job.target, b""), load, labels=[f"t{i}" for i in range(targets)],
+    runner = Runner(engine, lambda job: TimedRequest(job.target, b""), load, labels=[f"t{i}" for i in range(targets)],
                     on_done=lambda job, ex: finished.append(job), clock=clock, cpu=lambda: next(cpu_values),
                     progress=progress)
     runner.run()
@@ -121,7 +121,7 @@ def test_open_loop_sends_on_the_seeded_poisson_schedule() -> None:
 def test_open_loop_queue_is_coordinated_omission_made_visible() -> None:
     stalled = {"done": False}
 
-    def latency(ex: Exchange) -> int:
+    def latency(ex: TimedRequest) -> int:
         if not ex.tag.warmup and ex.tag.seq == 10 and not stalled["done"]:
             stalled["done"] = True
             return 1000 * MS  # one request stalls for a second
@@ -160,11 +160,11 @@ def test_progress_and_interruption() -> None:
     clock = FakeClock()
     engine = FakeEngine(clock, lambda ex: MS)
 
-    def boom(timeout: float | None) -> list[Exchange]:
+    def boom(timeout: float | None) -> list[TimedRequest]:
         raise KeyboardInterrupt
 
     engine.poll = boom  # type: ignore[method-assign]
-    runner = Runner(engine, lambda job: Exchange(0, b""), Load(n=3), labels=["t"], on_done=lambda j, e: None,
+    runner = Runner(engine, lambda job: TimedRequest(0, b""), Load(n=3), labels=["t"], on_done=lambda j, e: None,
                     clock=clock, cpu=lambda: 0.0)
     assert runner.run().interrupted
 
@@ -172,18 +172,18 @@ def test_progress_and_interruption() -> None:
 def test_ctrl_c_records_the_requests_in_flight() -> None:
     clock = FakeClock()
     engine = FakeEngine(clock, lambda ex: 10**9)
-    finished: list[tuple[Job, Exchange]] = []
+    finished: list[tuple[Job, TimedRequest]] = []
     submitted = {"n": 0}
     real_submit = engine.submit
 
-    def submit(ex: Exchange) -> None:
+    def submit(ex: TimedRequest) -> None:
         real_submit(ex)
         submitted["n"] += 1
         if submitted["n"] == 6:  # Ctrl-C arrives while requests are in flight
             raise KeyboardInterrupt
 
     engine.submit = submit  # type: ignore[method-assign]
-    runner = Runner(engine, lambda job: Exchange(job.target, b""), Load(concurrency=2, n=10, warmup=1),
+    runner = Runner(engine, lambda job: TimedRequest(job.target, b""), Load(concurrency=2, n=10, warmup=1),
                     labels=["t0"], on_done=lambda job, ex: finished.append((job, ex)), clock=clock,
                     cpu=lambda: 0.0)
     check = runner.run()

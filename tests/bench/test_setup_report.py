@@ -14,7 +14,7 @@ from relaycli.bench.setup import BUILTIN_PROMPTS, Prompt, Target, read_prompts, 
 from relaycli.context import AppContext
 from relaycli.datatypes import Message
 from relaycli.errors import UsageError
-from relaycli.profile import Profile, ResolvedKey
+from relaycli.config.profile import Profile, ResolvedKey
 
 
 def test_prompts_from_flags_file_or_the_built_in_set(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from relaycli.core.client import RelayClient, RetryNotice
-from relaycli.profile import Profile, ResolvedKey, Timeouts
+from relaycli.config.profile import Profile, ResolvedKey, Timeouts
 
 SECRET = "sk-test-SECRET-4242"
 OPENAI_URL = "https://relay.test/v1"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from relaycli.core import anthropic
+from relaycli.core.formats import anthropic
 from relaycli.core.sse import SSEDecoder
 from relaycli.datatypes import ChatRequest, Delta, Message
 from relaycli.errors import EndpointError, StreamError

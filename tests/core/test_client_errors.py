@@ -20,7 +20,7 @@ from relaycli.errors import (
     NetworkError,
     RelayTimeout,
 )
-from relaycli.profile import ResolvedKey, Timeouts
+from relaycli.config.profile import ResolvedKey, Timeouts
 
 from .support import OPENAI_URL, SECRET, Chunks, Harness, chunk, openai_stream, profile, sse, sse_response
 

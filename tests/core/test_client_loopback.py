@@ -13,7 +13,7 @@ import pytest
 from relaycli.core.client import RelayClient
 from relaycli.datatypes import ChatRequest, Message
 from relaycli.errors import RelayTimeout, TruncatedResponse
-from relaycli.profile import ResolvedKey, Timeouts
+from relaycli.config.profile import ResolvedKey, Timeouts
 
 from .support import chunk, profile
 

@@ -354,7 +354,7 @@ def test_event_stream_labelled_text_plain_is_still_read() -> None:
 
 
 def test_reasoning_models_get_max_completion_tokens() -> None:
-    from relaycli.core import openai
+    from relaycli.core.formats import openai
 
     req = ChatRequest(model="o4-mini", messages=(Message("user", "hi"),), max_tokens=50)
     assert openai.build_request(req, include_usage=True)["max_completion_tokens"] == 50
@@ -384,8 +384,8 @@ def test_server_refusing_max_tokens_gets_max_completion_tokens_and_it_is_remembe
 
 def test_base_url_query_string_is_kept() -> None:
     from relaycli.core.client import RelayClient
-    from relaycli.core.rawhttp import api_path
-    from relaycli.profile import ResolvedKey
+    from relaycli.measure.http1 import api_path
+    from relaycli.config.profile import ResolvedKey
 
     p = profile(base_url="https://x.openai.azure.com/openai/deployments/d?api-version=2024-10-21")
     client = RelayClient(p, ResolvedKey("k", "test"))

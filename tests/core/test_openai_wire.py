@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relaycli.core import openai
+from relaycli.core.formats import openai
 from relaycli.core.sse import SSEEvent
 from relaycli.datatypes import ChatRequest, Delta, Message
 from relaycli.errors import EndpointError, StreamError

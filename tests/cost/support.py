@@ -10,14 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from relaycli.config import load
+from relaycli.config.loader import load
 from relaycli.context import AppContext
-from relaycli.costing import CostOptions, run_cost
+from relaycli.cost.run import CostOptions, run_cost
 from relaycli.datatypes import Result, Timing, Usage
 from relaycli.errors import RateLimited
 from relaycli.ledger import Ledger
-from relaycli.pricing import PriceTable
-from relaycli.recording import build_row
+from relaycli.usage.prices import PriceTable
+from relaycli.pipeline.recording import build_row
 
 CONFIG = """\
 default_profile = "relay"

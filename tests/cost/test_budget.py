@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from relaycli.budget import Spend, crossed, month_to_date
+from relaycli.usage.budget import Spend, crossed, month_to_date
 from relaycli.context import AppContext
 from relaycli.errors import BudgetExceeded
-from relaycli.exit_codes import ExitCode
+from relaycli.errors import ExitCode
 from relaycli.ledger import Ledger
-from relaycli.streaming import run_stream
+from relaycli.stream.run import run_stream
 from tests.conftest import run_relay
 
 from .support import Home
@@ -126,7 +126,7 @@ def test_block_exits_3_with_the_figures(tmp_path: Path, relay_env: dict[str, str
 def test_figures_never_show_a_budget_as_spent_before_it_is() -> None:
     from decimal import Decimal
 
-    from relaycli.budget import Spend
+    from relaycli.usage.budget import Spend
 
     spend = Spend(profile="p", month="2026-11", budget=Decimal("0.0001"), spent=Decimal("0.0000996"),
                   currency="USD", action="warn")

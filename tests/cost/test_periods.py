@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from relaycli.errors import UsageError
-from relaycli.periods import day_ranges, local_zone, month_range, parse_day, parse_month, resolve_zone, timestamp
+from relaycli.usage.periods import day_ranges, local_zone, month_range, parse_day, parse_month, resolve_zone, timestamp
 
 
 def test_days_are_23_or_25_hours_long_across_dst() -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from relaycli.context import AppContext
-from relaycli.costing import CostOptions, run_cost
+from relaycli.cost.run import CostOptions, run_cost
 from relaycli.errors import UsageError
-from relaycli.periods import resolve_zone
-from relaycli.reports import assemble, parse_by
+from relaycli.usage.periods import resolve_zone
+from relaycli.usage.report import assemble, parse_by
 
 from .support import CONFIG, Home
 

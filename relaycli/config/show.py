@@ -1,0 +1,86 @@
+"""What ``relay config show`` and ``profiles`` display: values, their sources, keys masked."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from relaycli.config.loader import Settings, resolve_key, table_name
+from relaycli.errors import ConfigError
+from relaycli.config.profile import Profile
+
+DEFAULTS = Profile(name="", base_url="")
+
+
+def mask(secret: str | None) -> str:
+    if not secret:
+        return "-"
+    return "****" + secret[-4:] if len(secret) >= 12 else "****"
+
+
+def key_status(profile: Profile, env: Mapping[str, str], *, run_commands: bool = True) -> str:
+    if not profile.needs_key:
+        return "none needed"
+    if not run_commands and profile.api_key_cmd and not (profile.api_key_env and env.get(profile.api_key_env)):
+        return "api_key_cmd (not run here)"  # it may prompt or be slow: `config show -p NAME` runs it
+    try:
+        key = resolve_key(profile, env)
+    except ConfigError:
+        return "missing"
+    if key.value is None:
+        return key.source
+    return f"{mask(key.value)} ({key.source})"
+
+
+def profile_rows(settings: Settings, env: Mapping[str, str]) -> list[dict[str, Any]]:
+    default = env.get("RELAY_PROFILE") or settings.default_profile
+    return [{"name": p.name, "protocol": p.protocol, "base_url": p.base_url, "default_model": p.default_model,
+             "default": p.name == default, "builtin": p.name in settings.builtin,
+             "key": key_status(p, env, run_commands=False)}
+            for p in sorted(settings.profiles.values(), key=lambda p: p.name)]
+
+
+def _text(value: Any) -> str:
+    if dataclasses.is_dataclass(value):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_text(v)}" for k, v in value.items()) + " }" if value else "{}"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    return "-" if value is None else str(value)
+
+
+def settings_rows(settings: Settings, env: Mapping[str, str], only: str | None = None) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    if only is None:
+        if env.get("RELAY_PROFILE"):
+            rows.append({"key": "default_profile", "value": env["RELAY_PROFILE"], "source": "env RELAY_PROFILE"})
+        else:
+            line = settings.line_of("", "default_profile")
+            rows.append({"key": "default_profile", "value": settings.default_profile or "-",
+                         "source": f"file line {line}" if line else "default (none)"})
+    for profile in sorted(settings.profiles.values(), key=lambda p: p.name):
+        if only is not None and profile.name != only:
+            continue
+        section = table_name("profiles", profile.name)
+        for field in dataclasses.fields(Profile):
+            if field.name in ("name", "needs_key"):
+                continue
+            value = getattr(profile, field.name)
+            shown = mask(value) if field.name == "api_key" else _text(value)
+            line = settings.line_of(section, field.name)
+            if profile.name in settings.builtin:
+                source = "built-in"
+            elif line:
+                source = f"file line {line}"
+            else:
+                source = "default" if value == getattr(DEFAULTS, field.name) else "file"
+            rows.append({"key": f"{section}.{field.name}", "value": shown, "source": source})
+        rows.append({"key": f"{section}.key", "value": key_status(profile, env), "source": "resolved now"})
+    for model, price in sorted(settings.prices.items()):
+        section = table_name("prices", model)
+        for name, value in price.items():
+            rows.append({"key": f"{section}.{name}", "value": str(value),
+                         "source": f"file line {settings.line_of(section, name) or '?'}"})
+    return rows

@@ -1,0 +1,204 @@
+"""The Anthropic messages wire format: same interface as ``openai.py``.
+
+Pure: no I/O. The client sends what ``build_request`` returns to ``{root}/v1/messages`` with
+``auth_headers`` and feeds each decoded SSE event to a ``StreamParser``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from relaycli.datatypes import ChatRequest, Delta, ModelInfo, Usage
+from relaycli.errors import EndpointError, StreamError
+from relaycli.core.sse import SSEEvent
+from relaycli.core.formats.common import Completion, as_int, as_str, load_json_object, short
+
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+
+
+def build_request(
+    req: ChatRequest, *, include_usage: bool = True, token_field: str | None = None
+) -> dict[str, Any]:
+    """The JSON body. ``include_usage`` is accepted for symmetry: the messages API always reports usage."""
+    systems = [req.system] if req.system else []
+    messages: list[dict[str, str]] = []
+    for m in req.messages:
+        if m.role == "system":
+            systems.append(m.content)  # the messages API has no system role: it is a top-level field
+        else:
+            messages.append({"role": m.role, "content": m.content})
+    body: dict[str, Any] = {
+        "model": req.model,
+        "max_tokens": req.max_tokens if req.max_tokens is not None else DEFAULT_MAX_TOKENS,
+        "messages": messages,
+        "stream": req.stream,
+    }
+    if systems:
+        body["system"] = "\n\n".join(systems)
+    if req.temperature is not None:
+        body["temperature"] = req.temperature
+    return body
+
+
+def auth_headers(key: str | None) -> dict[str, str]:
+    headers = {"anthropic-version": API_VERSION}
+    if key:
+        headers["x-api-key"] = key
+    return headers
+
+
+def normalize_usage(raw: dict[str, Any] | None, *, output_known: bool = True) -> Usage:
+    """Anthropic counters in relay's meaning: ``prompt_tokens`` includes cache reads and writes."""
+    if not raw:
+        return Usage()
+    inp = as_int(raw.get("input_tokens"))
+    write = as_int(raw.get("cache_creation_input_tokens"))
+    read = as_int(raw.get("cache_read_input_tokens"))
+    prompt = None if inp is None else inp + (write or 0) + (read or 0)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=as_int(raw.get("output_tokens")) if output_known else None,
+        cached_tokens=read,
+        cache_write_tokens=write,
+        raw=dict(raw),
+    )
+
+
+def error_in(obj: dict[str, Any]) -> StreamError | None:
+    """``{"type": "error", "error": {"type", "message"}}`` as a StreamError, if that is what this is."""
+    if obj.get("type") != "error" and not obj.get("error"):
+        return None
+    err = obj.get("error")
+    if isinstance(err, dict):
+        kind = as_str(err.get("type"))
+        message = as_str(err.get("message")) or kind or short(json.dumps(err))
+    else:
+        kind = None
+        message = short(str(err)) if err else short(json.dumps(obj))
+    label = f" ({kind})" if kind and kind not in message else ""
+    return StreamError(f"the endpoint reported an error: {message}{label}", error_type=kind)
+
+
+def parse_response(body: dict[str, Any]) -> Completion:
+    """A non-streaming messages response."""
+    err = error_in(body)
+    if err is not None:
+        raise err
+    content = body.get("content")
+    if not isinstance(content, list):
+        raise EndpointError(f"malformed response from the endpoint (no content): {short(json.dumps(body))!r}")
+    text: list[str] = []
+    thinking: list[str] = []
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "text":
+            text.append(as_str(block.get("text")) or "")
+        elif block.get("type") == "thinking":
+            thinking.append(as_str(block.get("thinking")) or "")
+    usage = body.get("usage")
+    return Completion(
+        text="".join(text),
+        model=as_str(body.get("model")),
+        finish_reason=as_str(body.get("stop_reason")),
+        usage=normalize_usage(usage if isinstance(usage, dict) else None),
+        response_id=as_str(body.get("id")),
+        reasoning="".join(thinking),
+    )
+
+
+class StreamParser:
+    """Turns messages-API events into Deltas and keeps the message's state."""
+
+    def __init__(self) -> None:
+        self.model: str | None = None
+        self.response_id: str | None = None
+        self.finish_reason: str | None = None
+        self.done = False  # message_stop seen
+        self.pings = 0
+        self._usage: dict[str, Any] = {}
+        self._output_known = False
+
+    @property
+    def complete(self) -> bool:
+        return self.done and self.finish_reason is not None
+
+    @property
+    def usage(self) -> Usage:
+        return normalize_usage(self._usage, output_known=self._output_known)
+
+    def feed(self, ev: SSEEvent) -> list[Delta]:
+        if not ev.data.strip():
+            return []
+        obj = load_json_object(ev.data, what="stream event")
+        kind = obj.get("type") if isinstance(obj.get("type"), str) else ev.event
+        if kind == "error" or ev.event == "error":
+            raise error_in(obj) or StreamError(f"the endpoint reported an error: {short(ev.data)}")
+        if kind == "ping":
+            self.pings += 1
+        elif kind == "message_start":
+            self._message_start(obj.get("message"))
+        elif kind == "content_block_start":
+            block = obj.get("content_block")
+            if isinstance(block, dict):
+                return self._content(block.get("type"), block)
+        elif kind == "content_block_delta":
+            delta = obj.get("delta")
+            if isinstance(delta, dict):
+                return self._content(delta.get("type"), delta)
+        elif kind == "message_delta":
+            delta = obj.get("delta")
+            if isinstance(delta, dict) and as_str(delta.get("stop_reason")):
+                self.finish_reason = delta["stop_reason"]
+            usage = obj.get("usage")
+            if isinstance(usage, dict):
+                self._usage.update(usage)  # cumulative counts: overwrite, never add
+                self._output_known = self._output_known or "output_tokens" in usage
+        elif kind == "message_stop":
+            self.done = True
+        return []  # content_block_stop and unknown events carry nothing relay needs
+
+    def _message_start(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            return
+        self.model = as_str(message.get("model")) or self.model
+        self.response_id = as_str(message.get("id")) or self.response_id
+        usage = message.get("usage")
+        if isinstance(usage, dict):
+            self._usage = dict(usage)  # its output_tokens is a placeholder until message_delta
+            self._output_known = False
+        if as_str(message.get("stop_reason")):
+            self.finish_reason = message["stop_reason"]
+
+    @staticmethod
+    def _content(kind: Any, part: dict[str, Any]) -> list[Delta]:
+        if kind in ("text", "text_delta"):
+            text = as_str(part.get("text"))
+            return [Delta(text)] if text else []
+        if kind in ("thinking", "thinking_delta"):
+            thinking = as_str(part.get("thinking"))
+            return [Delta(thinking, "reasoning")] if thinking else []
+        return []  # input_json_delta, signature_delta, citations_delta, ...
+
+
+def parse_models(body: Any) -> list[ModelInfo]:
+    """One page of ``GET /v1/models``: ``{"data": [{"id", "display_name", ...}], "has_more", "last_id"}``."""
+    items = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise EndpointError("malformed model list from the endpoint (no data array)")
+    models: list[ModelInfo] = []
+    for item in items:
+        if not isinstance(item, dict) or not as_str(item.get("id")):
+            continue
+        extra = {k: v for k, v in item.items() if k != "id"}
+        models.append(ModelInfo(id=item["id"], owned_by="anthropic", extra=extra))
+    return models
+
+
+def next_page(body: Any) -> str | None:
+    """The ``after_id`` for the next page, or None when this was the last one."""
+    if isinstance(body, dict) and body.get("has_more") is True:
+        return as_str(body.get("last_id"))
+    return None

@@ -1,0 +1,200 @@
+"""The OpenAI chat-completions wire format: build the request, parse responses and stream chunks.
+
+Pure: no I/O. The client sends what ``build_request`` returns to ``{base_url}/chat/completions`` and
+feeds each decoded SSE event to a ``StreamParser``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from relaycli.datatypes import ChatRequest, Delta, ModelInfo, Usage
+from relaycli.errors import EndpointError, StreamError
+from relaycli.core.sse import SSEEvent
+from relaycli.core.formats.common import Completion, as_int, as_str, load_json_object, short
+
+DONE = "[DONE]"
+
+
+_REASONING_MODEL = re.compile(r"^(?:[\w.-]+/)?(?:o\d|gpt-5)", re.IGNORECASE)
+
+
+def max_tokens_field(model: str) -> str:
+    """OpenAI's reasoning models (o1, o3, o4-mini, gpt-5, ...) refuse ``max_tokens`` and take
+    ``max_completion_tokens``; every other chat-completions server takes ``max_tokens``."""
+    return "max_completion_tokens" if _REASONING_MODEL.match(model) else "max_tokens"
+
+
+def build_request(req: ChatRequest, *, include_usage: bool, token_field: str | None = None) -> dict[str, Any]:
+    """The JSON body. The system prompt becomes the first message. ``token_field`` overrides the name
+    of the output-token cap (learned from a server that rejected the usual one)."""
+    messages: list[dict[str, str]] = []
+    if req.system:
+        messages.append({"role": "system", "content": req.system})
+    messages.extend({"role": m.role, "content": m.content} for m in req.messages)
+    body: dict[str, Any] = {"model": req.model, "messages": messages, "stream": req.stream}
+    if req.temperature is not None:
+        body["temperature"] = req.temperature
+    if req.max_tokens is not None:
+        body[token_field or max_tokens_field(req.model)] = req.max_tokens
+    if req.stream and include_usage:
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def auth_headers(key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def parse_usage(raw: Any) -> Usage:
+    """Usage as reported; a field the endpoint did not send stays None (unknown), never 0."""
+    if not isinstance(raw, dict):
+        return Usage()
+    details = raw.get("prompt_tokens_details")
+    cached = as_int(details.get("cached_tokens")) if isinstance(details, dict) else None
+    if cached is None:
+        cached = as_int(raw.get("prompt_cache_hit_tokens"))  # DeepSeek's spelling
+    return Usage(
+        prompt_tokens=as_int(raw.get("prompt_tokens")),
+        completion_tokens=as_int(raw.get("completion_tokens")),
+        cached_tokens=cached,
+        cache_write_tokens=None,
+        raw=raw,
+    )
+
+
+def _stream_error(message: str, kind: object) -> StreamError:
+    error_type = str(kind) if kind not in (None, "") else None
+    label = f" ({error_type})" if error_type and error_type not in message else ""
+    return StreamError(f"the endpoint reported an error: {message}{label}", error_type=error_type)
+
+
+def error_in(obj: dict[str, Any]) -> StreamError | None:
+    """The error an endpoint put in a JSON payload of a 200 response, if any."""
+    err = obj.get("error")
+    if err:
+        if isinstance(err, dict):
+            message = as_str(err.get("message")) or short(json.dumps(err))
+            return _stream_error(message, err.get("type") or err.get("code"))
+        return _stream_error(short(str(err)), None)
+    if obj.get("object") == "error":  # vLLM
+        message = as_str(obj.get("message")) or short(json.dumps(obj))
+        return _stream_error(message, obj.get("type") or obj.get("code"))
+    return None
+
+
+def _first_choice(obj: dict[str, Any]) -> dict[str, Any] | None:
+    choices = obj.get("choices")
+    if not isinstance(choices, list):
+        return None
+    for choice in choices:
+        if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            return choice
+    return None
+
+
+def _reasoning(part: dict[str, Any]) -> str | None:
+    return as_str(part.get("reasoning_content")) or as_str(part.get("reasoning"))
+
+
+def parse_response(body: dict[str, Any]) -> Completion:
+    """A non-streaming chat completion."""
+    err = error_in(body)
+    if err is not None:
+        raise err
+    choice = _first_choice(body)
+    if choice is None:
+        raise EndpointError(f"malformed response from the endpoint (no choices): {short(json.dumps(body))!r}")
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        message = {}
+    return Completion(
+        text=as_str(message.get("content")) or "",
+        model=as_str(body.get("model")),
+        finish_reason=as_str(choice.get("finish_reason")),
+        usage=parse_usage(body.get("usage")),
+        response_id=as_str(body.get("id")),
+        reasoning=_reasoning(message) or "",
+    )
+
+
+class StreamParser:
+    """Turns chat-completion chunks into Deltas and remembers what the stream said about itself."""
+
+    def __init__(self) -> None:
+        self.model: str | None = None
+        self.response_id: str | None = None
+        self.usage: Usage = Usage()
+        self.finish_reason: str | None = None
+        self.done = False  # data: [DONE] seen
+        self.chunks = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.done and self.finish_reason is not None
+
+    def feed(self, ev: SSEEvent) -> list[Delta]:
+        data = ev.data.strip()
+        if data == DONE:
+            self.done = True
+            return []
+        if not data:
+            return []
+        obj = load_json_object(ev.data, what="stream chunk")
+        self.chunks += 1
+        err = error_in(obj)
+        if err is not None:
+            raise err
+        if ev.event == "error":
+            raise StreamError(f"the endpoint reported an error: {short(ev.data)}")
+        if self.response_id is None:
+            self.response_id = as_str(obj.get("id"))
+        model = as_str(obj.get("model"))
+        if model:
+            self.model = model
+        if isinstance(obj.get("usage"), dict):
+            self.usage = parse_usage(obj["usage"])
+        choice = _first_choice(obj)
+        if choice is None:
+            return []
+        out: list[Delta] = []
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            reasoning = _reasoning(delta)
+            if reasoning:
+                out.append(Delta(reasoning, "reasoning"))
+            content = as_str(delta.get("content"))
+            if content:
+                out.append(Delta(content))
+        finish = as_str(choice.get("finish_reason"))
+        if finish:
+            self.finish_reason = finish
+        return out
+
+
+def parse_models(body: Any) -> list[ModelInfo]:
+    """``GET /models``: ``{"data": [{"id", "owned_by", ...}]}`` (a bare list is accepted too)."""
+    items = body.get("data") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise EndpointError("malformed model list from the endpoint (no data array)")
+    models: list[ModelInfo] = []
+    for item in items:
+        if not isinstance(item, dict) or not as_str(item.get("id")):
+            continue
+        window = next(
+            (
+                as_int(item.get(k))
+                for k in ("context_window", "context_length", "max_model_len")
+                if as_int(item.get(k)) is not None
+            ),
+            None,
+        )
+        extra = {k: v for k, v in item.items() if k not in ("id", "owned_by")}
+        models.append(
+            ModelInfo(
+                id=item["id"], owned_by=as_str(item.get("owned_by")), context_window=window, extra=extra
+            )
+        )
+    return models

@@ -1,0 +1,394 @@
+"""ResponseStream: one chat request, its attempts, and everything it produced so far.
+
+Iterating yields Deltas. Every retry happens before the first Delta; once one was yielded there is no
+retry (a retry would show the answer twice). ``result()`` works at any time: after the end, after a
+RelayError, after Ctrl-C in the middle, and returns the partial state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Generator, Iterator
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from relaycli.datatypes import ChatRequest, Delta, Result, Timing, Usage
+from relaycli.errors import EndpointError, RelayError, StreamError, TruncatedResponse
+from relaycli.core.retry import Failure
+from relaycli.core.sse import SSEDecoder
+from relaycli.core.formats.common import Completion, body_kind, load_json_object, short
+
+_SSE_STARTS = (b"data:", b"event:", b":", b"id:", b"retry:")
+_TOKEN_FIELD = "max_tokens_field"
+_TOKEN_FIELDS = ("max_tokens", "max_completion_tokens")
+
+
+def _other_token_field(body: dict[str, Any], raw: bytes) -> str | None:
+    """The other name for the output-token cap when a 400 says the one sent is not supported."""
+    sent = next((f for f in _TOKEN_FIELDS if f in body), None)
+    if sent is None:
+        return None
+    other = _TOKEN_FIELDS[1 - _TOKEN_FIELDS.index(sent)]
+    text = raw.decode("utf-8", "replace").lower()
+    return other if sent in text and ("unsupported" in text or "not supported" in text or other in text) else None
+
+if TYPE_CHECKING:
+    from relaycli.core.client import RelayClient
+
+_ERROR_BODY_LIMIT = 65536
+_NO_STREAM_OPTIONS = "no_stream_options"
+
+
+class _AttemptFailed(Exception):
+    """Internal: an attempt failed in a way the retry policy gets to judge."""
+
+    def __init__(self, failure: Failure, error: RelayError, cause: BaseException | None = None) -> None:
+        super().__init__(str(error))
+        if cause is not None and error.__cause__ is None:
+            error.__cause__ = cause
+        self.failure = failure
+        self.error = error
+
+
+class _Resend(Exception):
+    """Internal: send again at once (the server rejected ``stream_options``)."""
+
+
+class ResponseStream:
+    def __init__(self, client: RelayClient, req: ChatRequest) -> None:
+        self._c = client
+        self.request = req
+        self.timing = Timing(
+            started_at=datetime.now(UTC).isoformat(timespec="milliseconds"), t_start=client.clock()
+        )
+        self.error: RelayError | None = None
+        self.retries = 0
+        self.status: int | None = None
+        self.request_id: str | None = None
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._parser: Any = None  # openai.StreamParser | anthropic.StreamParser
+        self._completion: Completion | None = None
+        self._response: httpx.Response | None = None
+        self._gen: Generator[Delta, None, None] | None = None
+        quirks = client.quirks.get(client.profile.name) or {}
+        self._include_usage = not quirks.get(_NO_STREAM_OPTIONS, False)
+        self._token_field: str | None = quirks.get(_TOKEN_FIELD)
+
+    # -- public -------------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Delta]:
+        if self._gen is None:
+            self._gen = self._run()
+        return self._gen
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self._reasoning)
+
+    @property
+    def response_id(self) -> str | None:
+        source = self._completion or self._parser
+        return getattr(source, "response_id", None)
+
+    def result(self) -> Result:
+        """What the request produced so far (complete or not)."""
+        timing = dataclasses.replace(self.timing)
+        if timing.t_end is None:
+            timing.t_end = self._c.clock()
+        if self._completion is not None:
+            done = self._completion
+            model, finish, usage, complete = done.model, done.finish_reason, done.usage, True
+        elif self._parser is not None:
+            p = self._parser
+            model, finish, usage, complete = p.model, p.finish_reason, p.usage, bool(p.complete)
+        else:
+            model, finish, usage, complete = None, None, Usage(), False
+        return Result(
+            text=self.text,
+            model=model,
+            finish_reason=finish,
+            usage=usage,
+            request_id=self.request_id,
+            timing=timing,
+            retries=self.retries,
+            status=self.status,
+            complete=complete and self.error is None,
+        )
+
+    def close(self) -> None:
+        if self._gen is not None:
+            self._gen.close()
+        self._close_response()
+        if self.timing.t_end is None:
+            self.timing.t_end = self._c.clock()
+
+    def __enter__(self) -> ResponseStream:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- the attempt loop ---------------------------------------------------------------------------
+
+    def _run(self) -> Generator[Delta, None, None]:
+        c = self._c
+        t_start = self.timing.t_start or 0
+        try:
+            while True:
+                try:
+                    yield from self._attempt()
+                    return
+                except _Resend:
+                    continue  # happens at most once: the new body carries no stream_options
+                except _AttemptFailed as failed:
+                    self._close_response()
+                    c.plan_retry(failed.failure, failed.error, self.retries, t_start)
+                    self.retries += 1
+                finally:
+                    self._close_response()
+        except RelayError as exc:
+            c.redact(exc)
+            self.error = exc
+            raise
+        finally:
+            if self.timing.t_end is None:
+                self.timing.t_end = c.clock()
+
+    def _attempt(self) -> Iterator[Delta]:
+        c, req = self._c, self.request
+        t_start = self.timing.t_start or 0
+        if c.remaining_s(t_start) <= 0:
+            raise c.timeout("total")
+        self._parser = None
+        self._completion = None
+        self.status = None
+        self.timing.t_headers = None
+        body = c.wire.build_request(req, include_usage=self._include_usage, token_field=self._token_field)
+        timeout, connect_total, read_total = c.attempt_timeout(t_start)
+        request = c.http.build_request(
+            "POST", c.chat_url, json=body, headers=c.headers(stream=req.stream), timeout=timeout
+        )
+        self.timing.t_send = c.clock()
+        try:
+            response = c.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            error, failure = c.transport_error(
+                exc, request.url, connect_total=connect_total, read_total=read_total
+            )
+            raise _AttemptFailed(dataclasses.replace(failure, streaming=req.stream), error, exc) from exc
+        self._response = response
+        self.timing.t_headers = c.clock()
+        self.status = response.status_code
+        self.request_id = c.request_id(response.headers)
+        if not response.is_success:
+            raw = self._read_some(response)
+            if (
+                response.status_code in (400, 422)
+                and "stream_options" in body
+                and b"stream_options" in raw.lower()
+            ):
+                c.quirks.setdefault(c.profile.name, {})[_NO_STREAM_OPTIONS] = True
+                self._include_usage = False
+                raise _Resend
+            other = _other_token_field(body, raw) if response.status_code in (400, 422) else None
+            if other is not None:  # "use max_completion_tokens instead" (OpenAI reasoning models), or back
+                c.quirks.setdefault(c.profile.name, {})[_TOKEN_FIELD] = other
+                self._token_field = other
+                raise _Resend
+            error = c.status_error(response, raw, retries=self.retries, model=req.model)
+            failure = Failure(
+                "status", status=response.status_code, headers=response.headers, streaming=req.stream
+            )
+            raise _AttemptFailed(failure, error)
+        ctype = response.headers.get("content-type", "")
+        kind = body_kind(ctype)
+        if kind == "sse" or (kind == "unknown" and req.stream):
+            yield from self._read_sse(response, read_total=read_total)
+        elif kind in ("json", "unknown"):
+            yield from self._read_json(response, read_total=read_total)
+        elif kind == "other" and req.stream:
+            yield from self._read_mislabelled(response, read_total=read_total)
+        else:
+            expected = "an event stream" if req.stream else "JSON"
+            raise self._tag(c.not_json(ctype, self._read_some(response), expected=expected))
+
+    # -- reading bodies -----------------------------------------------------------------------------
+
+    def _read_mislabelled(self, response: httpx.Response, *, read_total: bool) -> Iterator[Delta]:
+        """Some servers label their event stream ``text/plain``: read it as one if it starts like one."""
+        c = self._c
+        chunks = response.iter_bytes()
+        try:
+            first = next(chunks, b"")
+        except httpx.HTTPError as exc:
+            error, failure = c.transport_error(exc, response.request.url)
+            raise _AttemptFailed(failure, error, exc) from exc
+        if not first.lstrip(b"\xef\xbb\xbf\r\n ").startswith(_SSE_STARTS):
+            ctype = response.headers.get("content-type", "")
+            raise self._tag(c.not_json(ctype, first[:2048], expected="an event stream"))
+        yield from self._read_sse(response, read_total=read_total, chunks=itertools.chain([first], chunks))
+
+    def _read_sse(
+        self, response: httpx.Response, *, read_total: bool, chunks: Iterator[bytes] | None = None
+    ) -> Iterator[Delta]:
+        c = self._c
+        t = c.profile.timeout
+        t_start = self.timing.t_start or 0
+        read_ns, total_ns = t.read * 1e9, t.total * 1e9
+        decoder = SSEDecoder()
+        parser = self._parser = c.wire.StreamParser()
+        last_content = self.timing.t_headers or c.clock()
+        chunks = response.iter_bytes() if chunks is None else chunks
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except httpx.TimeoutException as exc:
+                error = c.timeout("total" if read_total else "read")
+                if self._content_seen:
+                    raise self._tag(error) from exc
+                raise _AttemptFailed(Failure("read_timeout", streaming=True), error, exc) from exc
+            except httpx.HTTPError as exc:
+                if self._content_seen:
+                    raise self._tag(
+                        TruncatedResponse(
+                            f"the connection to {c.profile.host} (profile '{c.profile.name}') broke in the "
+                            f"middle of the answer ({short(str(exc), 80) or type(exc).__name__}); "
+                            "the partial answer is kept"
+                        )
+                    ) from exc
+                error, failure = c.transport_error(exc, response.request.url)
+                raise _AttemptFailed(failure, error, exc) from exc
+            if chunk is None:
+                break
+            now = c.clock()
+            for event in decoder.feed(chunk):
+                try:
+                    deltas = parser.feed(event)
+                except StreamError as exc:
+                    self._tag(exc)
+                    if self._content_seen:
+                        raise
+                    raise _AttemptFailed(
+                        Failure("stream_error", error_type=exc.error_type), exc, None
+                    ) from None
+                except EndpointError as exc:
+                    raise self._tag(exc) from exc.__cause__
+                for delta in deltas:
+                    if delta.text:
+                        last_content = now
+                        self._record(delta, now)
+                        yield delta
+            if parser.done:
+                break  # the end marker arrived: stop reading even if the server keeps the body open
+            if now - t_start >= total_ns:
+                raise self._tag(c.timeout("total"))
+            if now - last_content >= read_ns:
+                error = c.timeout("content-idle")
+                if self._content_seen:
+                    raise error
+                raise _AttemptFailed(Failure("idle_timeout"), error)
+        tail = decoder.unfinished() if not parser.complete else None
+        if tail is not None and (tail.data.strip() == "[DONE]" or tail.event == "message_stop"):
+            parser.feed(tail)  # the end marker came without its blank line: still the end
+        decoder.close()
+        if not parser.complete:
+            error = self._tag(self._truncated(parser))
+            if self._content_seen:
+                raise error
+            raise _AttemptFailed(Failure("truncated"), error)
+
+    def _read_json(self, response: httpx.Response, *, read_total: bool) -> Iterator[Delta]:
+        c, streaming = self._c, self.request.stream
+        try:
+            raw = response.read()
+        except httpx.TimeoutException as exc:
+            error = c.timeout("total" if read_total else "read")
+            raise _AttemptFailed(Failure("read_timeout", streaming=streaming), error, exc) from exc
+        except httpx.HTTPError as exc:
+            error, failure = c.transport_error(exc, response.request.url)
+            kind = failure.kind if streaming else "fatal"  # the server may have done the work already
+            raise _AttemptFailed(Failure(kind, streaming=streaming), error, exc) from exc
+        try:
+            completion = c.wire.parse_response(
+                load_json_object(raw.decode("utf-8", "replace"), what="response")
+            )
+        except StreamError as exc:
+            raise _AttemptFailed(
+                Failure("stream_error", error_type=exc.error_type), self._tag(exc), None
+            ) from None
+        except EndpointError as exc:
+            raise self._tag(exc) from exc.__cause__
+        self._completion = completion
+        now = c.clock()
+        for delta in (Delta(completion.reasoning, "reasoning"), Delta(completion.text)):
+            if delta.text:
+                self._record(delta, now)
+                yield delta
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    @property
+    def _content_seen(self) -> bool:
+        return self.timing.t_first_token is not None
+
+    def _record(self, delta: Delta, now: int) -> None:
+        if self.timing.t_first_token is None:
+            self.timing.t_first_token = now
+        self.timing.t_last_token = now
+        (self._text if delta.kind == "text" else self._reasoning).append(delta.text)
+
+    def _tag(self, error: RelayError) -> RelayError:
+        """Attach the HTTP status, request id and the endpoint's name to an error raised while reading
+        a 2xx body (the wire parsers only know it as "the endpoint")."""
+        if "the endpoint" in error.message:
+            where = f"{self._c.profile.host} (profile '{self._c.profile.name}')"
+            error.message = error.message.replace("the endpoint", where, 1)
+            error.args = (error.message, *error.args[1:])
+        if hasattr(error, "status") and getattr(error, "status", None) is None:
+            error.status = self.status  # type: ignore[attr-defined]
+        if hasattr(error, "request_id") and getattr(error, "request_id", None) is None:
+            error.request_id = self.request_id  # type: ignore[attr-defined]
+        return error
+
+    def _truncated(self, parser: Any) -> TruncatedResponse:
+        c = self._c
+        if c.profile.protocol == "anthropic":
+            missing = "message_stop" if not parser.done else "a stop_reason"
+        else:
+            missing = "data: [DONE]" if not parser.done else "a finish_reason"
+        n = len(self.text)
+        got = f"after {n} character{'' if n == 1 else 's'}" if self._content_seen else "with no content"
+        return TruncatedResponse(
+            f"the stream from {c.profile.host} (profile '{c.profile.name}') ended {got} without {missing}; "
+            "the answer is incomplete"
+        )
+
+    def _read_some(self, response: httpx.Response) -> bytes:
+        """Up to 64 KiB of an error body, best effort."""
+        parts: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                parts.append(chunk)
+                size += len(chunk)
+                if size >= _ERROR_BODY_LIMIT:
+                    break
+        except httpx.HTTPError:
+            pass
+        return b"".join(parts)[:_ERROR_BODY_LIMIT]
+
+    def _close_response(self) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()

@@ -1,0 +1,248 @@
+"""The body of ``relay cost``: flags -> a window of local days -> ledger groups -> one report -> output.
+
+Also ``--reprice``: recompute the stored costs of the selected requests with the current price table
+and ``[prices]`` overrides (a row keeps the billing rate it was recorded with).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+from relaycli.errors import UsageError
+from relaycli.usage.periods import Zone, day_ranges, next_month, parse_day, parse_month, parse_timestamp, resolve_zone, timestamp
+
+if TYPE_CHECKING:
+    from relaycli.usage.budget import Spend
+    from relaycli.context import AppContext
+    from relaycli.ledger import Ledger
+    from relaycli.ledger.queries import Where
+    from relaycli.usage.report import Report
+
+Output = Literal["table", "json", "csv"]
+
+
+@dataclass(frozen=True, slots=True)
+class CostOptions:
+    by: str = "month"
+    month: str | None = None
+    since: str | None = None
+    until: str | None = None
+    profiles: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    timezone: str | None = None
+    currency: str | None = None
+    include_bench: bool = False
+    output: Output = "table"
+    compact: bool = False
+    reprice: bool = False
+    project: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The local days asked for (inclusive; None = open) and their UTC bounds ``[since, until)``."""
+
+    first: date | None
+    last: date | None
+    since: str | None
+    until: str | None
+
+
+def window(options: CostOptions, zone: Zone) -> Window:
+    if options.month and (options.since or options.until):
+        raise UsageError("--month cannot be combined with --since/--until")
+    first = last = None
+    if options.month:
+        first = parse_month(options.month)
+        last = next_month(first) - timedelta(days=1)
+    if options.since:
+        first = parse_day(options.since, "--since")
+    if options.until:
+        last = parse_day(options.until, "--until")
+    if first and last and first > last:
+        raise UsageError(f"--since {first} is after --until {last}")
+    return Window(first, last, timestamp(zone.midnight(first)) if first else None,
+                  timestamp(zone.midnight(last + timedelta(days=1))) if last else None)
+
+
+def run_cost(ctx: AppContext, options: CostOptions, *, now: datetime | None = None) -> int:
+    from relaycli.usage.report import parse_by
+
+    now = now or datetime.now(UTC)
+    by = parse_by(options.by)
+    zone = resolve_zone(options.timezone, ctx.env)
+    span_of = window(options, zone)
+    currency = _currency(options.currency)
+    if options.project:
+        _check_projection(by, span_of, zone, now)
+    if not ctx.paths.ledger.exists():
+        ctx.note(f"no requests recorded yet ({ctx.paths.ledger} does not exist)")
+        _emit(ctx, options, _empty(by, zone, options.project, now), [])
+        return 0
+    try:
+        ledger = ctx.ledger()
+        where = _where(options, currency)
+        if options.reprice:
+            ctx.note(reprice(ctx, ledger, span_of, where))
+        report = build(ctx, ledger, by=by, zone=zone, span_of=span_of, where=where, project=options.project, now=now)
+        budgets = budgets_for(ctx, ledger, zone, options, currency, now)
+    finally:
+        ctx.close()
+    if not report.rows:
+        selected = options.profiles or options.models or currency or span_of.first or span_of.last
+        if report.first is None and not selected:
+            ctx.note("no requests recorded yet")
+        else:
+            bench = "" if options.include_bench else " (`relay bench` requests are left out: --include-bench)"
+            ctx.note(f"no requests match this selection{bench}")
+    _emit(ctx, options, report, budgets)
+    return 0
+
+
+def _currency(code: str | None) -> str | None:
+    if code is None:
+        return None
+    if len(code) != 3 or not code.isalpha():
+        raise UsageError(f"--currency: expected a 3-letter code such as USD or CNY, got {code!r}")
+    return code.upper()
+
+
+def _where(options: CostOptions, currency: str | None) -> Where:
+    from relaycli.ledger.queries import Where
+
+    return Where(profiles=options.profiles, models=options.models, currency=currency,
+                 include_bench=options.include_bench)
+
+
+def _check_projection(by: tuple[str, ...], span_of: Window, zone: Zone, now: datetime) -> None:
+    if "month" not in by:
+        raise UsageError("--project needs --by month (optionally with model or profile)")
+    today = zone.today(now)
+    if (span_of.first and span_of.first > today.replace(day=1)) or (span_of.last and span_of.last < today):
+        raise UsageError(f"--project scales the current month ({today:%Y-%m}) as recorded so far, and the "
+                         "selected dates leave part of it out", hint="drop --month/--since/--until")
+
+
+def build(ctx: AppContext, ledger: Ledger, *, by: tuple[str, ...], zone: Zone, span_of: Window, where: Where,
+          project: int = 0, now: datetime | None = None) -> Report:
+    """The report for the local days of ``span_of`` that hold requests."""
+    from relaycli.ledger.queries import day_groups, span
+    from relaycli.usage.report import assemble
+
+    compare = {name: profile.compare_to for name, profile in ctx.settings.profiles.items()}
+    bounds = span(ledger, span_of.since, span_of.until)
+    if bounds is None:
+        return assemble([], by=by, zone=zone, compare=compare, project=project, now=now)
+    first = zone.local_date(parse_timestamp(bounds[0]))
+    last = zone.local_date(parse_timestamp(bounds[1]))
+    first, last = max(first, span_of.first or first), min(last, span_of.last or last)
+    days = day_ranges(zone, first, last)
+    groups = day_groups(ledger, [(start, end) for _, start, end in days], by_model="model" in by, where=where)
+    return assemble(zip((day for day, _, _ in days), groups, strict=True), by=by, zone=zone, compare=compare,
+                    first=first, last=last, project=project, now=now)
+
+
+def budgets_for(ctx: AppContext, ledger: Ledger, zone: Zone, options: CostOptions, currency: str | None,
+                now: datetime) -> list[Spend]:
+    from relaycli.usage.budget import month_to_date
+
+    chosen = [profile for name, profile in sorted(ctx.settings.profiles.items())
+              if profile.budget is not None and (not options.profiles or name in options.profiles)
+              and (currency is None or profile.billing.currency == currency)]
+    return [month_to_date(ledger, profile, now=now, zone=zone) for profile in chosen]
+
+
+def _empty(by: tuple[str, ...], zone: Zone, project: int, now: datetime) -> Report:
+    from relaycli.usage.report import assemble
+
+    return assemble([], by=by, zone=zone, compare={}, project=project, now=now)
+
+
+# --- output ------------------------------------------------------------------------------------------------
+
+
+def _emit(ctx: AppContext, options: CostOptions, report: Report, budgets: list[Spend]) -> None:
+    from relaycli.cost import view as cost_view
+
+    if options.output == "json":
+        ctx.stdout.write(json.dumps(cost_view.to_json(report, budgets), ensure_ascii=False) + "\n")
+        return
+    if options.output == "csv":
+        cost_view.write_csv(ctx.stdout, report)
+    elif report.rows:
+        from relaycli.output.tables import sectioned_table
+
+        cells = cost_view.table_cells(report, compact=options.compact)
+        title = f"Cost by {', '.join(report.by)} ({report.zone}, {report.first} to {report.last})"
+        if report.projection is not None and options.compact:
+            title += "; * projected"
+        wide = sectioned_table(ctx.stdout, isatty=ctx.stdout_isatty, title=title, columns=cells.columns,
+                               rows=cells.rows, right=cells.right, sections=cells.sections, bold=cells.bold)
+        if wide and not options.compact:
+            ctx.note("the table is wider than the terminal; --compact draws a narrower one")
+    for note in notes(report, budgets):
+        ctx.note(note)
+
+
+def notes(report: Report, budgets: list[Spend]) -> list[str]:
+    """What the table cannot say: unpriced requests, budgets, the projection's basis."""
+    out: list[str] = []
+    if report.unpriced:
+        count = sum(u.requests for u in report.unpriced)
+        named = ", ".join(f"{u.model} ({u.requests:,}, {u.reason})" for u in report.unpriced)
+        out.append(f"{count:,} request{'s' if count != 1 else ''} unpriced: {named}; the costs above leave "
+                   "them out")
+        missing = [u.model for u in report.unpriced if u.reason == "no price"]
+        if missing:
+            out.append(f'to price them, add [prices."{missing[0]}"] (USD per 1M tokens) to the config, then run '
+                       "`relay cost --reprice`")
+    out.extend(report.compare_notes)
+    for spend in budgets:
+        state = "OVER BUDGET" if spend.over else "budget"
+        out.append(f"{state}: profile {spend.profile!r} has spent {spend.figures()} "
+                   f"(budget_action = {spend.action})")
+    if report.projection is not None:
+        p = report.projection
+        out.append(f"projection: {p.month} so far, scaled linearly from {p.days_elapsed} of {p.days_in_month} "
+                   "days; rows marked projected are estimates, not spend")
+    return out
+
+
+# --- repricing ---------------------------------------------------------------------------------------------
+
+
+def reprice(ctx: AppContext, ledger: Ledger, span_of: Window, where: Where) -> str:
+    """Recompute the cost of every selected row whose price in the current table differs from the one
+    it was costed with (including rows that had no price). Returns a one-line summary."""
+    from relaycli.datatypes import Usage
+    from relaycli.ledger.queries import price_keys, update_costs, usage_for
+    from relaycli.usage.prices import billed, cost_usd
+    from relaycli.config.profile import Billing
+
+    updates: list[tuple[str | None, str | None, Decimal | None, Decimal | None, int]] = []
+    newly, lost = 0, 0
+    for key in price_keys(ledger, since=span_of.since, until=span_of.until, where=where):
+        price = (ctx.prices.lookup(key.model_answered) if key.model_answered else None) \
+            or ctx.prices.lookup(key.model_requested)
+        new = price.as_dict() if price is not None else None
+        if new == (json.loads(key.price_json) if key.price_json else None):
+            continue
+        newly += key.requests if key.price_json is None else 0
+        lost += key.requests if price is None else 0
+        text = None if new is None else json.dumps(new, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        for rowid, prompt, completion, cached, written, per_usd in usage_for(
+                ledger, key, since=span_of.since, until=span_of.until, where=where):
+            usd = cost_usd(Usage(prompt, completion, cached, written), price)
+            amount = None if usd is None else billed(usd, Billing(per_usd=Decimal(per_usd)))
+            updates.append((price.source if price else None, text, usd, amount, rowid))
+    if not updates:
+        return "reprice: every selected request already has the current price"
+    update_costs(ledger, updates)
+    extra = [f"{newly:,} newly priced" if newly else "", f"{lost:,} no longer priced" if lost else ""]
+    detail = "; ".join(e for e in extra if e)
+    return f"repriced {len(updates):,} request{'s' if len(updates) != 1 else ''} with the current prices" + (
+        f" ({detail})" if detail else "")

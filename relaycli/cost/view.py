@@ -1,0 +1,209 @@
+"""A :class:`~relaycli.usage.report.Report` as JSON, CSV and table cells. Pure, apart from writing to a stream.
+
+All three walk the same rows in the same order (:func:`lines`), so they always agree. Money in JSON and
+CSV is an exact decimal string (``"12.3456"``, no exponent, no trailing zeros; ``null``/empty when
+unknown), never a binary float; counts are integers.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, TextIO
+
+from relaycli.usage.budget import Spend
+from relaycli.usage.money import SYMBOLS, format_money
+from relaycli.usage.report import Line, Report
+
+__all__ = ["NUMBERS", "Cells", "lines", "table_cells", "to_json", "write_csv"]
+
+NUMBERS = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens",
+           "cost_usd", "billed", "currency", "direct_billed", "savings", "unpriced_requests")
+_MONEY = ("cost_usd", "billed", "direct_billed", "savings")
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def key_names(report: Report) -> list[str]:
+    return ["period" if d in ("day", "month") else d for d in report.by]
+
+
+def line_json(line: Line, *, keys: Sequence[str] = ()) -> dict[str, Any]:
+    """A row's figures; ``keys`` names the grouping keys, ``None`` in a total (same keys as the rows)."""
+    values = dict(line.key)
+    out: dict[str, Any] = {name: values.get(name) for name in keys}
+    for name in NUMBERS:
+        value = getattr(line, name)
+        out[name] = money(value) if name in _MONEY else value
+    return out
+
+
+def budget_json(spend: Spend) -> dict[str, Any]:
+    return {"profile": spend.profile, "month": spend.month, "budget": money(spend.budget), "spent": money(spend.spent),
+            "currency": spend.currency, "percent": spend.percent, "action": spend.action}
+
+
+def to_json(report: Report, budgets: Sequence[Spend] = ()) -> dict[str, Any]:
+    projection = report.projection
+    keys = key_names(report)
+    return {
+        "by": list(report.by),
+        "timezone": report.zone,
+        "from": report.first.isoformat() if report.first else None,
+        "to": report.last.isoformat() if report.last else None,
+        "currencies": list(report.currencies),
+        "rows": [line_json(line, keys=keys) for line in report.rows],
+        "totals": line_json(report.totals, keys=keys),
+        "totals_by_currency": [line_json(line, keys=keys) for line in report.totals_by_currency],
+        "unpriced": [{"model": u.model, "requests": u.requests, "reason": u.reason} for u in report.unpriced],
+        "budgets": [budget_json(spend) for spend in budgets],
+        "projection": None if projection is None else {
+            "method": "linear on the days elapsed",
+            "month": projection.month,
+            "days_elapsed": str(projection.days_elapsed),
+            "days_in_month": projection.days_in_month,
+            "rows": [line_json(line, keys=keys) for line in projection.rows],
+        },
+        "notes": list(report.compare_notes),
+    }
+
+
+def lines(report: Report) -> Iterator[tuple[str, Line]]:
+    """Every line the table and the CSV show, in order: ``("row" | "total" | "projected", line)``."""
+    for line in report.rows:
+        yield "row", line
+    if len(report.currencies) > 1:
+        for line in report.totals_by_currency:
+            yield "total", line
+    yield "total", report.totals
+    if report.projection is not None:
+        for line in report.projection.rows:
+            yield "projected", line
+
+
+def write_csv(out: TextIO, report: Report) -> None:
+    keys = key_names(report)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["type", *keys, *NUMBERS])
+    for kind, line in lines(report):
+        cells = [dict(line.key).get(k, "") for k in keys]
+        values = line_json(line)
+        writer.writerow([kind, *cells, *("" if values[n] is None else values[n] for n in NUMBERS)])
+
+
+# --- the table -----------------------------------------------------------------------------------------------
+
+
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _short(value: int) -> str:
+    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "k")):
+        if abs(value) >= size:
+            return f"{Decimal(value) / size:.1f}{suffix}"
+    return str(value)
+
+
+def _percent(line: Line) -> str:
+    if line.savings is None or not line.direct_billed:
+        return "-"
+    return f"{(line.savings * 100 / line.direct_billed).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)}%"
+
+
+def _money_short(amount: Decimal | None, currency: str) -> str:
+    """Whole units from 100 up (``$13,635``), else as :func:`format_money`."""
+    if amount is None or abs(amount) < 100:
+        return format_money(amount, currency)
+    return format_money(amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN), currency)[:-3]
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Cells:
+    columns: list[str]
+    rows: list[list[str]]
+    right: list[str]  # right-aligned columns
+    sections: list[int]  # rows that start a section (the totals, the projection)
+    bold: list[int]  # total rows
+
+
+def table_cells(report: Report, *, compact: bool) -> Cells:
+    """The table's cells: thousands separators, currency symbols; ``compact`` fits 80 columns."""
+    keys = key_names(report)
+    headers = {"period": "day" if "day" in report.by else "month", "model": "model", "profile": "profile"}
+    symbols = [SYMBOLS.get(c, c) for c in report.currencies]
+    # The billed amounts carry their symbol; a currency column only when that is not enough.
+    mixed = len(report.currencies) > 1 and (not compact or len(set(symbols)) < len(symbols))
+    savings = report.has_savings
+    unpriced = any(line.unpriced_requests for _, line in lines(report))
+    if compact:
+        numbers = ["reqs", "in", "out", "USD", "billed"] + (["saved"] if savings else [])
+    else:
+        numbers = ["requests", "errors", "input", "cached", "output", "cost (USD)", "billed"]
+        numbers += ["direct", "saved"] if savings else []
+        numbers += ["unpriced"] if unpriced else []
+    columns = [headers[k] for k in keys] + (["cur"] if mixed else []) + numbers
+    rows: list[list[str]] = []
+    sections: list[int] = []
+    bold: list[int] = []
+    previous = "row"
+    for kind, line in lines(report):
+        if kind != previous:
+            sections.append(len(rows))
+            previous = kind
+        label = [dict(line.key).get(k, "") for k in keys]
+        currency = line.currency or ""
+        if kind == "total":
+            bold.append(len(rows))
+            total = "total" if mixed or len(report.currencies) < 2 else f"total {currency or 'all'}"
+            label = [total] + [""] * (len(keys) - 1)
+        elif kind == "projected" and label:
+            label[0] += "*" if compact else " (projected)"
+        cells = label + ([currency or "all"] if mixed else [])
+        billed = "-" if line.billed is None and line.currency is None else format_money(line.billed, currency)
+        if compact:
+            billed = "-" if line.billed is None and line.currency is None else _money_short(line.billed, currency)
+            cells += [_count(line.requests), _short(line.prompt_tokens), _short(line.completion_tokens),
+                      _money_short(line.cost_usd, "USD"), billed]
+            cells += [_percent(line)] if savings else []
+        else:
+            cells += [_count(line.requests), _count(line.errors), _count(line.prompt_tokens),
+                      _count(line.cached_tokens), _count(line.completion_tokens), format_money(line.cost_usd, "USD"),
+                      billed]
+            if savings:
+                cells += ["-" if line.direct_billed is None else format_money(line.direct_billed, currency),
+                          "-" if line.savings is None else format_money(line.savings, currency)]
+            cells += [_count(line.unpriced_requests)] if unpriced else []
+        rows.append(cells)
+    if compact:
+        _shrink(columns, rows, [columns.index(headers[k]) for k in ("model", "profile") if k in keys])
+    return Cells(columns, rows, numbers, sections, bold)
+
+
+COMPACT_WIDTH = 80
+_GAP = 2  # between columns
+
+
+def _shrink(columns: list[str], rows: list[list[str]], names: list[int], *, limit: int = COMPACT_WIDTH) -> None:
+    """Cut the longest model/profile names (with an ellipsis, down to 8 characters) until rows fit."""
+    def widths() -> list[int]:
+        return [max(len(columns[i]), *(len(row[i]) for row in rows)) for i in range(len(columns))]
+
+    while rows:
+        sizes = widths()
+        excess = sum(sizes) + _GAP * (len(sizes) - 1) - limit
+        candidates = [i for i in names if sizes[i] > 8]
+        if excess <= 0 or not candidates:
+            return
+        widest = max(candidates, key=lambda i: sizes[i])
+        width = max(8, sizes[widest] - excess)
+        for row in rows:
+            row[widest] = _fit(row[widest], width)

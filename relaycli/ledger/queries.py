@@ -1,0 +1,242 @@
+"""Read-side queries for cost reports and budgets, and the write behind ``relay cost --reprice``.
+
+Grouping is done in SQLite, one query per local day (a range of UTC timestamps, so the ``ts`` index
+serves it and time zones cost nothing per row). Small per-day sorts are much cheaper than one GROUP BY
+over the whole ledger, and the days are shared out between a few read connections in threads (SQLite
+releases the GIL while it works), which is what keeps a report on a million rows within a second.
+
+Money comes back in pico-units as Python ints, so callers add them exactly and fast: plain SQL sums, or,
+for a day where one group passes 9.2 million units and SQLite's 64-bit ``SUM`` overflows, the whole and
+fractional halves summed apart (see :mod:`.store`) and joined in Python.
+
+Only ``relay cost --reprice`` writes here (``update_costs``, one ``BEGIN IMMEDIATE`` transaction).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from relaycli.ledger.store import BUSY_TIMEOUT_MS, PICO, Ledger, LedgerError, _to_pico
+
+__all__ = ["DayGroup", "PriceKey", "Where", "day_groups", "month_spend", "price_keys", "span",
+           "update_costs", "usage_for"]
+
+_UNIT = 10**PICO
+MODEL = "COALESCE(model_answered, model_requested)"
+# A request without a cost is unpriced because its model had no price ('1') or its usage is unknown ('2'),
+# except a failed request that reported no usage at all: the endpoint refused it, and that bills nothing.
+_FREE_FAILURE = "(outcome = 'error' AND prompt_tokens IS NULL AND completion_tokens IS NULL)"
+_KIND = "CASE WHEN prompt_tokens IS NULL OR completion_tokens IS NULL THEN '2' ELSE '1' END"
+_COUNTS = ("COUNT(*), SUM(outcome != 'ok'), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens),"
+           " SUM(cache_write_tokens)")
+# Money: plain sums, and the overflow-safe split sums (see .store) for a range where those overflow.
+_MONEY = "SUM(cost_usd), NULL, SUM(cost_billed), NULL"
+_MONEY_SPLIT = (f"SUM(cost_usd / {_UNIT}), SUM(cost_usd % {_UNIT}),"
+                f" SUM(cost_billed / {_UNIT}), SUM(cost_billed % {_UNIT})")
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Row filters besides time: profiles, models (asked or answered), billing currency, bench rows."""
+
+    profiles: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    currency: str | None = None
+    include_bench: bool = False
+
+    def sql(self) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.profiles:
+            parts.append(f"profile IN ({', '.join('?' * len(self.profiles))})")
+            params.extend(self.profiles)
+        if self.models:
+            marks = ", ".join("?" * len(self.models))
+            parts.append(f"(model_answered IN ({marks}) OR model_requested IN ({marks}))")
+            params.extend(self.models * 2)
+        if self.currency:
+            parts.append("currency = ?")
+            params.append(self.currency)
+        if not self.include_bench:
+            parts.append("(tag IS NULL OR tag != 'bench')")
+        return "".join(f" AND {p}" for p in parts), params
+
+
+@dataclass(frozen=True, slots=True)
+class DayGroup:
+    """Sums over the rows of one range that share a model (or None), profile, currency and cost status.
+
+    ``model`` is set when grouping by model, and otherwise only for unpriced rows (so they can be named).
+    ``unpriced`` is 1 (no price), 2 (unknown usage) or None (priced, or a failure that reported no usage).
+    Money is in pico-units, ``None`` when no row in the group has a cost (so ``cost_usd is not None``
+    tells whether any row was priced).
+    """
+
+    model: str | None
+    profile: str
+    currency: str
+    unpriced: int | None
+    requests: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    cache_write_tokens: int
+    cost_usd: int | None
+    billed: int | None
+
+
+def _group_sql(by_model: bool, where: Where, money: str) -> str:
+    clause, _ = where.sql()
+    unpriced = f"CASE WHEN cost_usd IS NULL AND NOT {_FREE_FAILURE} THEN {_KIND}"
+    if by_model:  # the model, and the reason a row is unpriced
+        keys = f"{MODEL}, profile, currency, {unpriced} END"
+    else:  # one key for both, NULL for most rows: fewer keys make the sort cheaper
+        keys = f"NULL, profile, currency, {unpriced} || {MODEL} END"
+    return (f"SELECT {keys}, {_COUNTS}, {money} FROM requests WHERE ts >= ? AND ts < ?{clause}"
+            " GROUP BY 2, 3, 4" + (", 1" if by_model else ""))
+
+
+def _row(values: tuple[Any, ...]) -> DayGroup:
+    model, profile, currency, unpriced, n, errors, *rest = values
+    prompt, completion, cached, written, usd, usd_pico, billed, billed_pico = rest
+    if unpriced is not None and model is None:
+        model, unpriced = unpriced[1:], unpriced[:1]
+    if usd_pico is not None:
+        usd = usd * _UNIT + usd_pico
+    if billed_pico is not None:
+        billed = billed * _UNIT + billed_pico
+    return DayGroup(model, profile, currency, None if unpriced is None else int(unpriced), n, errors, prompt or 0,
+                    completion or 0, cached or 0, written or 0, usd, billed)
+
+
+def workers_for(ranges: int) -> int:
+    """Read connections for ``ranges`` day queries: one per core (at most 4), one for a short report."""
+    return max(1, min(4, os.cpu_count() or 1, ranges // 8 or 1))
+
+
+def day_groups(ledger: Ledger, ranges: Sequence[tuple[str, str]], *, by_model: bool, where: Where,
+               workers: int | None = None) -> list[list[DayGroup]]:
+    """For each UTC range ``[start, end)``, the groups of its rows (same order as ``ranges``)."""
+    _, params = where.sql()
+    plain, split = _group_sql(by_model, where, _MONEY), _group_sql(by_model, where, _MONEY_SPLIT)
+    results: list[list[DayGroup]] = [[] for _ in ranges]
+    count = workers or workers_for(len(ranges))
+    failures: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            conn = _reader(ledger)
+        except sqlite3.Error as exc:
+            failures.append(exc)
+            return
+        try:
+            conn.execute("BEGIN")  # one snapshot for all of this worker's days
+            for index in range(offset, len(ranges), count):
+                bounds = (*ranges[index], *params)
+                try:
+                    rows = conn.execute(plain, bounds).fetchall()
+                except sqlite3.OperationalError as exc:  # more than 9.2 million units in a day's group
+                    if "overflow" not in str(exc):
+                        raise
+                    rows = conn.execute(split, bounds).fetchall()
+                results[index] = [_row(values) for values in rows]
+            conn.execute("COMMIT")
+        except BaseException as exc:  # reported below, in the caller's thread
+            failures.append(exc)
+        finally:
+            conn.close()
+
+    if count == 1:
+        work(0)
+    else:
+        threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if failures:
+        exc = failures[0]
+        if isinstance(exc, sqlite3.Error):
+            raise LedgerError(f"Cannot read the usage ledger {ledger.path}: {exc}.") from exc
+        raise exc
+    return results
+
+
+def _reader(ledger: Ledger) -> sqlite3.Connection:
+    conn = sqlite3.connect(ledger.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA query_only = 1")
+    conn.execute("PRAGMA mmap_size = 1073741824")  # reads from the page cache without copying
+    return conn
+
+
+def span(ledger: Ledger, since: str | None = None, until: str | None = None) -> tuple[str, str] | None:
+    """The first and last ``ts`` with ``since <= ts < until`` (two probes of the index), or None."""
+    bounds = (since or "", until or "\uffff")
+    first = ledger._query("SELECT ts FROM requests WHERE ts >= ? AND ts < ? ORDER BY ts LIMIT 1", bounds)
+    if not first:
+        return None
+    last = ledger._query("SELECT ts FROM requests WHERE ts >= ? AND ts < ? ORDER BY ts DESC LIMIT 1", bounds)
+    return first[0][0], last[0][0]
+
+
+def month_spend(ledger: Ledger, *, profile: str, currency: str, since: str, until: str) -> Decimal:
+    """What ``profile`` was billed in ``currency`` with ``since <= ts < until`` (bench rows included)."""
+    sql = (f"SELECT SUM(cost_billed / {_UNIT}), SUM(cost_billed % {_UNIT}) FROM requests"
+           " WHERE ts >= ? AND ts < ? AND profile = ? AND currency = ?")
+    ((whole, pico),) = ledger._query(sql, (since, until, profile, currency))
+    return Decimal(whole or 0) + Decimal(pico or 0).scaleb(-PICO)
+
+
+# --- repricing ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PriceKey:
+    """Rows that share the models asked and answered and the price they were costed with."""
+
+    model_answered: str | None
+    model_requested: str
+    price_json: str | None
+    requests: int
+
+
+def price_keys(ledger: Ledger, *, since: str | None, until: str | None, where: Where) -> list[PriceKey]:
+    clause, params = where.sql()
+    rows = ledger._query(
+        "SELECT model_answered, model_requested, price_json, COUNT(*) FROM requests"
+        f" WHERE ts >= ? AND ts < ?{clause} GROUP BY 1, 2, 3",
+        (since or "", until or "\uffff", *params))
+    return [PriceKey(*values) for values in rows]
+
+
+def usage_for(ledger: Ledger, key: PriceKey, *, since: str | None, until: str | None,
+              where: Where) -> list[tuple[int, int | None, int | None, int | None, int | None, str]]:
+    """``(rowid, prompt, completion, cached, cache_write, per_usd)`` of the rows under ``key``."""
+    clause, params = where.sql()
+    return ledger._query(  # type: ignore[return-value]
+        "SELECT rowid, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, per_usd"
+        " FROM requests WHERE model_answered IS ? AND model_requested = ? AND price_json IS ?"
+        f" AND ts >= ? AND ts < ?{clause}",
+        (key.model_answered, key.model_requested, key.price_json, since or "", until or "\uffff", *params))
+
+
+def update_costs(ledger: Ledger,
+                 updates: Sequence[tuple[str | None, str | None, Decimal | None, Decimal | None, int]]) -> None:
+    """Set ``(price_source, price_json, cost_usd, cost_billed)`` of each ``rowid``, in one transaction."""
+    values = [(source, price, _to_pico(usd), _to_pico(billed), rowid)
+              for source, price, usd, billed, rowid in updates]
+    try:
+        with ledger._write() as conn:
+            conn.executemany("UPDATE requests SET price_source = ?, price_json = ?, cost_usd = ?, cost_billed = ?"
+                             " WHERE rowid = ?", values)
+    except sqlite3.Error as exc:
+        raise LedgerError(f"Cannot write to the usage ledger {ledger.path}: {exc}.") from exc

@@ -1,0 +1,298 @@
+"""``relay ping``: is each profile reachable, does it accept its key, and how long does each phase take?
+
+For every profile: DNS, TCP connect, TLS and time to first byte of ``GET /models`` (both protocols have
+it) on a fresh connection, the HTTP status, whether the key was accepted (``ok``, ``rejected``,
+``missing``; ``unknown`` when the endpoint failed before judging it), and the number of models. With
+``--chat``, a one-token streamed completion too, and its TTFT. ``--count N`` repeats like ping(8).
+No printing here: ``render`` and ``to_json`` turn the reports into output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+from relaycli import __version__
+from relaycli.core.formats import anthropic, openai
+from relaycli.measure.probe import ProbeResult, probe
+from relaycli.measure.http1 import api_path, encode_request, parse_origin
+from relaycli.measure.sockets import ssl_context
+from relaycli.core.formats.common import html_excerpt, looks_like_html
+from relaycli.datatypes import Message
+from relaycli.errors import APIError, AuthError, ConfigError, EndpointError, MissingKey, RateLimited, RelayError
+from relaycli.errors import ExitCode
+from relaycli.config.profile import Profile, ResolvedKey
+
+if TYPE_CHECKING:
+    from relaycli.context import AppContext
+
+PHASES = ("dns", "connect", "tls", "ttfb", "total")
+
+
+@dataclass(slots=True)
+class Attempt:
+    timings: dict[str, float | None] = field(default_factory=dict)
+    address: str | None = None
+    status: int | None = None
+    auth: str = "unknown"
+    models: int | None = None
+    error: RelayError | None = None
+    chat_ttft_ms: float | None = None
+    chat_status: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.error.exit_code) if self.error is not None else 0
+
+
+@dataclass(slots=True)
+class Report:
+    profile: Profile
+    key_source: str
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.attempts) and all(a.error is None for a in self.attempts)
+
+    @property
+    def exit_code(self) -> int:
+        return next((a.exit_code for a in self.attempts if a.error is not None), 0)
+
+
+def select_profiles(ctx: AppContext, names: Sequence[str]) -> list[Profile]:
+    """The ``-p`` profiles; else every profile in the config file; else the built-in ones."""
+    if names:
+        return [ctx.profile(name) for name in names]
+    settings = ctx.settings
+    own = [p for name, p in settings.profiles.items() if name not in settings.builtin]
+    return own or [settings.profiles[name] for name in sorted(settings.builtin)]
+
+
+def ping_all(ctx: AppContext, profiles: Sequence[Profile], *, count: int = 1, interval: float = 1.0,
+             chat: bool = False, model: str | None = None, sleep: Callable[[float], None] = time.sleep,
+             on_attempt: Callable[[Report, Attempt], None] | None = None) -> list[Report]:
+    reports = []
+    for profile in profiles:
+        key, missing = _key(ctx, profile)
+        report = Report(profile, key.source)
+        for number in range(count):
+            if number:
+                sleep(interval)
+            attempt = ping_once(ctx, profile, key, missing, chat=chat, model=model)
+            report.attempts.append(attempt)
+            if on_attempt is not None:
+                on_attempt(report, attempt)
+        reports.append(report)
+    return reports
+
+
+def _key(ctx: AppContext, profile: Profile) -> tuple[ResolvedKey, MissingKey | None]:
+    try:
+        return ctx.key(profile), None
+    except MissingKey as exc:
+        source = f"env {profile.api_key_env}" if profile.api_key_env else \
+            f"api_key_cmd `{profile.api_key_cmd}`" if profile.api_key_cmd else "no key source"
+        return ResolvedKey(None, f"{source} (missing)"), exc
+
+
+def key_label(key_source: str) -> str:
+    return "none" if key_source.startswith("no key configured") else key_source
+
+
+def _headers(profile: Profile, key: ResolvedKey, accept: str) -> dict[str, str]:
+    wire = anthropic if profile.protocol == "anthropic" else openai
+    return {"Accept": accept, "User-Agent": f"relay/{__version__}", **wire.auth_headers(key.value),
+            **profile.headers}
+
+
+def ping_once(ctx: AppContext, profile: Profile, key: ResolvedKey, missing: MissingKey | None, *,
+              chat: bool = False, model: str | None = None) -> Attempt:
+    attempt = Attempt()
+    origin = parse_origin(profile.base_url, profile=profile.name)
+    where = f"{origin} (profile '{profile.name}')"
+    path = api_path(profile, "models", query="limit=1000" if profile.protocol == "anthropic" else "")
+    request = encode_request("GET", origin, path, _headers(profile, key, "application/json"))
+    context = ssl_context(ctx.env) if origin.tls else None
+    try:
+        res = probe(origin, request, timeouts=profile.timeout, profile=profile.name, context=context)
+    except RelayError as exc:
+        attempt.error = exc
+        return attempt
+    attempt.timings = {phase: res.ms(phase) for phase in PHASES}
+    attempt.address, attempt.status = res.address, res.status
+    attempt.error = _judge(attempt, res, profile, key, where)
+    if missing is not None:
+        attempt.auth, attempt.error = "missing", missing
+    if chat and attempt.error is None:
+        attempt.error = _chat(ctx, attempt, profile, key, model, where, context)
+    return attempt
+
+
+def _judge(attempt: Attempt, res: ProbeResult, profile: Profile, key: ResolvedKey, where: str) -> RelayError | None:
+    from relaycli.bench.analyze import error_excerpt
+
+    status = res.status
+    said = error_excerpt(res.body) if not 200 <= status <= 299 else ""
+    said = f": {said}" if said else ""
+    if status in (401, 403):
+        attempt.auth = "rejected"
+        sent = f"key from {key.source}" if key.value else f"no key was sent ({key.source})"
+        return AuthError(f"HTTP {status}: {where} rejected the API key; {sent}{said}", status=status)
+    if status == 429:
+        return RateLimited(f"HTTP 429: rate limited by {where}{said}", status=status)
+    if status >= 500:
+        return EndpointError(f"HTTP {status}: server error from {where}{said}", status=status)
+    if not 200 <= status <= 299:
+        return APIError(f"HTTP {status} from {where} for GET /models{said}", status=status)
+    if looks_like_html("", res.body):  # a 200 login or portal page is no model list and no verdict on the key
+        return EndpointError(f"{where} answered GET /models with an HTML page {html_excerpt(res.body)!r} "
+                             "(a proxy or login page?); check base_url", status=status)
+    attempt.auth = "ok"
+    try:
+        body = json.loads(res.body)
+        parse = anthropic.parse_models if profile.protocol == "anthropic" else openai.parse_models
+        attempt.models = len(parse(body))
+    except (ValueError, EndpointError) as exc:
+        return EndpointError(f"{where} answered GET /models with something that is not a model list: "
+                             f"{getattr(exc, 'message', exc)}")
+    return None
+
+
+def _chat(ctx: AppContext, attempt: Attempt, profile: Profile, key: ResolvedKey, model: str | None, where: str,
+          context: Any) -> RelayError | None:
+    from relaycli.bench.analyze import analyze, exit_code_for
+    from relaycli.bench.setup import Prompt, Target, request_bytes
+    from relaycli.measure.engine import TimedRequest
+
+    asked = model or profile.default_model
+    if not asked:
+        return ConfigError(f"--chat: profile {profile.name!r} has no default_model; pass -m MODEL")
+    from relaycli.usage.budget import check_before
+
+    try:
+        check_before(ctx, profile)  # budget_action = "block": not even a one-token completion
+    except RelayError as exc:
+        return exc
+    target = Target(profile, asked, profile.resolve_model(asked), key, profile.name)
+    payload = request_bytes(target, Prompt((Message("user", "Say OK."),)), max_tokens=1)
+    origin = parse_origin(profile.base_url, profile=profile.name)
+    try:
+        res = probe(origin, payload, timeouts=profile.timeout, profile=profile.name, context=context)
+    except RelayError as exc:
+        return exc
+    ex = TimedRequest(0, payload, t_send=res.t_send, t_headers=res.t_first_byte, status=res.status,
+                  headers=res.headers, pieces=res.pieces, t_end=res.t_end)
+    rec = analyze(ex, protocol=profile.protocol, target=0, seq=0)
+    attempt.chat_status = res.status
+    if rec.t_first_token is not None:
+        attempt.chat_ttft_ms = (rec.t_first_token - rec.t_send) / 1e6
+    _record(ctx, rec, target)
+    if rec.error is None:
+        return None
+    code = exit_code_for(rec.error)
+    cls = {ExitCode.AUTH: AuthError, ExitCode.RATE_LIMITED: RateLimited, ExitCode.ENDPOINT: EndpointError}.get(
+        code, APIError)
+    return cls(f"--chat: {rec.error} from {where} (model {asked!r}){': ' + rec.detail if rec.detail else ''}",
+               status=rec.status or None)
+
+
+def _record(ctx: AppContext, rec: Any, target: Any) -> None:
+    """The --chat request cost tokens: it gets a ledger row (tag ``ping``); a ledger problem is a warning."""
+    from relaycli.bench.results import ledger_row, utc_now
+
+    try:
+        row = ledger_row(rec, target, ctx.prices, wall_t0=utc_now(), t0=rec.t_send, command="ping")
+        ctx.ledger().record(row)
+    except (RelayError, OSError) as exc:
+        ctx.warn(f"usage not recorded: {getattr(exc, 'message', exc)}")
+
+
+# -- output ---------------------------------------------------------------------------------------------
+
+
+def _stats(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    avg = math.fsum(values) / len(values)
+    var = math.fsum((v - avg) ** 2 for v in values) / len(values)
+    return {"min": min(values), "avg": avg, "max": max(values), "stddev": math.sqrt(var)}
+
+
+def summary(report: Report) -> dict[str, dict[str, float] | None]:
+    ok = [a for a in report.attempts if a.error is None]
+    out = {f"{p}_ms": _stats([a.timings[p] for a in ok if a.timings.get(p) is not None]) for p in PHASES}  # type: ignore[misc]
+    out["chat_ttft_ms"] = _stats([a.chat_ttft_ms for a in ok if a.chat_ttft_ms is not None])
+    return out
+
+
+def attempt_dict(a: Attempt) -> dict[str, Any]:
+    return {"status": a.status, "auth": a.auth, "models": a.models, "address": a.address,
+            **{f"{p}_ms": a.timings.get(p) for p in PHASES}, "chat_ttft_ms": a.chat_ttft_ms,
+            "chat_status": a.chat_status, "error": a.error.message if a.error else None, "exit_code": a.exit_code}
+
+
+def to_json(reports: Sequence[Report]) -> dict[str, Any]:
+    results = []
+    for r in reports:
+        last = r.attempts[-1]
+        first_error = next((a.error for a in r.attempts if a.error is not None), None)
+        entry = {"profile": r.profile.name, "host": r.profile.host, "protocol": r.profile.protocol, "ok": r.ok,
+                 **attempt_dict(last), "key_source": r.key_source,
+                 "error": first_error.message if first_error else None, "exit_code": r.exit_code}
+        if len(r.attempts) > 1:
+            entry["count"] = len(r.attempts)
+            entry["failed"] = sum(1 for a in r.attempts if a.error is not None)
+            entry["stats"] = summary(r)
+            entry["runs"] = [attempt_dict(a) for a in r.attempts]
+        results.append(entry)
+    return {"results": results}
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def attempt_line(report: Report, attempt: Attempt, seq: int) -> str:
+    """One ping(8)-style line."""
+    if attempt.error is not None and attempt.status is None:
+        return f"{report.profile.name}: seq={seq} error: {attempt.error.message}"
+    t = attempt.timings
+    line = (f"{report.profile.name}: seq={seq} status={attempt.status} auth={attempt.auth} "
+            f"models={attempt.models if attempt.models is not None else '-'} dns={_ms(t.get('dns'))} "
+            f"connect={_ms(t.get('connect'))} tls={_ms(t.get('tls'))} ttfb={_ms(t.get('ttfb'))} "
+            f"total={_ms(t.get('total'))} ms")
+    if attempt.chat_ttft_ms is not None:
+        line += f" chat_ttft={_ms(attempt.chat_ttft_ms)} ms"
+    return line
+
+
+def render(out: TextIO, reports: Sequence[Report], *, isatty: bool) -> None:
+    if any(len(r.attempts) > 1 for r in reports):
+        for r in reports:
+            failed = sum(1 for a in r.attempts if a.error is not None)
+            out.write(f"--- {r.profile.name} ({r.profile.host}) ping statistics ---\n"
+                      f"{len(r.attempts)} sent, {len(r.attempts) - failed} ok, {failed} failed; "
+                      f"key: {key_label(r.key_source)}\n")
+            for name, stats in summary(r).items():
+                if stats:
+                    out.write(f"{name[:-3]:>9} min/avg/max/stddev = {_ms(stats['min'])}/{_ms(stats['avg'])}/"
+                              f"{_ms(stats['max'])}/{_ms(stats['stddev'])} ms\n")
+        return
+    from relaycli.output.tables import table
+
+    chat = any(a.chat_ttft_ms is not None or a.chat_status is not None for r in reports for a in r.attempts)
+    columns = ["profile", "host", "status", "auth", "key", "models", "dns ms", "connect ms", "tls ms", "ttfb ms",
+               "total ms"] + (["chat ttft ms"] if chat else []) + ["error"]
+    rows = []
+    for r in reports:
+        a = r.attempts[-1]
+        rows.append([r.profile.name, r.profile.host, str(a.status or "-"), a.auth, key_label(r.key_source),
+                     "-" if a.models is None else str(a.models), *(_ms(a.timings.get(p)) for p in PHASES),
+                     *([_ms(a.chat_ttft_ms)] if chat else []), a.error.message if a.error else ""])
+    table(out, isatty=isatty, title=None, columns=columns, rows=rows,
+          right=["status", "models", "dns ms", "connect ms", "tls ms", "ttfb ms", "total ms", "chat ttft ms"])

@@ -1,0 +1,194 @@
+"""From a request's result (or failure) to its ledger row."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from relaycli.datatypes import Result, Timing, Usage
+from relaycli.errors import NetworkError, RateLimited, TruncatedResponse
+from relaycli.ledger import Ledger
+from relaycli.usage.prices import PriceTable
+from relaycli.config.profile import Billing, Profile
+from relaycli.pipeline.recording import build_row
+
+PROFILE = Profile(
+    name="holysheep",
+    base_url="https://relay.example.com/v1",
+    billing=Billing(currency="CNY", per_usd=Decimal("7.3")),
+)
+NOW = datetime(2026, 11, 23, 4, 5, 6, 789_000, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def prices() -> PriceTable:
+    return PriceTable.load({"house-model": {"input": "1", "output": "3"}})
+
+
+def _result(**changes: object) -> Result:
+    timing = Timing(t_send=0, t_first_token=150_000_000, t_end=900_000_000)
+    base: dict[str, object] = {
+        "text": "secret answer text",
+        "model": "gpt-4.1-2025-04-14",
+        "finish_reason": "stop",
+        "usage": Usage(
+            prompt_tokens=10_000,
+            completion_tokens=500,
+            cached_tokens=4_000,
+            raw={"prompt_tokens": 10_000, "prompt_tokens_details": {"cached_tokens": 4_000}},
+        ),
+        "request_id": "req_1",
+        "timing": timing,
+        "retries": 1,
+        "status": 200,
+    }
+    base.update(changes)
+    return Result(**base)  # type: ignore[arg-type]
+
+
+def test_a_successful_request(prices: PriceTable) -> None:
+    row = build_row(
+        command="stream",
+        profile=PROFILE,
+        model_requested="gpt-4.1",
+        result=_result(),
+        outcome="ok",
+        error=None,
+        prices=prices,
+        now=lambda: NOW,
+    )
+    assert row.ts == "2026-11-23T04:05:06.789Z"
+    assert (row.profile, row.host, row.protocol) == ("holysheep", "relay.example.com", "openai")
+    assert (row.model_requested, row.model_answered) == ("gpt-4.1", "gpt-4.1-2025-04-14")
+    assert (row.prompt_tokens, row.completion_tokens, row.cached_tokens, row.cache_write_tokens) == (
+        10_000,
+        500,
+        4_000,
+        None,
+    )
+    assert row.cost_usd == Decimal("0.018")
+    assert row.cost_billed == Decimal("0.1314")
+    assert (row.currency, row.per_usd) == ("CNY", Decimal("7.3"))
+    assert json.loads(row.price_json or "") == {
+        "model": "gpt-4.1",
+        "input": "2",
+        "output": "8",
+        "cached_input": "0.5",
+        "cache_write": None,
+    }
+    assert row.price_source and row.price_source.startswith("built-in table: openai gpt-4.1")
+    assert json.loads(row.usage_raw or "")["prompt_tokens_details"] == {"cached_tokens": 4_000}
+    assert (row.latency_ms, row.ttft_ms) == (900.0, 150.0)
+    assert (row.retries, row.http_status, row.request_id, row.finish_reason) == (1, 200, "req_1", "stop")
+    assert (row.outcome, row.error_class, row.tag) == ("ok", None, None)
+    assert "secret answer text" not in repr(row)
+
+
+def test_a_failure_with_no_result(prices: PriceTable) -> None:
+    error = RateLimited("Rate limited by relay.example.com", status=429, request_id="req_9")
+    row = build_row(
+        command="chat",
+        profile=PROFILE,
+        model_requested="gpt-4.1",
+        result=None,
+        outcome="error",
+        error=error,
+        prices=prices,
+        tag="bench",
+    )
+    assert (row.http_status, row.error_class, row.request_id, row.tag) == (
+        429,
+        "RateLimited",
+        "req_9",
+        "bench",
+    )
+    assert row.prompt_tokens is None and row.completion_tokens is None
+    assert row.cost_usd is None and row.cost_billed is None  # unknown usage: no cost, not 0
+    assert row.price_source is not None  # the model is priced; only the usage is unknown
+    assert row.latency_ms is None and row.retries == 0
+    network = build_row(
+        command="chat",
+        profile=PROFILE,
+        model_requested="gpt-4.1",
+        result=None,
+        outcome="error",
+        error=NetworkError("DNS failed"),
+        prices=prices,
+    )
+    assert (network.http_status, network.error_class) == (None, "NetworkError")
+
+
+def test_a_truncated_stream_keeps_what_arrived(prices: PriceTable) -> None:
+    partial = _result(finish_reason=None, usage=Usage(), complete=False)
+    row = build_row(
+        command="stream",
+        profile=PROFILE,
+        model_requested="gpt-4.1",
+        result=partial,
+        outcome="truncated",
+        error=TruncatedResponse("stream ended early"),
+        prices=prices,
+    )
+    assert (row.outcome, row.error_class, row.http_status) == ("truncated", "TruncatedResponse", 200)
+    assert row.cost_usd is None and row.prompt_tokens is None
+
+
+def test_unpriced_models_keep_their_tokens_and_have_no_cost(prices: PriceTable) -> None:
+    result = _result(model="mock-model")
+    row = build_row(
+        command="stream",
+        profile=PROFILE,
+        model_requested="mock-model",
+        result=result,
+        outcome="ok",
+        error=None,
+        prices=prices,
+    )
+    assert row.prompt_tokens == 10_000
+    assert (row.cost_usd, row.cost_billed, row.price_source, row.price_json) == (None, None, None, None)
+
+
+def test_price_falls_back_to_the_requested_model(prices: PriceTable) -> None:
+    row = build_row(
+        command="stream",
+        profile=PROFILE,
+        model_requested="house-model",
+        result=_result(model="some-internal-name"),
+        outcome="ok",
+        error=None,
+        prices=prices,
+    )
+    assert row.price_source == 'config [prices."house-model"]'
+    assert row.cost_usd == Decimal("0.0115")  # 10,000 x 1 + 500 x 3 per 1M (no cache price: input)
+
+
+def test_unknown_outcome_is_a_programming_error(prices: PriceTable) -> None:
+    with pytest.raises(ValueError):
+        build_row(
+            command="stream",
+            profile=PROFILE,
+            model_requested="x",
+            result=None,
+            outcome="fine",
+            error=None,
+            prices=prices,
+        )
+
+
+def test_rows_from_build_row_round_trip_through_the_ledger(prices: PriceTable, tmp_path: Path) -> None:
+    row = build_row(
+        command="stream",
+        profile=PROFILE,
+        model_requested="gpt-4.1",
+        result=_result(),
+        outcome="ok",
+        error=None,
+        prices=prices,
+    )
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        ledger.record(row)
+        assert ledger.recent() == [row]
