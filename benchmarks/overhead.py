@@ -11,7 +11,7 @@ RELAY_HOME, then interleaves, after a warm-up:
   ``stream_options.include_usage``), every SSE line read to the end;
 * raw, reused client: the same request on one long-lived client (for reference);
 * relay: what ``relay stream -p mock PROMPT`` runs after start-up, in-process: a fresh ``AppContext``
-  and ``relaycli.stream.run.run_stream`` with stdout sent to a sink -- config load, profile and key
+  and ``relaycli.commands.stream.run`` with stdout sent to a sink -- config load, profile and key
   resolution, client creation, the stream, pricing and the ledger row (ledger open included).
 
 Overhead = median(relay) - median(raw, fresh client). Start-up (interpreter and imports) is not part of
@@ -49,7 +49,7 @@ from relaycli import __version__  # noqa: E402
 from relaycli.context import AppContext  # noqa: E402
 from relaycli.mock.options import MockOptions  # noqa: E402
 from relaycli.mock.server import MockServer  # noqa: E402
-from relaycli.stream.run import run_stream  # noqa: E402
+from relaycli.commands.stream import run as run_stream  # noqa: E402
 
 TARGET_MS = 15.0
 PROMPT = "Say something about benchmarks."
@@ -122,8 +122,7 @@ class Relay:
             self.out.seek(0)
             self.out.truncate()
         ctx = AppContext(env=self.env, stdin=io.StringIO(""), stdout=self.out, stderr=self.err)
-        code = run_stream(ctx, prompt=[PROMPT], profile_flag=PROFILE, model_flag=None, system=None,
-                          temperature=None, max_tokens=None, json_out=False, verbose=False)
+        code = run_stream(ctx, prompt=[PROMPT], profile=PROFILE, model=None)
         if code != 0:
             raise SystemExit(f"relay stream returned {code}")
         return code
@@ -163,7 +162,7 @@ def breakdown(env: dict[str, str], reps: int) -> list[tuple[str, float, str]]:
     from relaycli.usage import prices as pricing
     from relaycli.core.client import RelayClient
     from relaycli.datatypes import Message
-    from relaycli.pipeline.pipeline import Ask
+    from relaycli.pipeline import Ask
     from relaycli.ledger import Ledger
     from relaycli.pipeline.recording import build_row
 

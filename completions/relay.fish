@@ -11,7 +11,7 @@ complete -c relay -n '__fish_use_subcommand' -a config -d 'Create, inspect and c
 complete -c relay -n '__fish_use_subcommand' -a mock-server -d 'Run the built-in local relay until Ctrl-C'
 complete -c relay -n '__fish_use_subcommand' -a demo -d 'A guided offline tour on the built-in local relay'
 complete -c relay -n '__fish_use_subcommand' -l version -d 'Print the version and exit.'
-complete -c relay -n '__fish_use_subcommand' -l debug -d 'Show tracebacks on errors.'
+complete -c relay -n '__fish_use_subcommand' -l debug -d 'Show tracebacks on errors (anywhere on the command line).'
 complete -c relay -n '__fish_use_subcommand' -s h -l help -d 'Show help and exit.'
 complete -c relay -n '__fish_seen_subcommand_from stream' -s p -l profile -r -a '(relay config profiles --names 2>/dev/null)' -d 'Profile to use.'
 complete -c relay -n '__fish_seen_subcommand_from stream' -s m -l model -r -d 'Model or alias.'

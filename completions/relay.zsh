@@ -6,7 +6,7 @@ _relay_profiles() {
 }
 _relay() {
     local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'cost:Report usage and cost from the ledger, by month, day, model or profile' 'bench:Benchmark the latency of profiles or models side by side' 'ping:Check that profiles answer and accept their keys, with timings' 'config:Create, inspect and change the config file' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
-    _arguments -C '--version[Print the version and exit.]' '--debug[Show tracebacks on errors.]' '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
+    _arguments -C '--version[Print the version and exit.]' '--debug[Show tracebacks on errors (anywhere on the command line).]' '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
     case $state in
         cmd) _describe 'command' subcmds ;;
         args) local f="_relay_${words[1]//-/_}"; (( $+functions[$f] )) && $f ;;

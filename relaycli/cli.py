@@ -13,8 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from relaycli import __version__
-from relaycli.errors import RelayError
-from relaycli.errors import ExitCode
+from relaycli.errors import ExitCode, RelayError, Terminated, interrupt_exit_code
 
 # name -> (module in relaycli.commands, attribute, one-line help). Modules load only when their command
 # runs, so `relay --help` builds no command but the root. tests/test_cli.py checks the help lines.
@@ -74,13 +73,33 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _Options:
+    """What the root options decided, for the error boundary below."""
+
+    debug = False
+
+
+OPTIONS = _Options()
+
+
 @app.callback()
 def root(
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
                                  help="Print the version and exit."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors (anywhere on the command line)."),
 ) -> None:
     """A client for AI API relays: stream answers, list models, track usage and cost."""
+    OPTIONS.debug = debug
+
+
+def hoist_root_options(argv: list[str]) -> list[str]:
+    """Move ``--debug`` given after the command name (``relay stream --debug hi``) in front of it, where the
+    root option parses it. Arguments after ``--`` are left alone."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    hoisted = [arg for arg in argv[:end] if arg == "--debug"]
+    if not hoisted or argv[:1] == ["--debug"]:
+        return argv
+    return ["--debug", *(arg for arg in argv[:end] if arg != "--debug"), *argv[end:]]
 
 
 def report(exc: RelayError) -> None:
@@ -90,26 +109,51 @@ def report(exc: RelayError) -> None:
     sys.stderr.write("\n".join(lines) + "\n")
 
 
+_RECEIVED: list[int] = []  # the termination signal that arrived, if any
+
+
+def _terminate(signum: int, frame: object) -> None:
+    _RECEIVED.append(signum)
+    raise Terminated(signum)
+
+
+def handle_termination() -> None:
+    """SIGTERM and SIGHUP end relay the way Ctrl-C does (each request recorded, then exit 143 / 129).
+    A signal the parent set to be ignored (``nohup``) stays ignored."""
+    import signal
+
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _terminate)
+
+
 def run(argv: list[str] | None = None) -> None:
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    args = hoist_root_options(sys.argv[1:] if argv is None else list(argv))
+    OPTIONS.debug = False
+    handle_termination()
     try:
-        app(args=argv, prog_name="relay")
+        try:
+            app(args=args, prog_name="relay")
+        except SystemExit:  # click turns a KeyboardInterrupt into exit 130; a command may end on its own
+            if _RECEIVED:
+                sys.exit(128 + _RECEIVED[0])
+            raise
     except RelayError as exc:
-        if debug:
+        if OPTIONS.debug:
             import traceback
 
             traceback.print_exc()
         report(exc)
         sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt as exc:
+        sys.exit(interrupt_exit_code(exc) if not _RECEIVED else 128 + _RECEIVED[0])
     except BrokenPipeError:  # `relay models | head -1`: the reader left; end quietly
-        from relaycli.stream.run import silence
+        from relaycli.output.sinks import silence
 
         silence(sys.stdout)
         sys.exit(int(ExitCode.OK))
     except Exception as exc:  # a bug: say so in one line unless --debug
-        if debug:
+        if OPTIONS.debug:
             raise
         sys.stderr.write(f"relay: internal error: {type(exc).__name__}: {exc} (rerun with --debug)\n")
         sys.exit(int(ExitCode.ERROR))

@@ -1,4 +1,5 @@
-"""AppContext: what a command needs, built lazily once per invocation.
+"""AppContext: what a command needs, built lazily once per invocation. Only ``cli.py`` and ``commands/``
+see it; they hand feature code the pieces it needs (the pipeline, ``Streams``, ``Notes``, the ledger).
 
 Holds the environment (streams, tty flags, environment variables) so commands never reach for
 globals, and opens the config, price table, ledger and HTTP clients only when first asked.
@@ -13,15 +14,18 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TextIO
 
 from relaycli.config.loader import Settings, get_profile, load, resolve_key, select_profile
-from relaycli.errors import ConfigError
-from relaycli.paths import Paths, resolve
 from relaycli.config.profile import Profile, ResolvedKey
+from relaycli.datatypes import Notes
+from relaycli.errors import ConfigError
+from relaycli.output.streams import Streams
+from relaycli.paths import Paths, resolve
 
 if TYPE_CHECKING:
     from relaycli.core.client import RelayClient, RetryNotice
-    from relaycli.ledger import Ledger
-    from relaycli.usage.prices import PriceTable
     from relaycli.core.quirks import QuirkStore
+    from relaycli.ledger import Ledger
+    from relaycli.pipeline import Pipeline
+    from relaycli.usage.prices import PriceTable
 
 
 class AppContext:
@@ -35,33 +39,45 @@ class AppContext:
         transport: Any = None,
     ) -> None:
         self.env = os.environ if env is None else env
-        self.stdin = stdin or sys.stdin
-        self.stdout = stdout or sys.stdout
-        self.stderr = stderr or sys.stderr
+        self.streams = Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
         self.transport = transport  # an httpx transport for tests; None = the network
         self._ledger: Ledger | None = None
 
     # -- environment -------------------------------------------------------------------------
     @property
+    def stdin(self) -> TextIO:
+        return self.streams.stdin
+
+    @property
+    def stdout(self) -> TextIO:
+        return self.streams.stdout
+
+    @property
+    def stderr(self) -> TextIO:
+        return self.streams.stderr
+
+    @property
     def stdout_isatty(self) -> bool:
-        return _isatty(self.stdout)
+        return self.streams.stdout_isatty
 
     @property
     def stdin_isatty(self) -> bool:
-        return _isatty(self.stdin)
+        return self.streams.stdin_isatty
+
+    @property
+    def notes(self) -> Notes:
+        return self.streams.notes()
 
     def warn(self, message: str) -> None:
-        self.stderr.write(f"relay: warning: {message}\n")
-        self.stderr.flush()
+        self.streams.warn(message)
 
     def note(self, message: str) -> None:
-        self.stderr.write(f"relay: {message}\n")
-        self.stderr.flush()
+        self.streams.note(message)
 
     # -- services ----------------------------------------------------------------------------
     @cached_property
     def paths(self) -> Paths:
-        return resolve(self.env)  # type: ignore[arg-type]
+        return resolve(self.env)
 
     @cached_property
     def settings(self) -> Settings:
@@ -83,10 +99,16 @@ class AppContext:
         """(the name the user asked for, the name sent on the wire): flag > RELAY_MODEL > profile."""
         asked = flag or self.env.get("RELAY_MODEL") or profile.default_model
         if not asked:
-            raise ConfigError(f"profile {profile.name!r} has no default_model and no -m/--model was given",
-                              hint=f"pass -m MODEL, or `relay config set profiles.{profile.name}.default_model "
-                                   "MODEL`; `relay models` lists them")
+            raise ConfigError(
+                f"profile {profile.name!r} has no default_model and no -m/--model was given",
+                hint=f"pass -m MODEL, or `relay config set profiles.{profile.name}.default_model MODEL`; "
+                "`relay models` lists them",
+            )
         return asked, profile.resolve_model(asked)
+
+    def model_explicit(self, flag: str | None) -> bool:
+        """Whether the model was chosen by the user (flag or RELAY_MODEL), not a profile's default."""
+        return bool(flag or self.env.get("RELAY_MODEL"))
 
     @cached_property
     def prices(self) -> PriceTable:
@@ -101,10 +123,15 @@ class AppContext:
             self._ledger = Ledger.open(self.paths.ledger)
         return self._ledger
 
-    def client(self, profile: Profile, key: ResolvedKey) -> RelayClient:
+    def client(self, profile: Profile, key: ResolvedKey, notes: Notes | None = None) -> RelayClient:
         from relaycli.core.client import RelayClient
 
-        return RelayClient(profile, key, transport=self.transport, on_retry=self._announce_retry,
+        say = notes or self.notes
+
+        def announce(notice: RetryNotice) -> None:
+            say.note(f"{notice.reason}; retrying in {notice.wait_s:.1f} s (retry {notice.attempt})")
+
+        return RelayClient(profile, key, transport=self.transport, on_retry=announce,
                            quirks=self.quirks.for_client(profile))
 
     @cached_property
@@ -113,8 +140,19 @@ class AppContext:
 
         return QuirkStore(self.paths.cache / "quirks.json", self.settings.profiles)
 
-    def _announce_retry(self, notice: RetryNotice) -> None:
-        self.note(f"{notice.reason}; retrying in {notice.wait_s:.1f} s (retry {notice.attempt})")
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        """The request pipeline every command that asks a model shares."""
+        from relaycli.pipeline import Pipeline, Recorder, Router
+
+        return Pipeline(
+            router=Router(self.named_profile),
+            keys=self.key,
+            clients=self.client,
+            recorder=Recorder(ledger=self.ledger, prices=lambda: self.prices),
+            notes=self.notes,
+            env=self.env,
+        )
 
     def close(self) -> None:
         if "quirks" in self.__dict__:
@@ -122,10 +160,3 @@ class AppContext:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -115,3 +116,23 @@ class ModelInfo:
     owned_by: str | None = None
     context_window: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Notes:
+    """Where a service says things that are not data: ``note`` for information, ``warn`` for warnings.
+
+    Services receive one instead of a stream, so a caller decides where the words go (chat prints them
+    above the answer that is streaming).
+    """
+
+    note: Callable[[str], None]
+    warn: Callable[[str], None]
+
+    @classmethod
+    def silent(cls) -> Notes:
+        return cls(note=_discard, warn=_discard)
+
+
+def _discard(message: str) -> None:
+    return None

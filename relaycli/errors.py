@@ -136,3 +136,21 @@ class RelayTimeout(RelayError):
 
 class NetworkError(RelayError):
     exit_code = ExitCode.NETWORK
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (``timeout``, ``docker stop``, a closed terminal), handled like Ctrl-C: the request
+    in flight is recorded as interrupted. The process exits with 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def interrupt_exit_code(exc: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + exc.signum if isinstance(exc, Terminated) else int(ExitCode.INTERRUPTED)
+
+
+class OutputClosed(Exception):
+    """The reader of relay's output went away (``relay stream ... | head -1``): a normal end, not an error."""

@@ -42,3 +42,22 @@ COMP_WORDS=(relay config s); COMP_CWORD=2; _relay; echo "${{COMPREPLY[*]}}"
 """
     done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True)
     assert done.stdout.splitlines() == ["config", "--max-tokens", "show set"]
+
+
+def test_debug_is_honoured_after_the_command_name() -> None:
+    from relaycli.cli import hoist_root_options
+
+    assert hoist_root_options(["stream", "--debug", "-p", "x", "hi"]) == ["--debug", "stream", "-p", "x", "hi"]
+    assert hoist_root_options(["--debug", "stream", "hi"]) == ["--debug", "stream", "hi"]
+    assert hoist_root_options(["stream", "--", "--debug"]) == ["stream", "--", "--debug"]  # a prompt, not a flag
+    assert hoist_root_options(["stream", "hi"]) == ["stream", "hi"]
+
+
+def test_debug_after_the_command_shows_the_traceback(isolated: object) -> None:
+    from tests.conftest import run_relay
+
+    plain = run_relay("stream", "-p", "nosuch", "hi")
+    debug = run_relay("stream", "-p", "nosuch", "--debug", "hi")
+    assert plain.code == debug.code == 3
+    assert "Traceback" not in plain.err and "Traceback (most recent call last)" in debug.err
+    assert "unknown profile 'nosuch'" in debug.err

@@ -13,12 +13,11 @@ from types import ModuleType
 from typing import Any
 
 from relaycli.core.formats import anthropic, openai
-from relaycli.measure.engine import TimedRequest
-from relaycli.core.sse import SSEDecoder
 from relaycli.core.formats.common import html_excerpt, looks_like_html, short
+from relaycli.core.sse import SSEDecoder
 from relaycli.datatypes import Usage
-from relaycli.errors import EndpointError, StreamError
-from relaycli.errors import ExitCode
+from relaycli.errors import EndpointError, ExitCode, StreamError
+from relaycli.measure.engine import TimedRequest
 
 NETWORK_KINDS = frozenset({"dns", "refused", "reset", "network"})
 

@@ -11,6 +11,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from relaycli.bench.analyze import Record
+from relaycli.bench.formulas import FORMULAS, OUTPUT_TOKENS, PERCENTILES
+from relaycli.bench.setup import Target
+from relaycli.bench.stats import COMPARED, P95_MIN_N, P99_MIN_N, difference, summarize, verdict
 from relaycli.datatypes import Result, Timing
 from relaycli.errors import (
     APIError,
@@ -24,12 +28,8 @@ from relaycli.errors import (
     TruncatedResponse,
 )
 from relaycli.ledger import LedgerRow
-from relaycli.usage.prices import PriceTable
 from relaycli.pipeline.recording import build_row
-from relaycli.bench.analyze import Record
-from relaycli.bench.formulas import FORMULAS, OUTPUT_TOKENS, PERCENTILES
-from relaycli.bench.setup import Target
-from relaycli.bench.stats import COMPARED, P95_MIN_N, P99_MIN_N, difference, summarize, verdict
+from relaycli.usage.prices import PriceTable
 
 SAMPLED = ("ttfb_ms", "ttft_ms", "latency_ms", "tpot_ms", "output_tokens_per_s", "corrected_latency_ms",
            "schedule_lag_ms")

@@ -7,17 +7,17 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relaycli import __version__
-from relaycli.measure.engine import Engine, TimedRequest
-from relaycli.errors import RelayError
-from relaycli.errors import ExitCode
 from relaycli.bench.analyze import Record, analyze, exit_code_for
 from relaycli.bench.results import comparisons, config_block, ledger_row, record_dict, samples, target_metrics, utc_now
 from relaycli.bench.runner import Job, Load, Progress, Runner
 from relaycli.bench.setup import Target, open_wires, read_prompts, request_bytes, resolve_targets
+from relaycli.errors import ExitCode, RelayError
+from relaycli.measure.engine import Engine, TimedRequest
 
 if TYPE_CHECKING:
     from relaycli.context import AppContext
@@ -87,7 +87,7 @@ def run_bench(ctx: AppContext, opts: BenchOptions, *, progress: Callable[[Progre
     from relaycli.usage.budget import check_before
 
     for profile in {t.profile.name: t.profile for t in targets}.values():
-        check_before(ctx, profile)  # a profile blocked on its budget sends nothing, benchmark or not
+        check_before(ctx.ledger, profile, warn=ctx.warn, now=datetime.now(UTC), env=ctx.env)  # blocked: sends nothing
     baseline = _baseline(targets, opts.baseline)
     prompts = read_prompts(opts.prompts, opts.prompts_file)
     payloads = [[request_bytes(t, p, max_tokens=opts.max_tokens) for p in prompts] for t in targets]

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relaycli import __version__
+from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.core.formats import anthropic, openai
+from relaycli.datatypes import ChatRequest, Message
+from relaycli.errors import UsageError
 from relaycli.measure.engine import Wire
 from relaycli.measure.http1 import api_path, encode_request, parse_origin
 from relaycli.measure.sockets import relay_error, resolve, ssl_context
-from relaycli.datatypes import ChatRequest, Message
-from relaycli.errors import UsageError
-from relaycli.config.profile import Profile, ResolvedKey
 
 if TYPE_CHECKING:
     from relaycli.context import AppContext

@@ -8,28 +8,28 @@ from typing import TYPE_CHECKING, Any
 from relaycli.usage.money import format_money
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
+    from relaycli.ledger import Ledger
     from relaycli.ledger.conversations import ConversationSummary
+    from relaycli.output.streams import Streams
 
 
-def list_conversations(ctx: AppContext, *, limit: int, json_out: bool) -> int:
+def list_conversations(ledger: Ledger | None, streams: Streams, *, limit: int, json_out: bool) -> int:
+    """The ``limit`` most recent conversations (``ledger`` None: nothing was ever recorded)."""
     summaries: list[ConversationSummary] = []
-    if ctx.paths.ledger.exists():
+    if ledger is not None:
         from relaycli.ledger.conversations import Conversations
 
-        try:
-            summaries = Conversations(ctx.ledger()).recent(limit)
-        finally:
-            ctx.close()
+        summaries = Conversations(ledger).recent(limit)
     if json_out:
-        ctx.stdout.write(json.dumps({"conversations": [_as_json(s) for s in summaries]}, ensure_ascii=False) + "\n")
+        streams.stdout.write(json.dumps({"conversations": [_as_json(s) for s in summaries]}, ensure_ascii=False)
+                             + "\n")
         return 0
     if not summaries:
-        ctx.note("no conversations yet: `relay chat` starts one")
+        streams.note("no conversations yet: `relay chat` starts one")
         return 0
     from relaycli.output.tables import table
 
-    table(ctx.stdout, isatty=ctx.stdout_isatty, title=None,
+    table(streams.stdout, isatty=streams.stdout_isatty, title=None,
           columns=["id", "title", "model", "turns", "cost", "last used (UTC)"],
           rows=[[str(s.info.id), s.info.title, s.info.model, str(s.turns), _cost(s),
                  s.info.updated[:16].replace("T", " ")] for s in summaries],

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from relaycli.datatypes import Delta
+from relaycli.datatypes import Delta, Notes
 from relaycli.errors import RelayError
+from relaycli.output.sinks import TextSink
 from relaycli.usage.money import format_money
-from relaycli.stream.run import TextSink
 
 if TYPE_CHECKING:
-    from relaycli.pipeline.pipeline import Answer
     from relaycli.chat.markdown_stream import MarkdownStream
+    from relaycli.pipeline import Answer
 
 
 class AnswerSink(Protocol):
@@ -25,28 +25,19 @@ class AnswerSink(Protocol):
     def finish(self) -> None: ...
 
 
-class _Interjections:
-    """Stands in for stderr while an answer is drawn on the same terminal: whole lines written to it
-    (a retry notice, a budget warning) go above the answer's unfinished tail instead of into it."""
+def interjecting(stream: MarkdownStream) -> Notes:
+    """Notes for while an answer is drawn on the same terminal: each goes above the answer's unfinished
+    tail (a retry notice, a budget warning) instead of into it."""
+    return Notes(note=lambda text: stream.interject(f"relay: {text}"),
+                 warn=lambda text: stream.interject(f"relay: warning: {text}"))
 
-    def __init__(self, stream: MarkdownStream, real: TextIO) -> None:
-        self.stream, self.real, self.pending = stream, real, ""
 
-    def write(self, text: str) -> int:
-        self.pending += text
-        if "\n" in self.pending:
-            done, _, self.pending = self.pending.rpartition("\n")
-            self.stream.interject(done)
-        return len(text)
+def _lines_to(stderr: TextIO) -> Notes:
+    def line(text: str) -> None:
+        stderr.write(text + "\n")
+        stderr.flush()
 
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return self.real.isatty()
-
-    def fileno(self) -> int:
-        return self.real.fileno()
+    return Notes(note=lambda text: line(f"relay: {text}"), warn=lambda text: line(f"relay: warning: {text}"))
 
 
 class View(Protocol):
@@ -56,7 +47,7 @@ class View(Protocol):
 
     def answer(self) -> AnswerSink: ...
 
-    def stderr_during(self, sink: AnswerSink, stderr: TextIO) -> TextIO: ...
+    def notes_during(self, sink: AnswerSink) -> Notes: ...
 
     def footer(self, answer: Answer, *, asked_profile: str) -> None: ...
 
@@ -116,8 +107,8 @@ class PlainView:
     def answer(self) -> AnswerSink:
         return _PlainSink(self.stdout)
 
-    def stderr_during(self, sink: AnswerSink, stderr: TextIO) -> TextIO:
-        return stderr
+    def notes_during(self, sink: AnswerSink) -> Notes:
+        return _lines_to(self.stderr)
 
     def footer(self, answer: Answer, *, asked_profile: str) -> None:
         self._err(f"[{footer_text(answer, asked_profile=asked_profile)}]")
@@ -167,12 +158,13 @@ class RichView:
 
         return MarkdownStream(self.console, frame_interval=self.frame_interval)
 
-    def stderr_during(self, sink: AnswerSink, stderr: TextIO) -> TextIO:
+    def notes_during(self, sink: AnswerSink) -> Notes:
+        """Where the pipeline's notes go while ``sink`` draws an answer: above it when both share a terminal."""
         from relaycli.chat.markdown_stream import MarkdownStream
 
-        if isinstance(sink, MarkdownStream) and _isatty(stderr):
-            return _Interjections(sink, stderr)  # type: ignore[return-value]
-        return stderr
+        if isinstance(sink, MarkdownStream) and _isatty(self.err.file):
+            return interjecting(sink)
+        return _lines_to(self.err.file)
 
     def footer(self, answer: Answer, *, asked_profile: str) -> None:
         self._dim(footer_text(answer, asked_profile=asked_profile))

@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from relaycli.errors import ConfigError, RelayError, UsageError
-from relaycli.pipeline.pipeline import OutputClosed
 from relaycli.chat import slash
 from relaycli.chat.input import StreamInput, TerminalInput, no_echo, read_message
 from relaycli.chat.render import View, make_view
-from relaycli.chat.session import ChatSession
+from relaycli.chat.session import ChatServices, ChatSession
+from relaycli.errors import ConfigError, OutputClosed, RelayError, UsageError
+from relaycli.output.streams import Streams
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
-    from relaycli.ledger.conversations import ConversationInfo, StoredMessage
     from relaycli.config.profile import Profile
+    from relaycli.ledger.conversations import ConversationInfo, StoredMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +40,18 @@ class ChatOptions:
     plain: bool = False
 
 
-def run_chat(ctx: AppContext, options: ChatOptions) -> int:
-    interactive = ctx.stdin_isatty
-    view = make_view(ctx.stdout, ctx.stderr, terminal=ctx.stdout_isatty, plain=options.plain)
+def run_chat(services: ChatServices, streams: Streams, options: ChatOptions) -> int:
+    interactive = streams.stdin_isatty
+    view = make_view(streams.stdout, streams.stderr, terminal=streams.stdout_isatty, plain=options.plain)
     try:
-        stored = _stored(ctx, options, view)
-        profile = _profile(ctx, options.profile, stored.info.profile if stored else None, view)
-        model = options.model or (stored.info.model if stored else None) or ctx.model(profile, None)[0]
+        stored = _stored(services, options, view)
+        profile = _profile(services, options.profile, stored.info.profile if stored else None, view)
+        model = options.model or (stored.info.model if stored else None) or services.default_model(profile)
         system = options.system if options.system is not None or stored is None else stored.info.system
-        session = ChatSession(ctx, view, profile=profile, model=model, system=system,
+        session = ChatSession(services, view, profile=profile, model=model, system=system,
                               temperature=options.temperature, max_tokens=options.max_tokens,
                               store=options.store, shield=deferred_interrupt,
-                              quiet=(lambda: no_echo(ctx.stdin)) if interactive else nullcontext)
+                              quiet=(lambda: no_echo(streams.stdin)) if interactive else nullcontext)
         if stored is not None:
             session.resume(stored.info, stored.messages)
             totals = session.conversation.totals()
@@ -60,22 +59,20 @@ def run_chat(ctx: AppContext, options: ChatOptions) -> int:
                       f"({totals.turns} turn{'s' if totals.turns != 1 else ''})")
         if interactive:
             source: StreamInput | TerminalInput = TerminalInput(
-                history=ctx.paths.ledger.parent / "chat_history",
+                history=services.history,
                 completer=lambda line, word: slash.complete(session, line, word),
-                prompt_out=None if ctx.stdout_isatty else ctx.stderr, stdin=ctx.stdin,
+                prompt_out=None if streams.stdout_isatty else streams.stderr, stdin=streams.stdin,
                 save_history=options.store)
             view.note(f'relay chat · {session.label()} · /help for commands · """ for several lines · '
                       "Ctrl-D to exit")
         else:
-            source = StreamInput(ctx.stdin)
+            source = StreamInput(streams.stdin)
         try:
             return loop(session, source, view)
         finally:
             source.close()
     except OutputClosed:
         return 0
-    finally:
-        ctx.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +81,13 @@ class _Stored:
     messages: list[StoredMessage]
 
 
-def _stored(ctx: AppContext, options: ChatOptions, view: View) -> _Stored | None:
+def _stored(services: ChatServices, options: ChatOptions, view: View) -> _Stored | None:
     """The conversation to continue (``--conversation ID`` or ``-c``), if any."""
     if options.conversation is None and not options.resume_last:
         return None
     from relaycli.ledger.conversations import Conversations
 
-    store = Conversations(ctx.ledger())
+    store = Conversations(services.ledger())
     if options.conversation is not None:
         info = store.get(options.conversation)
         if info is None:
@@ -103,15 +100,15 @@ def _stored(ctx: AppContext, options: ChatOptions, view: View) -> _Stored | None
     return _Stored(info, store.messages(info.id))
 
 
-def _profile(ctx: AppContext, flag: str | None, stored: str | None, view: View) -> Profile:
+def _profile(services: ChatServices, flag: str | None, stored: str | None, view: View) -> Profile:
     if flag is None and stored is not None:
         try:
-            return ctx.profile(stored)
+            return services.profile(stored)
         except ConfigError as exc:
-            fallback = ctx.profile(None)
+            fallback = services.profile(None)
             view.warn(f"{exc.message} (the conversation's profile); using {fallback.name!r}")
             return fallback
-    return ctx.profile(flag)
+    return services.profile(flag)
 
 
 def loop(session: ChatSession, source: StreamInput | TerminalInput, view: View) -> int:
@@ -125,8 +122,8 @@ def loop(session: ChatSession, source: StreamInput | TerminalInput, view: View) 
             if interactive:
                 view.info("")
             return 0
-        except KeyboardInterrupt:
-            if not interactive:
+        except KeyboardInterrupt as exc:
+            if not interactive or isinstance(exc, Terminated):
                 raise
             if source.interrupted_text.strip():
                 warned = False
@@ -151,8 +148,8 @@ def loop(session: ChatSession, source: StreamInput | TerminalInput, view: View) 
             text = text[1:]
         try:
             session.ask(text)
-        except KeyboardInterrupt:
-            if not interactive:
+        except KeyboardInterrupt as exc:
+            if not interactive or isinstance(exc, Terminated):  # SIGTERM/SIGHUP end the chat, Ctrl-C the answer
                 raise
         except OutputClosed:
             raise

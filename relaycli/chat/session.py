@@ -1,34 +1,52 @@
 """A chat session: the conversation, the profile and model it talks to, and one turn end to end.
 
-Each turn goes through ``exchange.send`` (command ``chat``), so retries, fallback profiles, ledger rows
-and budget checks work as for ``relay stream``. The conversation is stored in the ledger database after
+Each turn goes through the request pipeline (command ``chat``), so retries, fallback profiles, ledger
+rows and budget checks work as for ``relay stream``. The conversation is stored in the ledger database after
 each answer (unless ``--no-store``); a store that fails is a warning, never the end of the chat.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from relaycli.chat.conversation import AnswerMeta, ChatMessage, Conversation, answer_reserve, fit_context, title_of
+from relaycli.config.profile import Profile
 from relaycli.datatypes import Delta, Message
 from relaycli.errors import RelayError
-from relaycli.pipeline.pipeline import Answer, Ask, send
-from relaycli.config.profile import Profile
-from relaycli.chat.conversation import AnswerMeta, ChatMessage, Conversation, answer_reserve, fit_context, title_of
+from relaycli.pipeline import Answer, Ask, Pipeline
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
-    from relaycli.ledger.conversations import ConversationInfo, Conversations, StoredMessage
     from relaycli.chat.render import View
+    from relaycli.ledger import Ledger
+    from relaycli.ledger.conversations import ConversationInfo, Conversations, StoredMessage
+    from relaycli.usage.prices import PriceTable
+
+
+@dataclass(frozen=True, slots=True)
+class ChatServices:
+    """What a chat needs from the rest of relay, handed over by the command."""
+
+    pipeline: Pipeline
+    profile: Callable[[str | None], Profile]  # by name (None: the default); ConfigError when unknown
+    profile_names: Callable[[], list[str]]
+    default_model: Callable[[Profile], str]  # RELAY_MODEL, else the profile's default_model
+    prices: Callable[[], PriceTable]
+    ledger: Callable[[], Ledger]
+    models: Callable[[Profile], list[str]]  # the endpoint's model ids (may raise RelayError or OSError)
+    history: Path  # the readline history file
+    env: Mapping[str, str]
 
 
 class ChatSession:
-    def __init__(self, ctx: AppContext, view: View, *, profile: Profile, model: str, system: str | None,
+    def __init__(self, services: ChatServices, view: View, *, profile: Profile, model: str, system: str | None,
                  temperature: float | None = None, max_tokens: int | None = None, store: bool = True,
                  shield: Callable[[], AbstractContextManager[object]] | None = None,
                  quiet: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
-        self.ctx = ctx
+        self.services = services
         self.view = view
         self.profile = profile
         self.model = model
@@ -51,7 +69,7 @@ class ChatSession:
         if self._store is None:
             from relaycli.ledger.conversations import Conversations
 
-            self._store = Conversations(self.ctx.ledger())
+            self._store = Conversations(self.services.ledger())
         return self._store
 
     def _saving(self, action: Callable[[Conversations], object]) -> None:
@@ -72,9 +90,7 @@ class ChatSession:
         return f"{self.profile.name} · {self.model}"
 
     def set_profile(self, name: str) -> None:
-        from relaycli.config.loader import get_profile
-
-        profile = get_profile(self.ctx.settings, name, "/profile")  # ConfigError for an unknown name
+        profile = self.services.profile(name)  # ConfigError for an unknown name
         self.profile = profile
         if profile.default_model:
             self.model = profile.default_model
@@ -106,11 +122,9 @@ class ChatSession:
             names = set(self.profile.aliases)
             names.update(n for n in (self.profile.default_model, self.model) if n)
             try:
-                from relaycli.models.run import list_models
-
-                names.update(entry["id"] for entry in list_models(self.ctx, self.profile))
+                names.update(self.services.models(self.profile))
             except (RelayError, OSError):
-                names.update(self.ctx.prices.models())  # the endpoint would not say: every model relay knows
+                names.update(self.services.prices().models())  # the endpoint would not say: every model relay knows
             self._models = sorted(names)
         return self._models
 
@@ -144,7 +158,7 @@ class ChatSession:
 
     def _turn(self, question: str, messages: list[Message], *, new_question: bool) -> None:
         wire = self.profile.resolve_model(self.model)
-        price = self.ctx.prices.lookup(wire)
+        price = self.services.prices().lookup(wire)
         window = price.context_window if price is not None else None
         sent, dropped = fit_context(messages, system=self.system, window=window,
                                     reserve=answer_reserve(window, self.max_tokens))
@@ -169,11 +183,10 @@ class ChatSession:
             with self._shield():
                 sink.feed(delta.text)
 
-        stderr = self.ctx.stderr
-        self.ctx.stderr = self.view.stderr_during(sink, stderr)  # notes from send() go above the answer
         try:
-            with self._quiet():
-                answer = send(self.ctx, self.profile, ask, on_delta, command="chat")
+            with self._quiet():  # notes from the pipeline go above the answer being drawn
+                answer = self.services.pipeline.run(ask, on_delta, profile=self.profile, command="chat",
+                                                    notes=self.view.notes_during(sink))
         except KeyboardInterrupt:
             sink.finish()
             self.view.interrupted()
@@ -190,8 +203,6 @@ class ChatSession:
             if new_question:
                 self.failed_prompt = question
             raise
-        finally:
-            self.ctx.stderr = stderr
         sink.finish()
         self.view.footer(answer, asked_profile=self.profile.name)
         self._record(question, "".join(parts) or answer.result.text, _meta(answer), new_question=new_question)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from relaycli.errors import RelayError, UsageError
 from relaycli.chat.clipboard import NO_CLIPBOARD, copy
 from relaycli.chat.conversation import to_markdown
 from relaycli.chat.session import ChatSession
+from relaycli.errors import RelayError, UsageError
 
 EXIT = object()
 Result = object | None
@@ -60,7 +60,7 @@ def _model(session: ChatSession, arg: str) -> Result:
 
 def _profile(session: ChatSession, arg: str) -> Result:
     if not arg:
-        names = ", ".join(sorted(session.ctx.settings.profiles))
+        names = ", ".join(session.services.profile_names())
         session.view.info(f"profile: {session.profile.name} ({session.profile.host}); profiles: {names}")
         return None
     session.set_profile(arg)
@@ -132,7 +132,7 @@ def _copy(session: ChatSession, arg: str) -> Result:
     if last is None:
         session.view.note("no answer to copy yet")
         return None
-    tool = copy(last.content, session.ctx.env)
+    tool = copy(last.content, session.services.env)
     if tool is None:
         session.view.note(NO_CLIPBOARD)
     else:
@@ -200,7 +200,7 @@ def complete(session: ChatSession, line: str, word: str) -> list[str]:
     if command == "model":
         return [name for name in session.known_models() if name.startswith(word)]
     if command == "profile":
-        return sorted(name for name in session.ctx.settings.profiles if name.startswith(word))
+        return [name for name in session.services.profile_names() if name.startswith(word)]
     if command == "save":
         return sorted(p + ("/" if os.path.isdir(p) else "") for p in glob.glob(os.path.expanduser(word) + "*"))
     return []

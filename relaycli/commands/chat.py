@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from relaycli.chat.session import ChatServices
+    from relaycli.config.profile import Profile
+    from relaycli.context import AppContext
 
 
 def chat(
@@ -31,12 +38,34 @@ def chat(
     if json_out and not list_:
         raise UsageError("--json goes with --list", hint="relay chat --list --json")
     ctx = AppContext()
-    if list_:
-        from relaycli.chat.listing import list_conversations
+    try:
+        if list_:
+            from relaycli.chat.listing import list_conversations
 
-        raise typer.Exit(list_conversations(ctx, limit=count, json_out=json_out))
-    from relaycli.chat.repl import ChatOptions, run_chat
+            ledger = ctx.ledger() if ctx.paths.ledger.exists() else None
+            raise typer.Exit(list_conversations(ledger, ctx.streams, limit=count, json_out=json_out))
+        from relaycli.chat.repl import ChatOptions, run_chat
 
-    raise typer.Exit(run_chat(ctx, ChatOptions(
-        profile=profile, model=model, system=system, temperature=temperature, max_tokens=max_tokens,
-        resume_last=resume, conversation=conversation, store=not no_store, plain=plain)))
+        raise typer.Exit(run_chat(services(ctx), ctx.streams, ChatOptions(
+            profile=profile, model=model, system=system, temperature=temperature, max_tokens=max_tokens,
+            resume_last=resume, conversation=conversation, store=not no_store, plain=plain)))
+    finally:
+        ctx.close()
+
+
+def services(ctx: AppContext) -> ChatServices:
+    """What a chat needs, taken from the context."""
+    from relaycli.chat.session import ChatServices
+    from relaycli.config.loader import get_profile
+
+    def profile(name: str | None) -> Profile:
+        return ctx.profile(None) if name is None else get_profile(ctx.settings, name, "/profile")
+
+    def models(chosen: Profile) -> list[str]:
+        with ctx.client(chosen, ctx.key(chosen)) as client:
+            return [info.id for info in client.list_models()]
+
+    return ChatServices(pipeline=ctx.pipeline, profile=profile, profile_names=lambda: sorted(ctx.settings.profiles),
+                        default_model=lambda chosen: ctx.model(chosen, None)[0], prices=lambda: ctx.prices,
+                        ledger=ctx.ledger, models=models, history=ctx.paths.ledger.parent / "chat_history",
+                        env=ctx.env)

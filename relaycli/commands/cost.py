@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from relaycli.context import AppContext
+    from relaycli.cost.run import CostOptions
 
 DAY = "YYYY-MM-DD"
 
@@ -32,7 +40,7 @@ def cost(
     unpriced, never as $0. -p and -m repeat. Money in --json and --csv is an exact decimal string.
     """
     from relaycli.context import AppContext
-    from relaycli.cost.run import CostOptions, run_cost
+    from relaycli.cost.run import CostOptions
     from relaycli.errors import UsageError
 
     if json_out and csv_out:
@@ -41,4 +49,16 @@ def cost(
                           models=tuple(model or ()), timezone=timezone, currency=currency,
                           include_bench=include_bench, output="json" if json_out else "csv" if csv_out else "table",
                           compact=compact, reprice=reprice, project=project)
-    raise typer.Exit(run_cost(AppContext(), options))
+    raise typer.Exit(run(AppContext(), options))
+
+
+def run(ctx: AppContext, options: CostOptions, *, now: datetime | None = None) -> int:
+    """``relay cost`` from a context (``now`` fixes "this month" for tests)."""
+    from relaycli.cost.run import CostInputs, run_cost
+
+    inputs = CostInputs(ledger_path=ctx.paths.ledger, ledger=ctx.ledger, profiles=ctx.settings.profiles,
+                        prices=lambda: ctx.prices, env=ctx.env)
+    try:
+        return run_cost(inputs, ctx.streams, options, now=now)
+    finally:
+        ctx.close()

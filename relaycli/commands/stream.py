@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from relaycli.context import AppContext
 
 
 def stream(
@@ -23,8 +28,22 @@ def stream(
     6 timeout, 7 network, 8 rate limited, 130 Ctrl-C.
     """
     from relaycli.context import AppContext
-    from relaycli.stream.run import run_stream
 
-    raise typer.Exit(run_stream(AppContext(), prompt=prompt or [], profile_flag=profile, model_flag=model,
-                                system=system, temperature=temperature, max_tokens=max_tokens,
-                                json_out=json_out, verbose=verbose))
+    raise typer.Exit(run(AppContext(), prompt=prompt or [], profile=profile, model=model, system=system,
+                         temperature=temperature, max_tokens=max_tokens, json_out=json_out, verbose=verbose))
+
+
+def run(ctx: AppContext, *, prompt: list[str], profile: str | None, model: str | None, system: str | None = None,
+        temperature: float | None = None, max_tokens: int | None = None, json_out: bool = False,
+        verbose: bool = False) -> int:
+    """``relay stream`` from a context: the profile and model chosen, then one request through the pipeline."""
+    from relaycli.stream.run import StreamOptions, run_stream
+
+    chosen = ctx.profile(profile)
+    options = StreamOptions(prompt=prompt, model=ctx.model(chosen, model)[0], model_explicit=ctx.model_explicit(model),
+                            system=system, temperature=temperature, max_tokens=max_tokens, json_out=json_out,
+                            verbose=verbose)
+    try:
+        return run_stream(ctx.pipeline, ctx.streams, chosen, options)
+    finally:
+        ctx.close()

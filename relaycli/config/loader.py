@@ -17,8 +17,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from relaycli.errors import ConfigError, MissingKey, ProfileNotFound
 from relaycli.config.profile import PROTOCOLS, Billing, Profile, ResolvedKey, Timeouts
+from relaycli.errors import ConfigError, MissingKey, ProfileNotFound
 
 DEFAULT_MOCK_URL = "http://127.0.0.1:8765"
 

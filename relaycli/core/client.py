@@ -19,11 +19,7 @@ from typing import Any
 import httpx
 
 from relaycli import __version__
-from relaycli.datatypes import ChatRequest, ModelInfo, Result
-from relaycli.errors import EndpointError, RateLimited, RelayError
 from relaycli.config.profile import Profile, ResolvedKey
-from relaycli.core.formats import anthropic
-from relaycli.core.formats import openai
 from relaycli.core.errors_map import (
     body_excerpt,
     error_message,
@@ -32,10 +28,13 @@ from relaycli.core.errors_map import (
     timeout_error,
     transport_error,
 )
-from relaycli.measure.http1 import api_url
-from relaycli.core.retry import Failure, RetryPolicy
-from relaycli.core.response import ResponseStream
+from relaycli.core.formats import anthropic, openai
 from relaycli.core.formats.common import body_kind, looks_like_html, short
+from relaycli.core.response import ResponseStream
+from relaycli.core.retry import Failure, RetryPolicy
+from relaycli.datatypes import ChatRequest, ModelInfo, Result
+from relaycli.errors import EndpointError, RateLimited, RelayError
+from relaycli.measure.http1 import api_url
 
 # Per-profile facts learned at run time, e.g. {"holysheep": {"no_stream_options": True}}.
 QUIRKS: dict[str, dict[str, Any]] = {}

@@ -15,6 +15,9 @@ from typing import Any
 
 import httpx
 
+from relaycli.config.profile import Profile
+from relaycli.core.formats.common import html_excerpt, looks_like_html, short
+from relaycli.core.retry import FailureKind
 from relaycli.errors import (
     APIError,
     AuthError,
@@ -25,9 +28,6 @@ from relaycli.errors import (
     RelayError,
     RelayTimeout,
 )
-from relaycli.config.profile import Profile
-from relaycli.core.retry import FailureKind
-from relaycli.core.formats.common import html_excerpt, looks_like_html, short
 
 _DNS_HINTS = (
     "name or service not known",

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from relaycli.datatypes import ChatRequest, Delta, Result, Timing, Usage
-from relaycli.errors import EndpointError, RelayError, StreamError, TruncatedResponse
+from relaycli.core.formats.common import Completion, body_kind, load_json_object, short
 from relaycli.core.retry import Failure
 from relaycli.core.sse import SSEDecoder
-from relaycli.core.formats.common import Completion, body_kind, load_json_object, short
+from relaycli.datatypes import ChatRequest, Delta, Result, Timing, Usage
+from relaycli.errors import EndpointError, RelayError, StreamError, TruncatedResponse
 
 _SSE_STARTS = (b"data:", b"event:", b":", b"id:", b"retry:")
 _TOKEN_FIELD = "max_tokens_field"

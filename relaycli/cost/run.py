@@ -13,13 +13,27 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from relaycli.errors import UsageError
-from relaycli.usage.periods import Zone, day_ranges, next_month, parse_day, parse_month, parse_timestamp, resolve_zone, timestamp
+from relaycli.usage.periods import (
+    Zone,
+    day_ranges,
+    next_month,
+    parse_day,
+    parse_month,
+    parse_timestamp,
+    resolve_zone,
+    timestamp,
+)
 
 if TYPE_CHECKING:
-    from relaycli.usage.budget import Spend
-    from relaycli.context import AppContext
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+
+    from relaycli.config.profile import Profile
     from relaycli.ledger import Ledger
+    from relaycli.output.streams import Streams
+    from relaycli.usage.prices import PriceTable
     from relaycli.ledger.queries import Where
+    from relaycli.usage.budget import Spend
     from relaycli.usage.report import Report
 
 Output = Literal["table", "json", "csv"]
@@ -69,37 +83,46 @@ def window(options: CostOptions, zone: Zone) -> Window:
                   timestamp(zone.midnight(last + timedelta(days=1))) if last else None)
 
 
-def run_cost(ctx: AppContext, options: CostOptions, *, now: datetime | None = None) -> int:
+@dataclass(frozen=True, slots=True)
+class CostInputs:
+    """What ``relay cost`` reads: the ledger (opened only when it exists), the profiles and the prices."""
+
+    ledger_path: Path
+    ledger: Callable[[], Ledger]
+    profiles: Mapping[str, Profile]
+    prices: Callable[[], PriceTable]
+    env: Mapping[str, str]
+
+
+def run_cost(inputs: CostInputs, streams: Streams, options: CostOptions, *, now: datetime | None = None) -> int:
     from relaycli.usage.report import parse_by
 
     now = now or datetime.now(UTC)
     by = parse_by(options.by)
-    zone = resolve_zone(options.timezone, ctx.env)
+    zone = resolve_zone(options.timezone, inputs.env)
     span_of = window(options, zone)
     currency = _currency(options.currency)
     if options.project:
         _check_projection(by, span_of, zone, now)
-    if not ctx.paths.ledger.exists():
-        ctx.note(f"no requests recorded yet ({ctx.paths.ledger} does not exist)")
-        _emit(ctx, options, _empty(by, zone, options.project, now), [])
+    if not inputs.ledger_path.exists():
+        streams.note(f"no requests recorded yet ({inputs.ledger_path} does not exist)")
+        _emit(streams, options, _empty(by, zone, options.project, now), [])
         return 0
-    try:
-        ledger = ctx.ledger()
-        where = _where(options, currency)
-        if options.reprice:
-            ctx.note(reprice(ctx, ledger, span_of, where))
-        report = build(ctx, ledger, by=by, zone=zone, span_of=span_of, where=where, project=options.project, now=now)
-        budgets = budgets_for(ctx, ledger, zone, options, currency, now)
-    finally:
-        ctx.close()
+    ledger = inputs.ledger()
+    where = _where(options, currency)
+    if options.reprice:
+        streams.note(reprice(inputs.prices(), ledger, span_of, where))
+    report = build(inputs.profiles, ledger, by=by, zone=zone, span_of=span_of, where=where, project=options.project,
+                   now=now)
+    budgets = budgets_for(inputs.profiles, ledger, zone, options, currency, now)
     if not report.rows:
         selected = options.profiles or options.models or currency or span_of.first or span_of.last
         if report.first is None and not selected:
-            ctx.note("no requests recorded yet")
+            streams.note("no requests recorded yet")
         else:
             bench = "" if options.include_bench else " (`relay bench` requests are left out: --include-bench)"
-            ctx.note(f"no requests match this selection{bench}")
-    _emit(ctx, options, report, budgets)
+            streams.note(f"no requests match this selection{bench}")
+    _emit(streams, options, report, budgets)
     return 0
 
 
@@ -127,13 +150,13 @@ def _check_projection(by: tuple[str, ...], span_of: Window, zone: Zone, now: dat
                          "selected dates leave part of it out", hint="drop --month/--since/--until")
 
 
-def build(ctx: AppContext, ledger: Ledger, *, by: tuple[str, ...], zone: Zone, span_of: Window, where: Where,
+def build(profiles: Mapping[str, Profile], ledger: Ledger, *, by: tuple[str, ...], zone: Zone, span_of: Window, where: Where,
           project: int = 0, now: datetime | None = None) -> Report:
     """The report for the local days of ``span_of`` that hold requests."""
     from relaycli.ledger.queries import day_groups, span
     from relaycli.usage.report import assemble
 
-    compare = {name: profile.compare_to for name, profile in ctx.settings.profiles.items()}
+    compare = {name: profile.compare_to for name, profile in profiles.items()}
     bounds = span(ledger, span_of.since, span_of.until)
     if bounds is None:
         return assemble([], by=by, zone=zone, compare=compare, project=project, now=now)
@@ -146,11 +169,11 @@ def build(ctx: AppContext, ledger: Ledger, *, by: tuple[str, ...], zone: Zone, s
                     first=first, last=last, project=project, now=now)
 
 
-def budgets_for(ctx: AppContext, ledger: Ledger, zone: Zone, options: CostOptions, currency: str | None,
+def budgets_for(profiles: Mapping[str, Profile], ledger: Ledger, zone: Zone, options: CostOptions, currency: str | None,
                 now: datetime) -> list[Spend]:
     from relaycli.usage.budget import month_to_date
 
-    chosen = [profile for name, profile in sorted(ctx.settings.profiles.items())
+    chosen = [profile for name, profile in sorted(profiles.items())
               if profile.budget is not None and (not options.profiles or name in options.profiles)
               and (currency is None or profile.billing.currency == currency)]
     return [month_to_date(ledger, profile, now=now, zone=zone) for profile in chosen]
@@ -165,14 +188,14 @@ def _empty(by: tuple[str, ...], zone: Zone, project: int, now: datetime) -> Repo
 # --- output ------------------------------------------------------------------------------------------------
 
 
-def _emit(ctx: AppContext, options: CostOptions, report: Report, budgets: list[Spend]) -> None:
+def _emit(streams: Streams, options: CostOptions, report: Report, budgets: list[Spend]) -> None:
     from relaycli.cost import view as cost_view
 
     if options.output == "json":
-        ctx.stdout.write(json.dumps(cost_view.to_json(report, budgets), ensure_ascii=False) + "\n")
+        streams.stdout.write(json.dumps(cost_view.to_json(report, budgets), ensure_ascii=False) + "\n")
         return
     if options.output == "csv":
-        cost_view.write_csv(ctx.stdout, report)
+        cost_view.write_csv(streams.stdout, report)
     elif report.rows:
         from relaycli.output.tables import sectioned_table
 
@@ -180,12 +203,12 @@ def _emit(ctx: AppContext, options: CostOptions, report: Report, budgets: list[S
         title = f"Cost by {', '.join(report.by)} ({report.zone}, {report.first} to {report.last})"
         if report.projection is not None and options.compact:
             title += "; * projected"
-        wide = sectioned_table(ctx.stdout, isatty=ctx.stdout_isatty, title=title, columns=cells.columns,
+        wide = sectioned_table(streams.stdout, isatty=streams.stdout_isatty, title=title, columns=cells.columns,
                                rows=cells.rows, right=cells.right, sections=cells.sections, bold=cells.bold)
         if wide and not options.compact:
-            ctx.note("the table is wider than the terminal; --compact draws a narrower one")
+            streams.note("the table is wider than the terminal; --compact draws a narrower one")
     for note in notes(report, budgets):
-        ctx.note(note)
+        streams.note(note)
 
 
 def notes(report: Report, budgets: list[Spend]) -> list[str]:
@@ -215,19 +238,19 @@ def notes(report: Report, budgets: list[Spend]) -> list[str]:
 # --- repricing ---------------------------------------------------------------------------------------------
 
 
-def reprice(ctx: AppContext, ledger: Ledger, span_of: Window, where: Where) -> str:
+def reprice(prices: PriceTable, ledger: Ledger, span_of: Window, where: Where) -> str:
     """Recompute the cost of every selected row whose price in the current table differs from the one
     it was costed with (including rows that had no price). Returns a one-line summary."""
+    from relaycli.config.profile import Billing
     from relaycli.datatypes import Usage
     from relaycli.ledger.queries import price_keys, update_costs, usage_for
     from relaycli.usage.prices import billed, cost_usd
-    from relaycli.config.profile import Billing
 
     updates: list[tuple[str | None, str | None, Decimal | None, Decimal | None, int]] = []
     newly, lost = 0, 0
     for key in price_keys(ledger, since=span_of.since, until=span_of.until, where=where):
-        price = (ctx.prices.lookup(key.model_answered) if key.model_answered else None) \
-            or ctx.prices.lookup(key.model_requested)
+        price = (prices.lookup(key.model_answered) if key.model_answered else None) \
+            or prices.lookup(key.model_requested)
         new = price.as_dict() if price is not None else None
         if new == (json.loads(key.price_json) if key.price_json else None):
             continue

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from relaycli.errors import ConfigError
 from relaycli.config.profile import Profile
+from relaycli.errors import ConfigError
 
 MAX_HEAD = 64 * 1024
 

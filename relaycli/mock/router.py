@@ -10,9 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from relaycli.mock import dist
-
-from relaycli.mock import respond
+from relaycli.mock import dist, respond
 from relaycli.mock.answer import MODEL_IDS, MODELS, answer_tokens
 from relaycli.mock.anthropic_wire import ANTHROPIC, anthropic_models
 from relaycli.mock.httpio import Request, reason

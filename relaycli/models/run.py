@@ -1,18 +1,21 @@
-"""The model catalogue of a profile: the endpoint's list merged with aliases and prices."""
+"""``relay models``: the endpoint's list merged with the profile's aliases and known prices."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from relaycli.config.profile import Profile
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
+    from relaycli.datatypes import ModelInfo
+    from relaycli.output.streams import Streams
+    from relaycli.usage.prices import PriceTable
 
 
-def list_models(ctx: AppContext, profile: Profile, search: str | None = None) -> list[dict[str, Any]]:
-    with ctx.client(profile, ctx.key(profile)) as client:
-        offered = client.list_models()
+def catalogue(offered: list[ModelInfo], profile: Profile, prices: PriceTable,
+              search: str | None = None) -> list[dict[str, Any]]:
+    """The models ``profile``'s endpoint offers, with aliases, prices and context windows (JSON-ready)."""
     aliases: dict[str, list[str]] = {}
     for alias, target in profile.aliases.items():
         aliases.setdefault(target, []).append(alias)
@@ -22,7 +25,7 @@ def list_models(ctx: AppContext, profile: Profile, search: str | None = None) ->
         names = sorted(aliases.get(info.id, []))
         if needle and needle not in info.id.lower() and not any(needle in a.lower() for a in names):
             continue
-        price = ctx.prices.lookup(info.id)
+        price = prices.lookup(info.id)
         entries.append({
             "id": info.id,
             "aliases": names,
@@ -36,3 +39,25 @@ def list_models(ctx: AppContext, profile: Profile, search: str | None = None) ->
             "context_window": info.context_window or (price.context_window if price else None),
         })
     return entries
+
+
+def run_models(offered: list[ModelInfo], profile: Profile, prices: PriceTable, streams: Streams, *,
+               search: str | None, json_out: bool) -> int:
+    entries = catalogue(offered, profile, prices, search)
+    if json_out:
+        streams.stdout.write(json.dumps({"profile": profile.name, "models": entries}, ensure_ascii=False) + "\n")
+        return 0
+    from relaycli.output.tables import table
+
+    def price(entry: dict[str, Any], field: str) -> str:
+        value = (entry["price"] or {}).get(field)
+        return "-" if value is None else f"${value:g}"
+
+    rows = [[e["id"], ", ".join(e["aliases"]), price(e, "input"), price(e, "cached_input"), price(e, "output"),
+             f"{e['context_window']:,}" if e.get("context_window") else "-"] for e in entries]
+    table(streams.stdout, isatty=streams.stdout_isatty, title=f"{len(rows)} models on {profile.name} ({profile.host})",
+          columns=["model", "aliases", "input/1M", "cached/1M", "output/1M", "context"], rows=rows,
+          right=["input/1M", "cached/1M", "output/1M", "context"])
+    if not rows and search:
+        streams.note(f"no model matches {search!r}")
+    return 0

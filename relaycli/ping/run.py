@@ -14,18 +14,27 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from relaycli import __version__
+from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.core.formats import anthropic, openai
-from relaycli.measure.probe import ProbeResult, probe
-from relaycli.measure.http1 import api_path, encode_request, parse_origin
-from relaycli.measure.sockets import ssl_context
 from relaycli.core.formats.common import html_excerpt, looks_like_html
 from relaycli.datatypes import Message
-from relaycli.errors import APIError, AuthError, ConfigError, EndpointError, MissingKey, RateLimited, RelayError
-from relaycli.errors import ExitCode
-from relaycli.config.profile import Profile, ResolvedKey
+from relaycli.errors import (
+    APIError,
+    AuthError,
+    ConfigError,
+    EndpointError,
+    ExitCode,
+    MissingKey,
+    RateLimited,
+    RelayError,
+)
+from relaycli.measure.http1 import api_path, encode_request, parse_origin
+from relaycli.measure.probe import ProbeResult, probe
+from relaycli.measure.sockets import ssl_context
 
 if TYPE_CHECKING:
     from relaycli.context import AppContext
@@ -175,7 +184,7 @@ def _chat(ctx: AppContext, attempt: Attempt, profile: Profile, key: ResolvedKey,
     from relaycli.usage.budget import check_before
 
     try:
-        check_before(ctx, profile)  # budget_action = "block": not even a one-token completion
+        check_before(ctx.ledger, profile, warn=ctx.warn, now=datetime.now(UTC), env=ctx.env)  # not even one token
     except RelayError as exc:
         return exc
     target = Target(profile, asked, profile.resolve_model(asked), key, profile.name)

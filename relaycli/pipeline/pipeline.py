@@ -1,142 +1,164 @@
-"""One request end to end: send (with the profile's fallbacks), hand deltas to the caller, price it,
-and write its ledger row whatever happens: success, error, truncation, Ctrl-C or a closed stdout.
+"""One request end to end, the same for ``relay stream``, ``chat``, ``batch`` and ``serve``.
 
-Commands (stream now, chat later) call ``send``; they only decide what to do with each delta.
+::
+
+    ask -> route (the profile, then its fallbacks) -> cache lookup -> budget -> guard (limits, breaker)
+        -> attempt through the client core (retries) -> deltas to the caller's sink -> ledger row
+        -> cache store
+
+Each stage is a small object given to ``Pipeline`` when the context builds it; the cache and the guard
+default to doing nothing (``seams.py``). Every attempt on a profile gets exactly one ledger row, whatever
+ends it: success, an error, truncation, Ctrl-C or a closed stdout. A failure moves on to the next profile
+only while nothing was shown to the caller.
+
+Several threads may call ``run`` at once: nothing in the pipeline is per-request state, and the ledger is
+written under a lock (``Recorder``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from relaycli.datatypes import ChatRequest, Delta, Message, Result
-from relaycli.errors import (
-    EndpointError,
-    NetworkError,
-    RateLimited,
-    RelayError,
-    RelayTimeout,
-    TruncatedResponse,
-)
-from relaycli.config.profile import Profile
+from relaycli.config.profile import Profile, ResolvedKey
+from relaycli.datatypes import Delta, Notes, Result
+from relaycli.errors import OutputClosed, RelayError, TruncatedResponse
+from relaycli.pipeline.recording import Recorder
+from relaycli.pipeline.request import Answer, Ask
+from relaycli.pipeline.route import Router, worth_falling_back
+from relaycli.pipeline.seams import AttemptGuard, NoCache, NoGuard, ResponseCache
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
+    from relaycli.core.client import RelayClient
+    from relaycli.ledger import LedgerRow
+
+__all__ = ["ClientFactory", "DeltaSink", "Pipeline"]
+
+DeltaSink = Callable[[Delta], None]
+# (profile, its key, where retry notices go) -> a client for one request (a context manager)
+ClientFactory = Callable[[Profile, ResolvedKey, Notes], "RelayClient"]
 
 
-class OutputClosed(Exception):
-    """The reader of our output went away (``relay stream ... | head -1``): a normal end."""
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        router: Router,
+        keys: Callable[[Profile], ResolvedKey],
+        clients: ClientFactory,
+        recorder: Recorder,
+        notes: Notes,
+        env: Mapping[str, str] | None = None,
+        cache: ResponseCache | None = None,
+        guard: AttemptGuard | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.router = router
+        self.keys = keys
+        self.clients = clients
+        self.recorder = recorder
+        self.notes = notes
+        self.env = env
+        self.cache: ResponseCache = cache or NoCache()
+        self.guard: AttemptGuard = guard or NoGuard()
+        self.now = now or _utcnow
 
+    def run(self, ask: Ask, sink: DeltaSink, *, profile: Profile, command: str, tag: str | None = None,
+            notes: Notes | None = None) -> Answer:
+        """Stream ``ask`` from ``profile`` (then its fallbacks) into ``sink``; one ledger row per attempt.
 
-# Failures that make the next profile in ``fallback`` worth trying, if nothing was shown yet.
-FALLBACK_ON = (NetworkError, RelayTimeout, RateLimited, EndpointError)
+        ``notes`` overrides where this request's notes and warnings go (chat prints them above the answer).
+        """
+        say = notes or self.notes
+        candidates = self.router.candidates(profile)
+        for index, candidate in enumerate(candidates):
+            shown = False
 
+            def forward(delta: Delta) -> None:
+                nonlocal shown
+                shown = True
+                sink(delta)
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    result: Result
-    profile: Profile
-    model_asked: str
-    cost_usd: Decimal | None
-    billed: Decimal | None
+            try:
+                return self._one(candidate, ask, forward, command=command, tag=tag, notes=say)
+            except RelayError as exc:
+                if shown or index == len(candidates) - 1 or not worth_falling_back(exc):
+                    raise
+                say.note(f"profile {candidate.name!r} failed ({exc.message}); falling back to "
+                         f"{candidates[index + 1].name!r}")
+        raise AssertionError("unreachable")
 
-
-@dataclass(frozen=True, slots=True)
-class Ask:
-    """What the user asked, before a profile turns it into a wire request."""
-
-    model: str  # as typed: an alias or a model name
-    messages: tuple[Message, ...]
-    system: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    explicit: bool = True  # False: ``model`` is the first profile's default, and a fallback uses its own
-
-    def model_for(self, profile: Profile) -> str:
-        """The model (as typed) to ask ``profile`` for."""
-        if self.explicit or not profile.default_model:
-            return self.model
-        return profile.default_model
-
-    def for_profile(self, profile: Profile) -> ChatRequest:
-        return ChatRequest(model=profile.resolve_model(self.model_for(profile)), messages=self.messages,
-                           system=self.system, temperature=self.temperature, max_tokens=self.max_tokens,
-                           stream=True)
-
-
-def send(ctx: AppContext, profile: Profile, ask: Ask, on_delta: Callable[[Delta], None], *,
-         command: str, tag: str | None = None) -> Answer:
-    """Stream ``ask`` from ``profile`` (then its fallbacks), recording one ledger row per attempt."""
-    candidates = [profile, *(ctx.named_profile(name) for name in profile.fallback)]
-    for index, candidate in enumerate(candidates):
-        shown = False
-
-        def forward(delta: Delta) -> None:
-            nonlocal shown
-            shown = True
-            on_delta(delta)
-
+    # -- one profile -----------------------------------------------------------------------------
+    def _one(self, profile: Profile, ask: Ask, sink: DeltaSink, *, command: str, tag: str | None,
+             notes: Notes) -> Answer:
+        key = self.keys(profile)
+        request = ask.for_profile(profile)
+        model_asked = ask.model_for(profile)
+        hit = self.cache.lookup(profile, request)
+        if hit is not None:
+            return self._replay(hit, profile, model_asked, sink)
+        self._check_budget(profile, notes)
+        self.guard.enter(profile, request)
+        result: Result | None = None
+        row: LedgerRow | None = None
+        error: BaseException | None = None
+        failure: BaseException | None = None
+        outcome = "ok"
         try:
-            return _send_one(ctx, candidate, ask, forward, command=command, tag=tag)
-        except FALLBACK_ON as exc:
-            if shown or index == len(candidates) - 1 or isinstance(exc, TruncatedResponse):
-                raise
-            ctx.note(f"profile {candidate.name!r} failed ({exc.message}); falling back to "
-                     f"{candidates[index + 1].name!r}")
-    raise AssertionError("unreachable")
-
-
-def _send_one(ctx: AppContext, profile: Profile, ask: Ask, on_delta: Callable[[Delta], None], *,
-              command: str, tag: str | None) -> Answer:
-    key = ctx.key(profile)
-    if profile.budget is not None:
-        from relaycli.usage.budget import check_before
-
-        check_before(ctx, profile)  # budget_action = "block": refuse before anything is sent
-    request = ask.for_profile(profile)
-    with ctx.client(profile, key) as client:
-        stream = client.stream(request)
-        outcome: str = "ok"
-        error: RelayError | None = None
-        try:
-            for delta in stream:
-                on_delta(delta)
-        except TruncatedResponse as exc:
-            outcome, error = "truncated", exc
-            raise
-        except RelayError as exc:
-            outcome, error = "error", exc
-            raise
-        except (KeyboardInterrupt, OutputClosed):
-            outcome = "interrupted"
+            with self.clients(profile, key, notes) as client:
+                stream = client.stream(request)
+                try:
+                    for delta in stream:
+                        sink(delta)
+                except TruncatedResponse as exc:
+                    outcome, error = "truncated", exc
+                    raise
+                except RelayError as exc:
+                    outcome, error = "error", exc
+                    raise
+                except (KeyboardInterrupt, OutputClosed):
+                    outcome = "interrupted"
+                    raise
+                except BaseException as exc:  # a bug or the system (a full disk, an encoding): still an error
+                    outcome, error = "error", exc
+                    raise
+                finally:
+                    stream.close()
+                    result = stream.result()
+                    row = self.recorder.record(command=command, profile=profile, model_requested=model_asked,
+                                               result=result, outcome=outcome, error=error, tag=tag,
+                                               warn=notes.warn)
+                    if row is not None and profile.budget is not None:
+                        self._announce_budget(profile, row, notes)
+        except BaseException as exc:
+            failure = exc
             raise
         finally:
-            stream.close()
-            result = stream.result()
-            row_cost = _record(ctx, command=command, profile=profile, model_asked=ask.model_for(profile),
-                               result=result, outcome=outcome, error=error, tag=tag)
-    return Answer(result=result, profile=profile, model_asked=ask.model_for(profile), cost_usd=row_cost[0],
-                  billed=row_cost[1])
+            self.guard.exit(profile, result, failure)
+        assert result is not None
+        self.cache.store(profile, request, result)
+        cost = (row.cost_usd, row.cost_billed) if row is not None else (None, None)
+        return Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0], billed=cost[1])
+
+    def _replay(self, hit: Result, profile: Profile, model_asked: str, sink: DeltaSink) -> Answer:
+        if hit.text:
+            sink(Delta(hit.text))
+        return Answer(result=hit, profile=profile, model_asked=model_asked, cost_usd=None, billed=None, cached=True)
+
+    def _check_budget(self, profile: Profile, notes: Notes) -> None:
+        if profile.budget is None:
+            return
+        from relaycli.usage.budget import check_before
+
+        check_before(self.recorder.ledger, profile, warn=notes.warn, now=self.now(), env=self.env)
+
+    def _announce_budget(self, profile: Profile, row: LedgerRow, notes: Notes) -> None:
+        from relaycli.usage.budget import check_after
+
+        check_after(self.recorder.ledger, profile, row, warn=notes.warn, env=self.env)
 
 
-def _record(ctx: AppContext, *, command: str, profile: Profile, model_asked: str, result: Result,
-            outcome: str, error: RelayError | None, tag: str | None) -> tuple[Decimal | None, Decimal | None]:
-    """Write the ledger row; a ledger problem is a warning, never the reason a request fails."""
-    from relaycli.pipeline.recording import build_row
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
-    row = build_row(command=command, profile=profile, model_requested=model_asked, result=result,
-                    outcome=outcome, error=error, prices=ctx.prices, tag=tag)
-    try:
-        ctx.ledger().record(row)
-    except RelayError as exc:
-        ctx.warn(f"usage not recorded: {exc.message}")
-    except OSError as exc:
-        ctx.warn(f"usage not recorded: {exc}")
-    else:
-        if profile.budget is not None:
-            from relaycli.usage.budget import check_after
-
-            check_after(ctx, profile, row)  # a warning when this request crossed 80 % or 100 %
-    return row.cost_usd, row.cost_billed

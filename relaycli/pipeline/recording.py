@@ -1,18 +1,20 @@
-"""Turn a finished, failed, interrupted or truncated request into one ledger row. Pure: no I/O."""
+"""Turn a finished, failed, interrupted or truncated request into one ledger row (``build_row``, pure), and
+write it (``Recorder``)."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from relaycli.config.profile import Profile
 from relaycli.datatypes import Result, Usage
 from relaycli.errors import APIError, RelayError
-from relaycli.ledger import LedgerRow, utc_timestamp
+from relaycli.ledger import Ledger, LedgerRow, utc_timestamp
 from relaycli.usage.prices import PriceTable, billed, cost_usd
-from relaycli.config.profile import Profile
 
-__all__ = ["OUTCOMES", "build_row"]
+__all__ = ["OUTCOMES", "Recorder", "build_row"]
 
 OUTCOMES = frozenset({"ok", "error", "interrupted", "truncated"})
 
@@ -24,7 +26,7 @@ def build_row(
     model_requested: str,
     result: Result | None,
     outcome: str,
-    error: RelayError | None,
+    error: BaseException | None,
     prices: PriceTable,
     tag: str | None = None,
     now: Callable[[], datetime] | None = None,
@@ -69,12 +71,20 @@ def build_row(
         http_status=(api_error.status if api_error is not None else None)
         or (result.status if result is not None else None),
         outcome=outcome,
-        error_class=error.kind if error is not None else None,
+        error_class=_error_class(error),
         request_id=(result.request_id if result is not None else None)
         or (api_error.request_id if api_error is not None else None),
         finish_reason=result.finish_reason if result is not None else None,
         tag=tag,
     )
+
+
+def _error_class(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    if isinstance(error, RelayError):
+        return error.kind
+    return type(error).__name__
 
 
 def _utcnow() -> datetime:
@@ -85,3 +95,41 @@ def _json(value: object) -> str | None:
     if value is None:
         return None
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+class Recorder:
+    """Writes ledger rows for the pipeline. Safe to call from several threads at once (``relay batch`` and
+    ``relay serve`` run requests concurrently): the ledger is opened once, and each write and budget query
+    holds a lock. A ledger problem is a warning, never the reason a request fails."""
+
+    def __init__(self, *, ledger: Callable[[], Ledger], prices: Callable[[], PriceTable],
+                 now: Callable[[], datetime] | None = None) -> None:
+        self._open = ledger
+        self._prices = prices
+        self._now = now or _utcnow
+        self._lock = threading.RLock()
+
+    def ledger(self) -> Ledger:
+        with self._lock:
+            return self._open()
+
+    def prices(self) -> PriceTable:
+        with self._lock:
+            return self._prices()
+
+    def record(self, *, command: str, profile: Profile, model_requested: str, result: Result | None,
+               outcome: str, error: BaseException | None, tag: str | None,
+               warn: Callable[[str], None]) -> LedgerRow | None:
+        """Build and write one row; the row, or None when it could not be written (``warn`` says why)."""
+        row = build_row(command=command, profile=profile, model_requested=model_requested, result=result,
+                        outcome=outcome, error=error, prices=self.prices(), tag=tag, now=self._now)
+        try:
+            with self._lock:
+                self._open().record(row)
+        except RelayError as exc:
+            warn(f"usage not recorded: {exc.message}")
+            return None
+        except OSError as exc:
+            warn(f"usage not recorded: {exc}")
+            return None
+        return row

@@ -3,62 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-from typing import TYPE_CHECKING, TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from relaycli.config.profile import Profile
 from relaycli.datatypes import Delta, Message
-from relaycli.errors import RelayError, UsageError
-from relaycli.pipeline.pipeline import Answer, Ask, OutputClosed, send
+from relaycli.errors import OutputClosed, RelayError, UsageError
+from relaycli.output.sinks import TextSink
+from relaycli.output.streams import Streams
 from relaycli.usage.money import format_money
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
+    from relaycli.pipeline import Answer, Pipeline
 
 
-class TextSink:
-    """Writes deltas to stdout as they come, flushing each; a closed pipe becomes ``OutputClosed``."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.wrote = False
-        self.last = ""
-
-    def __call__(self, delta: Delta) -> None:
-        if delta.kind != "text" or not delta.text:
-            return
-        try:
-            self.out.write(delta.text)
-            self.out.flush()
-        except BrokenPipeError:
-            silence(self.out)
-            raise OutputClosed() from None
-        self.wrote, self.last = True, delta.text
-
-    def finish(self) -> None:
-        """End the text with a newline, like every line-oriented tool."""
-        if self.wrote and not self.last.endswith("\n"):
-            try:
-                self.out.write("\n")
-                self.out.flush()
-            except BrokenPipeError:
-                silence(self.out)
-
-
-def silence(out: TextIO) -> None:
-    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
-    try:
-        fd = out.fileno()
-    except (AttributeError, ValueError, OSError):
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    os.close(devnull)
-
-
-def read_prompt(args: list[str], ctx: AppContext) -> str:
+def read_prompt(args: list[str], streams: Streams) -> str:
     text = " ".join(args).strip()
-    if not ctx.stdin_isatty:
-        piped = ctx.stdin.read()
+    if not streams.stdin_isatty:
+        piped = streams.stdin.read()
         if piped.strip():
             text = f"{text}\n\n{piped.rstrip()}" if text else piped.rstrip()
     if not text:
@@ -66,31 +28,44 @@ def read_prompt(args: list[str], ctx: AppContext) -> str:
     return text
 
 
-def run_stream(ctx: AppContext, *, prompt: list[str], profile_flag: str | None, model_flag: str | None,
-               system: str | None, temperature: float | None, max_tokens: int | None,
-               json_out: bool, verbose: bool) -> int:
-    profile = ctx.profile(profile_flag)
-    asked, _wire = ctx.model(profile, model_flag)
-    ask = Ask(model=asked, messages=(Message("user", read_prompt(prompt, ctx)),), system=system,
-              temperature=temperature, max_tokens=max_tokens,
-              explicit=bool(model_flag or ctx.env.get("RELAY_MODEL")))
-    sink = TextSink(ctx.stdout)
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    prompt: list[str]
+    model: str  # as typed (alias or name)
+    model_explicit: bool  # chosen by the user, not the profile's default (a fallback then uses its own)
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    json_out: bool = False
+    verbose: bool = False
+
+
+def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: StreamOptions) -> int:
+    """Ask once, write the answer as it arrives (or one JSON document), return the exit code."""
+    from relaycli.pipeline import Ask
+
+    ask = Ask(model=options.model, messages=(Message("user", read_prompt(options.prompt, streams)),),
+              system=options.system, temperature=options.temperature, max_tokens=options.max_tokens,
+              explicit=options.model_explicit)
+    sink = TextSink(streams.stdout)
     collected: list[str] = []
-    on_delta = (lambda d: collected.append(d.text) if d.kind == "text" else None) if json_out else sink
+
+    def keep(delta: Delta) -> None:
+        if delta.kind == "text":
+            collected.append(delta.text)
+
     try:
-        answer = send(ctx, profile, ask, on_delta, command="stream")
-        if json_out:
-            ctx.stdout.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
+        answer = pipeline.run(ask, keep if options.json_out else sink, profile=profile, command="stream")
+        if options.json_out:
+            streams.stdout.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
         sink.finish()
     except OutputClosed:
         return 0
     except (RelayError, KeyboardInterrupt):
         sink.finish()
         raise
-    finally:
-        ctx.close()
-    if verbose:
-        ctx.stderr.write(summary(answer) + "\n")
+    if options.verbose:
+        streams.stderr.write(summary(answer) + "\n")
     return 0
 
 
@@ -109,7 +84,7 @@ def to_json(answer: Answer) -> dict[str, object]:
         "latency_ms": _round(r.timing.latency_ms),
         "ttft_ms": _round(r.timing.ttft_ms),
         "retries": r.retries,
-        "cached": False,
+        "cached": answer.cached,
         "request_id": r.request_id,
     }
 

@@ -5,27 +5,28 @@ was billed for in its billing currency, ``relay bench`` runs included: a budget 
 
 * ``check_before``: with ``budget_action = "block"``, a profile whose month-to-date spend has reached
   its budget refuses the request before anything is sent (``BudgetExceeded``, exit 3, with the figures).
-* ``check_after``: once a request is recorded, a warning on stderr when *this* request took the spend
-  across 80 % or 100 % of the budget, so each threshold is announced once, by the request that crossed it.
+* ``check_after``: once a request is recorded, a warning when *this* request took the spend across 80 %
+  or 100 % of the budget, so each threshold is announced once, by the request that crossed it.
 
-The spend is one indexed query over the month's rows of the ledger (``ledger.reports.month_spend``).
+The pipeline's ``BudgetGate`` applies both to every request; bench and ping call ``check_before``.
+
+The spend is one indexed query over the month's rows of the ledger (``ledger.queries.month_spend``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
+from relaycli.config.profile import Profile
 from relaycli.errors import BudgetExceeded, RelayError
 from relaycli.usage.money import format_money
 from relaycli.usage.periods import Zone, local_zone, month_range, parse_timestamp
-from relaycli.config.profile import Profile
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
     from relaycli.ledger import Ledger, LedgerRow
 
 __all__ = ["THRESHOLDS", "Spend", "check_after", "check_before", "crossed", "month_to_date"]
@@ -88,14 +89,18 @@ def crossed(before: Decimal, after: Decimal, budget: Decimal) -> Decimal | None:
     return hit
 
 
-def check_before(ctx: AppContext, profile: Profile, *, now: datetime | None = None) -> None:
-    """Refuse the request when the profile blocks on its budget and the month's spend has reached it."""
+def check_before(ledger: Callable[[], Ledger], profile: Profile, *, warn: Callable[[str], None],
+                 now: datetime, env: Mapping[str, str] | None = None) -> None:
+    """Refuse the request when the profile blocks on its budget and the month's spend has reached it.
+
+    A ledger that cannot be read is a warning, never the reason a request fails.
+    """
     if profile.budget is None or profile.budget_action != "block":
         return
     try:
-        spend = month_to_date(ctx.ledger(), profile, now=now or datetime.now(UTC), env=ctx.env)
+        spend = month_to_date(ledger(), profile, now=now, env=env)
     except RelayError as exc:
-        ctx.warn(f"budget of profile {profile.name!r} not checked: {exc.message}")
+        warn(f"budget of profile {profile.name!r} not checked: {exc.message}")
         return
     if spend.over:
         raise BudgetExceeded(
@@ -105,21 +110,22 @@ def check_before(ctx: AppContext, profile: Profile, *, now: datetime | None = No
                  "`relay cost` shows where it went")
 
 
-def check_after(ctx: AppContext, profile: Profile, row: LedgerRow) -> None:
+def check_after(ledger: Callable[[], Ledger], profile: Profile, row: LedgerRow, *, warn: Callable[[str], None],
+                env: Mapping[str, str] | None = None) -> None:
     """Warn once when the request just recorded in ``row`` took the month's spend across 80 % or 100 %."""
     if profile.budget is None or not row.cost_billed or row.currency != profile.billing.currency:
         return
     try:
-        spend = month_to_date(ctx.ledger(), profile, now=parse_timestamp(row.ts), env=ctx.env)
+        spend = month_to_date(ledger(), profile, now=parse_timestamp(row.ts), env=env)
     except RelayError as exc:
-        ctx.warn(f"budget of profile {profile.name!r} not checked: {exc.message}")
+        warn(f"budget of profile {profile.name!r} not checked: {exc.message}")
         return
     fraction = crossed(spend.spent - row.cost_billed, spend.spent, spend.budget)
     if fraction is None:
         return
     if fraction < 1:
-        ctx.warn(f"profile {profile.name!r} has used {spend.percent}% of its monthly budget: {spend.figures()}")
+        warn(f"profile {profile.name!r} has used {spend.percent}% of its monthly budget: {spend.figures()}")
         return
     then = ('; further requests will be refused (budget_action = "block")' if profile.budget_action == "block"
             else "")
-    ctx.warn(f"profile {profile.name!r} has reached its monthly budget: {spend.figures()}{then}")
+    warn(f"profile {profile.name!r} has reached its monthly budget: {spend.figures()}{then}")

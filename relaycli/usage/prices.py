@@ -25,9 +25,9 @@ from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any
 
+from relaycli.config.profile import Billing
 from relaycli.datatypes import Usage
 from relaycli.errors import ConfigError, RelayError
-from relaycli.config.profile import Billing
 
 __all__ = ["Price", "PriceTable", "billed", "cost_usd", "SNAPSHOT_PATH"]
 

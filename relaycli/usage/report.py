@@ -24,10 +24,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from relaycli.config.profile import Billing
 from relaycli.errors import UsageError
 from relaycli.ledger.queries import DayGroup
 from relaycli.usage.periods import Zone, next_month
-from relaycli.config.profile import Billing
 
 __all__ = ["DIMENSIONS", "Line", "Projection", "Report", "Unpriced", "assemble", "parse_by"]
 

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from relaycli.bench.analyze import analyze, exit_code_for
-from relaycli.measure.engine import TimedRequest
 from relaycli.errors import ExitCode
+from relaycli.measure.engine import TimedRequest
 
 SSE = {"content-type": "text/event-stream", "x-request-id": "req_1"}
 MS = 1_000_000

@@ -166,14 +166,12 @@ def test_render_time_is_linear_at_small_scale() -> None:
 
 
 def test_notes_written_while_an_answer_streams_go_above_its_tail() -> None:
-    from relaycli.chat.render import _Interjections
+    from relaycli.chat.render import interjecting
 
     out = console()
     renderer = MarkdownStream(out, frame_interval=0)
     renderer.feed("First line.\nSecond, unfinish")
-    stderr = _Interjections(renderer, io.StringIO())
-    stderr.write("relay: warning: budget ")
-    stderr.write("80% used\n")
+    interjecting(renderer).warn("budget 80% used")
     renderer.feed("ed.")
     renderer.finish()
     assert screen(out.file.getvalue()) == [  # type: ignore[attr-defined]

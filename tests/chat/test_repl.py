@@ -14,6 +14,7 @@ from relaycli.chat.input import StreamInput, read_message
 from relaycli.chat.render import PlainView
 from relaycli.chat.repl import ChatOptions, loop, run_chat
 from relaycli.chat.session import ChatSession
+from relaycli.commands.chat import services
 from relaycli.context import AppContext
 from relaycli.errors import APIError, UsageError
 from relaycli.ledger import Ledger
@@ -47,7 +48,7 @@ class Chat:
         self.ctx = AppContext(env=env, stdin=io.StringIO(), stdout=self.out, stderr=self.err)
         self.view = PlainView(self.out, self.err)
         chosen = self.ctx.profile(profile)
-        self.session = ChatSession(self.ctx, self.view, profile=chosen, model=self.ctx.model(chosen, None)[0],
+        self.session = ChatSession(services(self.ctx), self.view, profile=chosen, model=self.ctx.model(chosen, None)[0],
                                    system=system, store=store)
 
     def run(self, *items: object) -> int:
@@ -181,7 +182,7 @@ def test_profile_switch_and_no_store(relay_env: dict[str, str]) -> None:
 def test_piped_stdin_runs_line_by_line_and_errors_end_the_run(relay_env: dict[str, str]) -> None:
     out, err = io.StringIO(), io.StringIO()
     ctx = AppContext(env=relay_env, stdin=io.StringIO("hello\n\n/cost\n"), stdout=out, stderr=err)
-    assert run_chat(ctx, ChatOptions(profile="mock")) == 0
+    assert run_chat(services(ctx), ctx.streams, ChatOptions(profile="mock")) == 0
     assert out.getvalue().startswith("Mock answer to 1 messages:")
     assert out.getvalue().splitlines()[1].startswith("conversation 1: 1 turn · 1 in / 40 out tokens · $0.0000")
     assert err.getvalue().startswith("[gpt-4.1-mini · 1 in / 40 out tokens")
@@ -189,27 +190,27 @@ def test_piped_stdin_runs_line_by_line_and_errors_end_the_run(relay_env: dict[st
     ctx = AppContext(env=relay_env, stdin=io.StringIO("[[mock: fail=400]] no\nnever sent\n"),
                      stdout=io.StringIO(), stderr=io.StringIO())
     with pytest.raises(APIError):
-        run_chat(ctx, ChatOptions(profile="mock", conversation=None))
+        run_chat(services(ctx), ctx.streams, ChatOptions(profile="mock", conversation=None))
 
     ctx = AppContext(env=relay_env, stdin=io.StringIO("x\n"), stdout=io.StringIO(), stderr=io.StringIO())
     with pytest.raises(UsageError):
-        run_chat(ctx, ChatOptions(profile="mock", conversation=42))
+        run_chat(services(ctx), ctx.streams, ChatOptions(profile="mock", conversation=42))
 
 
 def test_continue_uses_the_conversation_profile_model_and_system(relay_env: dict[str, str]) -> None:
     ctx = AppContext(env=relay_env, stdin=io.StringIO("hi\n/model gpt-4.1\n"), stdout=io.StringIO(),
                      stderr=io.StringIO())
-    run_chat(ctx, ChatOptions(profile="mock-anthropic", system="be brief"))
+    run_chat(services(ctx), ctx.streams, ChatOptions(profile="mock-anthropic", system="be brief"))
     out, err = io.StringIO(), io.StringIO()
     ctx = AppContext(env=relay_env, stdin=io.StringIO("more\n"), stdout=out, stderr=err)
-    run_chat(ctx, ChatOptions(resume_last=True))
+    run_chat(services(ctx), ctx.streams, ChatOptions(resume_last=True))
     assert out.getvalue().startswith("Mock answer to 4 messages:")  # system + hi + answer + more
     assert "continuing conversation 1: 'hi' (1 turn)" in err.getvalue()
     assert "[gpt-4.1 · " in err.getvalue()
 
     out = io.StringIO()
     ctx = AppContext(env=relay_env, stdin=io.StringIO("/system\n/model\n"), stdout=out, stderr=io.StringIO())
-    run_chat(ctx, ChatOptions(conversation=1, model="claude-haiku-4-5"))
+    run_chat(services(ctx), ctx.streams, ChatOptions(conversation=1, model="claude-haiku-4-5"))
     assert "system prompt: be brief" in out.getvalue() and "model: claude-haiku-4-5 (profile mock-anthropic)" \
         in out.getvalue()
 
@@ -255,12 +256,12 @@ def test_copy_uses_the_first_clipboard_tool_that_works() -> None:
 
 def test_list_json_shape(relay_env: dict[str, str]) -> None:
     ctx = AppContext(env=relay_env, stdin=io.StringIO("hi\n"), stdout=io.StringIO(), stderr=io.StringIO())
-    run_chat(ctx, ChatOptions(profile="mock"))
+    run_chat(services(ctx), ctx.streams, ChatOptions(profile="mock"))
     from relaycli.chat.listing import list_conversations
 
     out = io.StringIO()
     ctx = AppContext(env=relay_env, stdout=out, stderr=io.StringIO())
-    assert list_conversations(ctx, limit=5, json_out=True) == 0
+    assert list_conversations(ctx.ledger(), ctx.streams, limit=5, json_out=True) == 0
     (entry,) = json.loads(out.getvalue())["conversations"]
     assert {k: entry[k] for k in ("id", "title", "profile", "model", "turns")} == {
         "id": 1, "title": "hi", "profile": "mock", "model": "gpt-4.1-mini", "turns": 1}

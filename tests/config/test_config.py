@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from relaycli.config import loader as config
-
 from relaycli.config import edit as config_edit
-from relaycli.errors import ConfigError, MissingKey, ProfileNotFound
-from relaycli.errors import ExitCode
+from relaycli.config import loader as config
+from relaycli.errors import ConfigError, ExitCode, MissingKey, ProfileNotFound
 from relaycli.paths import resolve
 
 GOOD = """\

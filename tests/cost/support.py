@@ -12,12 +12,13 @@ from typing import Any
 
 from relaycli.config.loader import load
 from relaycli.context import AppContext
-from relaycli.cost.run import CostOptions, run_cost
+from relaycli.commands.cost import run as run_cost
+from relaycli.cost.run import CostOptions
 from relaycli.datatypes import Result, Timing, Usage
 from relaycli.errors import RateLimited
 from relaycli.ledger import Ledger
-from relaycli.usage.prices import PriceTable
 from relaycli.pipeline.recording import build_row
+from relaycli.usage.prices import PriceTable
 
 CONFIG = """\
 default_profile = "relay"

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from relaycli.usage.budget import Spend, crossed, month_to_date
+from relaycli.commands.stream import run as run_stream
 from relaycli.context import AppContext
-from relaycli.errors import BudgetExceeded
-from relaycli.errors import ExitCode
+from relaycli.errors import BudgetExceeded, ExitCode
 from relaycli.ledger import Ledger
-from relaycli.stream.run import run_stream
+from relaycli.usage.budget import Spend, crossed, month_to_date
 from tests.conftest import run_relay
 
 from .support import Home
@@ -69,8 +68,7 @@ def test_month_to_date_counts_one_profile_one_currency_one_local_month(tmp_path:
 
 def _stream(env: dict[str, str], err: io.StringIO, profile: str = "capped") -> int:
     ctx = AppContext(env=env, stdin=io.StringIO(""), stdout=io.StringIO(), stderr=err)
-    return run_stream(ctx, prompt=["hello", "there"], profile_flag=profile, model_flag=None, system=None,
-                      temperature=None, max_tokens=None, json_out=False, verbose=False)
+    return run_stream(ctx, prompt=["hello", "there"], profile=profile, model=None)
 
 
 @pytest.mark.parametrize("action", ["warn", "block"])

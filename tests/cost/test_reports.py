@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from relaycli.context import AppContext
-from relaycli.cost.run import CostOptions, run_cost
+from relaycli.commands.cost import run as run_cost
+from relaycli.cost.run import CostOptions
 from relaycli.errors import UsageError
 from relaycli.usage.periods import resolve_zone
 from relaycli.usage.report import assemble, parse_by

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_relay
 
 from .support import ledger_rows, write_config
@@ -232,6 +234,32 @@ def test_ctrl_c_exits_130_and_records_the_row(relay_env: dict[str, str]) -> None
     assert b"Traceback" not in err
     (row,) = ledger_rows(relay_env)
     assert row["outcome"] == "interrupted" and row["ttft_ms"] is not None
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_record_the_row_like_ctrl_c(relay_env: dict[str, str], signum: int, code: int) -> None:
+    env = {**os.environ, **relay_env, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "relaycli", "stream", "-p", "mock",
+                             "[[mock: words=500 token_delay=0.02]] hi"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    assert proc.stdout.read(5) == b"Mock "
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == code, err
+    assert b"Traceback" not in err
+    (row,) = ledger_rows(relay_env)
+    assert row["outcome"] == "interrupted" and row["ttft_ms"] is not None
+
+
+def test_a_signal_ignored_by_the_parent_stays_ignored(relay_env: dict[str, str]) -> None:
+    env = {**os.environ, **relay_env}
+    done = subprocess.run(["bash", "-c", f"trap '' HUP; {sys.executable} -m relaycli stream -p mock "
+                           "'[[mock: words=30 token_delay=0.01]] hi' & pid=$!; sleep 0.3; kill -HUP $pid; wait $pid"],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr  # nohup-style: the answer runs to its end
+    (row,) = ledger_rows(relay_env)
+    assert row["outcome"] == "ok"
 
 
 def test_server_rejecting_stream_options_is_remembered(relay_env: dict[str, str], mock_server: object) -> None:

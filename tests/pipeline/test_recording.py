@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from relaycli.config.profile import Billing, Profile
 from relaycli.datatypes import Result, Timing, Usage
 from relaycli.errors import NetworkError, RateLimited, TruncatedResponse
 from relaycli.ledger import Ledger
-from relaycli.usage.prices import PriceTable
-from relaycli.config.profile import Billing, Profile
 from relaycli.pipeline.recording import build_row
+from relaycli.usage.prices import PriceTable
 
 PROFILE = Profile(
     name="holysheep",

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from relaycli.config.profile import Billing
 from relaycli.datatypes import Usage
 from relaycli.usage.prices import Price, PriceTable, billed, cost_usd
-from relaycli.config.profile import Billing
 
 
 @pytest.fixture(scope="module")

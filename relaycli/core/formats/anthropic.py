@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from relaycli.core.formats.common import Completion, as_int, as_str, load_json_object, short
+from relaycli.core.sse import SSEEvent
 from relaycli.datatypes import ChatRequest, Delta, ModelInfo, Usage
 from relaycli.errors import EndpointError, StreamError
-from relaycli.core.sse import SSEEvent
-from relaycli.core.formats.common import Completion, as_int, as_str, load_json_object, short
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096

@@ -10,10 +10,10 @@ import json
 import re
 from typing import Any
 
+from relaycli.core.formats.common import Completion, as_int, as_str, load_json_object, short
+from relaycli.core.sse import SSEEvent
 from relaycli.datatypes import ChatRequest, Delta, ModelInfo, Usage
 from relaycli.errors import EndpointError, StreamError
-from relaycli.core.sse import SSEEvent
-from relaycli.core.formats.common import Completion, as_int, as_str, load_json_object, short
 
 DONE = "[DONE]"
 

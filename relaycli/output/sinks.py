@@ -1,0 +1,51 @@
+"""Text sinks: where the deltas of an answer are written as they arrive (stdout, flushed per chunk)."""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+from relaycli.datatypes import Delta
+from relaycli.errors import OutputClosed
+
+__all__ = ["TextSink", "silence"]
+
+
+class TextSink:
+    """Writes deltas to ``out`` as they come, flushing each; a closed pipe becomes ``OutputClosed``."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.wrote = False
+        self.last = ""
+
+    def __call__(self, delta: Delta) -> None:
+        if delta.kind != "text" or not delta.text:
+            return
+        try:
+            self.out.write(delta.text)
+            self.out.flush()
+        except BrokenPipeError:
+            silence(self.out)
+            raise OutputClosed() from None
+        self.wrote, self.last = True, delta.text
+
+    def finish(self) -> None:
+        """End the text with a newline, like every line-oriented tool."""
+        if self.wrote and not self.last.endswith("\n"):
+            try:
+                self.out.write("\n")
+                self.out.flush()
+            except BrokenPipeError:
+                silence(self.out)
+
+
+def silence(out: TextIO) -> None:
+    """After EPIPE, point ``out`` at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

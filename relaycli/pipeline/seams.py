@@ -1,0 +1,53 @@
+"""The places where later stages plug into the pipeline, each with a default that does nothing.
+
+* ``ResponseCache`` — looked up before the budget check (a hit is never billed), stored after the row.
+* ``AttemptGuard`` — wraps every attempt on one profile: a rate limiter waits in ``enter``, a circuit
+  breaker refuses there (raising a ``RelayError``, which the router treats like any failure of that
+  profile) and learns from ``exit``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from relaycli.config.profile import Profile
+from relaycli.datatypes import ChatRequest, Result
+
+__all__ = ["AttemptGuard", "NoCache", "NoGuard", "ResponseCache"]
+
+
+class ResponseCache(Protocol):
+    def lookup(self, profile: Profile, request: ChatRequest) -> Result | None:
+        """A stored complete answer to exactly this request on this profile's endpoint, or None."""
+        ...
+
+    def store(self, profile: Profile, request: ChatRequest, result: Result) -> None:
+        """Keep a complete, successful answer (never called for errors, truncation or interruption)."""
+        ...
+
+
+class AttemptGuard(Protocol):
+    def enter(self, profile: Profile, request: ChatRequest) -> None:
+        """Called before an attempt on ``profile``; may wait, or raise to refuse it."""
+        ...
+
+    def exit(self, profile: Profile, result: Result | None, error: BaseException | None) -> None:
+        """Called after the attempt, with what it returned or raised."""
+        ...
+
+
+class NoCache:
+    def lookup(self, profile: Profile, request: ChatRequest) -> Result | None:
+        return None
+
+    def store(self, profile: Profile, request: ChatRequest, result: Result) -> None:
+        return None
+
+
+class NoGuard:
+    def enter(self, profile: Profile, request: ChatRequest) -> None:
+        return None
+
+    def exit(self, profile: Profile, result: Result | None, error: BaseException | None) -> None:
+        return None
+

@@ -1,0 +1,191 @@
+"""The request pipeline on its own: stages in order, the cache and guard seams, notes, concurrent callers.
+
+Requests go to the session's local relay over a real loopback socket; the pipeline is built by the
+context exactly as commands get it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from relaycli.config.profile import Profile
+from relaycli.context import AppContext
+from relaycli.datatypes import ChatRequest, Delta, Message, Notes, Result, Timing, Usage
+from relaycli.errors import BudgetExceeded, NetworkError, RelayError
+from relaycli.ledger import Ledger
+from relaycli.pipeline import Ask, Pipeline
+
+
+def context(env: dict[str, str]) -> AppContext:
+    return AppContext(env=env, stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def ask(text: str = "hello") -> Ask:
+    return Ask(model="gpt-4.1-mini", messages=(Message("user", text),))
+
+
+def rows(env: dict[str, str]) -> list[tuple[str, str, str]]:
+    with Ledger.open(Path(env["RELAY_HOME"]) / "ledger.db") as ledger:
+        return [(r.command, r.profile, r.outcome) for r in reversed(ledger.recent(1000))]
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def __call__(self, delta: Delta) -> None:
+        if delta.kind == "text":
+            self.texts.append(delta.text)
+
+
+def test_one_request_streams_to_the_sink_and_writes_one_row(relay_env: dict[str, str]) -> None:
+    ctx = context(relay_env)
+    sink = Collect()
+    answer = ctx.pipeline.run(ask(), sink, profile=ctx.profile("mock"), command="stream")
+    ctx.close()
+    assert "".join(sink.texts) == answer.result.text and answer.result.text.startswith("Mock answer")
+    assert answer.cost_usd is not None and answer.cost_usd > 0 and not answer.cached
+    assert rows(relay_env) == [("stream", "mock", "ok")]
+
+
+class FakeCache:
+    def __init__(self, hit: Result | None) -> None:
+        self.hit = hit
+        self.looked: list[ChatRequest] = []
+        self.stored: list[Result] = []
+
+    def lookup(self, profile: Profile, request: ChatRequest) -> Result | None:
+        self.looked.append(request)
+        return self.hit
+
+    def store(self, profile: Profile, request: ChatRequest, result: Result) -> None:
+        self.stored.append(result)
+
+
+def test_a_cache_hit_is_replayed_through_the_sink_before_the_budget_and_without_a_request(
+    relay_env: dict[str, str], mock_server: object
+) -> None:
+    ctx = context(relay_env)
+    hit = Result(text="from the cache", model="gpt-4.1-mini", finish_reason="stop", usage=Usage(5, 3),
+                 request_id="req-1", timing=Timing())
+    cache = FakeCache(hit)
+    ctx.pipeline.cache = cache
+    spent = replace(ctx.profile("mock"), budget=Decimal(0), budget_action="block")  # a miss would be refused
+    before = len(mock_server.log)  # type: ignore[attr-defined]
+    sink = Collect()
+    answer = ctx.pipeline.run(ask(), sink, profile=spent, command="stream")
+    assert answer.cached and sink.texts == ["from the cache"]
+    assert cache.looked[0].model == "gpt-4.1-mini" and cache.stored == []
+    assert len(mock_server.log) == before  # type: ignore[attr-defined]  # nothing was sent
+    cache.hit = None
+    with pytest.raises(BudgetExceeded):
+        ctx.pipeline.run(ask(), sink, profile=spent, command="stream")
+    ctx.close()
+
+
+def test_a_miss_is_stored_after_its_row(relay_env: dict[str, str]) -> None:
+    ctx = context(relay_env)
+    cache = FakeCache(None)
+    ctx.pipeline.cache = cache
+    answer = ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("mock"), command="stream")
+    ctx.close()
+    assert cache.stored == [answer.result]
+    assert rows(relay_env) == [("stream", "mock", "ok")]
+
+
+def test_errors_are_never_stored(relay_env: dict[str, str]) -> None:
+    ctx = context(relay_env)
+    cache = FakeCache(None)
+    ctx.pipeline.cache = cache
+    with pytest.raises(RelayError):
+        ctx.pipeline.run(ask("[[mock: fail=400]] no"), Collect(), profile=ctx.profile("mock"), command="stream")
+    ctx.close()
+    assert cache.stored == []
+    assert rows(relay_env) == [("stream", "mock", "error")]
+
+
+class RecordingGuard:
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.refuse = refuse or set()
+
+    def enter(self, profile: Profile, request: ChatRequest) -> None:
+        self.calls.append(("enter", profile.name))
+        if profile.name in self.refuse:
+            raise NetworkError(f"circuit open for {profile.name}")
+
+    def exit(self, profile: Profile, result: Result | None, error: BaseException | None) -> None:
+        self.calls.append(("exit", profile.name if error is None else f"{profile.name}:{type(error).__name__}"))
+
+
+def test_the_guard_wraps_every_attempt_and_a_refusal_moves_on_to_the_fallback(relay_env: dict[str, str]) -> None:
+    from tests.integration.support import write_config
+
+    write_config(relay_env, '[profiles.first]\nbase_url = "http://127.0.0.1:9/v1"\nfallback = ["mock"]\n'
+                            'default_model = "gpt-4.1-mini"\n')
+    ctx = context(relay_env)
+    guard = RecordingGuard(refuse={"first"})
+    ctx.pipeline.guard = guard
+    notes: list[str] = []
+    answer = ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("first"), command="stream",
+                              notes=Notes(note=notes.append, warn=notes.append))
+    ctx.close()
+    assert answer.profile.name == "mock"
+    assert guard.calls == [("enter", "first"), ("enter", "mock"), ("exit", "mock")]
+    assert notes == ["profile 'first' failed (circuit open for first); falling back to 'mock'"]
+    assert ctx.stderr.getvalue() == ""  # type: ignore[attr-defined]  # the notes went where the caller said
+
+
+def test_a_failure_after_content_was_shown_is_not_retried_elsewhere(relay_env: dict[str, str]) -> None:
+    ctx = context(relay_env)
+    guard = RecordingGuard()
+    ctx.pipeline.guard = guard
+    with pytest.raises(RelayError):
+        ctx.pipeline.run(ask("[[mock: stop_after=3]] hi"), Collect(), profile=ctx.profile("mock"), command="stream")
+    ctx.close()
+    assert guard.calls == [("enter", "mock"), ("exit", "mock:TruncatedResponse")]
+    assert rows(relay_env) == [("stream", "mock", "truncated")]
+
+
+def test_an_exception_that_is_not_a_relay_error_still_leaves_an_error_row(relay_env: dict[str, str]) -> None:
+    ctx = context(relay_env)
+
+    def broken(delta: Delta) -> None:
+        raise UnicodeEncodeError("ascii", "caf\xe9", 3, 4, "ordinal not in range")
+
+    with pytest.raises(UnicodeEncodeError):
+        ctx.pipeline.run(ask(), broken, profile=ctx.profile("mock"), command="stream")
+    ctx.close()
+    with Ledger.open(Path(relay_env["RELAY_HOME"]) / "ledger.db") as ledger:
+        (row,) = ledger.recent(5)
+    assert (row.outcome, row.error_class) == ("error", "UnicodeEncodeError")
+
+
+def test_several_threads_share_one_pipeline(relay_env: dict[str, str]) -> None:
+    """What ``relay batch`` and ``relay serve`` will do: one pipeline, requests in parallel, a row each."""
+    ctx = context(relay_env)
+    pipeline: Pipeline = ctx.pipeline
+    profile = ctx.profile("mock")
+    answers: list[str] = []
+    failures: list[BaseException] = []
+
+    def one(n: int) -> None:
+        try:
+            answers.append(pipeline.run(ask(f"q{n}"), Collect(), profile=profile, command="stream").result.text)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ctx.close()
+    assert failures == [] and len(answers) == 16
+    assert rows(relay_env) == [("stream", "mock", "ok")] * 16
