@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from relaycli.commands.options import finite
+
 if TYPE_CHECKING:
     from relaycli.chat.session import ChatServices
     from relaycli.config.profile import Profile
@@ -16,7 +18,8 @@ def chat(
     profile: str | None = typer.Option(None, "-p", "--profile", help="Profile to use."),
     model: str | None = typer.Option(None, "-m", "--model", help="Model or alias."),
     system: str | None = typer.Option(None, "-s", "--system", help="System prompt."),
-    temperature: float | None = typer.Option(None, "-t", "--temperature", min=0.0, max=2.0),
+    temperature: float | None = typer.Option(None, "-t", "--temperature", min=0.0, max=2.0, callback=finite,
+                                             help="Sampling temperature, 0 to 2."),
     max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Cap on output tokens per answer."),
     resume: bool = typer.Option(False, "-c", "--continue", help="Continue the last conversation."),
     conversation: int | None = typer.Option(None, "--conversation", metavar="ID", help="Continue conversation ID."),

@@ -6,7 +6,7 @@ import typer
 
 
 def log(
-    count: int = typer.Option(20, "-n", "--count", min=1, help="How many rows, newest last."),
+    count: int = typer.Option(20, "-n", "--count", min=1, max=10**9, clamp=True, help="How many rows, newest last."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Show the latest requests from the usage ledger.

@@ -30,10 +30,10 @@ if TYPE_CHECKING:
 
     from relaycli.config.profile import Profile
     from relaycli.ledger import Ledger
-    from relaycli.output.streams import Streams
-    from relaycli.usage.prices import PriceTable
     from relaycli.ledger.queries import Where
+    from relaycli.output.streams import Streams
     from relaycli.usage.budget import Spend
+    from relaycli.usage.prices import PriceTable
     from relaycli.usage.report import Report
 
 Output = Literal["table", "json", "csv"]
@@ -150,8 +150,8 @@ def _check_projection(by: tuple[str, ...], span_of: Window, zone: Zone, now: dat
                          "selected dates leave part of it out", hint="drop --month/--since/--until")
 
 
-def build(profiles: Mapping[str, Profile], ledger: Ledger, *, by: tuple[str, ...], zone: Zone, span_of: Window, where: Where,
-          project: int = 0, now: datetime | None = None) -> Report:
+def build(profiles: Mapping[str, Profile], ledger: Ledger, *, by: tuple[str, ...], zone: Zone, span_of: Window,
+          where: Where, project: int = 0, now: datetime | None = None) -> Report:
     """The report for the local days of ``span_of`` that hold requests."""
     from relaycli.ledger.queries import day_groups, span
     from relaycli.usage.report import assemble

@@ -17,13 +17,14 @@ written under a lock (``Recorder``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.datatypes import Delta, Notes, Result
-from relaycli.errors import OutputClosed, RelayError, TruncatedResponse
+from relaycli.errors import ConfigError, OutputClosed, RelayError, TruncatedResponse
 from relaycli.pipeline.recording import Recorder
 from relaycli.pipeline.request import Answer, Ask
 from relaycli.pipeline.route import Router, worth_falling_back
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from relaycli.core.client import RelayClient
     from relaycli.ledger import LedgerRow
 
-__all__ = ["ClientFactory", "DeltaSink", "Pipeline"]
+__all__ = ["ClientFactory", "DeltaSink", "Pipeline", "partial_answer"]
 
 DeltaSink = Callable[[Delta], None]
 # (profile, its key, where retry notices go) -> a client for one request (a context manager)
@@ -65,35 +66,55 @@ class Pipeline:
         self.now = now or _utcnow
 
     def run(self, ask: Ask, sink: DeltaSink, *, profile: Profile, command: str, tag: str | None = None,
-            notes: Notes | None = None) -> Answer:
+            notes: Notes | None = None, shown: Callable[[], bool] | None = None) -> Answer:
         """Stream ``ask`` from ``profile`` (then its fallbacks) into ``sink``; one ledger row per attempt.
 
         ``notes`` overrides where this request's notes and warnings go (chat prints them above the answer).
+        ``shown`` says whether the caller has shown anything of the answer yet (default: whether any delta
+        reached ``sink``); while it is False a failure may still go to the next profile. A failure carries
+        what arrived before it as ``partial_answer(exc)``.
         """
         say = notes or self.notes
         candidates = self.router.candidates(profile)
+        first_wire = ask.wire_model(profile)
+        failure: RelayError | None = None  # the last real failure, reported if every fallback is skipped
         for index, candidate in enumerate(candidates):
-            shown = False
-
-            def forward(delta: Delta) -> None:
-                nonlocal shown
-                shown = True
-                sink(delta)
-
+            forward = _Forward(sink)
             try:
-                return self._one(candidate, ask, forward, command=command, tag=tag, notes=say)
+                if index:
+                    self._usable_fallback(candidate)
+                return self._one(candidate, ask, forward, command=command, tag=tag, notes=say,
+                                 wire=first_wire if index else None)
+            except _Skipped as skipped:
+                say.note(f"fallback profile {candidate.name!r} skipped: {skipped.reason.message}")
+                if index == len(candidates) - 1:
+                    assert failure is not None
+                    raise failure from None
+                continue
             except RelayError as exc:
-                if shown or index == len(candidates) - 1 or not worth_falling_back(exc):
+                visible = shown() if shown is not None else forward.forwarded
+                if visible or index == len(candidates) - 1 or not worth_falling_back(exc):
                     raise
+                failure = exc
                 say.note(f"profile {candidate.name!r} failed ({exc.message}); falling back to "
                          f"{candidates[index + 1].name!r}")
         raise AssertionError("unreachable")
 
+    def _usable_fallback(self, profile: Profile) -> None:
+        """A fallback whose own key or budget stops it is skipped, so the first profile's failure is what the
+        user hears about."""
+        try:
+            self.keys(profile)
+            if profile.budget is not None:
+                self._check_budget(profile, Notes.silent())
+        except ConfigError as exc:
+            raise _Skipped(exc) from None
+
     # -- one profile -----------------------------------------------------------------------------
     def _one(self, profile: Profile, ask: Ask, sink: DeltaSink, *, command: str, tag: str | None,
-             notes: Notes) -> Answer:
+             notes: Notes, wire: str | None) -> Answer:
         key = self.keys(profile)
-        request = ask.for_profile(profile)
+        request = ask.for_profile(profile, wire)
         model_asked = ask.model_for(profile)
         hit = self.cache.lookup(profile, request)
         if hit is not None:
@@ -133,6 +154,10 @@ class Pipeline:
                         self._announce_budget(profile, row, notes)
         except BaseException as exc:
             failure = exc
+            if result is not None:
+                cost = (row.cost_usd, row.cost_billed) if row is not None else (None, None)
+                _attach(exc, Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0],
+                                    billed=cost[1]))
             raise
         finally:
             self.guard.exit(profile, result, failure)
@@ -157,6 +182,37 @@ class Pipeline:
         from relaycli.usage.budget import check_after
 
         check_after(self.recorder.ledger, profile, row, warn=notes.warn, env=self.env)
+
+
+class _Forward:
+    """Passes deltas on to the caller's sink and remembers whether any went through."""
+
+    def __init__(self, sink: DeltaSink) -> None:
+        self.sink = sink
+        self.forwarded = False
+
+    def __call__(self, delta: Delta) -> None:
+        self.forwarded = True
+        self.sink(delta)
+
+
+class _Skipped(Exception):
+    def __init__(self, reason: ConfigError) -> None:
+        self.reason = reason
+
+
+_PARTIAL = "relay_partial_answer"
+
+
+def _attach(exc: BaseException, answer: Answer) -> None:
+    with contextlib.suppress(AttributeError):  # an exception type without a __dict__
+        setattr(exc, _PARTIAL, answer)
+
+
+def partial_answer(exc: BaseException) -> Answer | None:
+    """What arrived before ``exc`` ended the request (text so far, usage, timing), if anything was sent."""
+    found = getattr(exc, _PARTIAL, None)
+    return found if isinstance(found, Answer) else None
 
 
 def _utcnow() -> datetime:

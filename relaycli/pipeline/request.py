@@ -28,10 +28,18 @@ class Ask:
             return self.model
         return profile.default_model
 
-    def for_profile(self, profile: Profile) -> ChatRequest:
-        """The wire request for ``profile``: its alias of the model resolved."""
+    def wire_model(self, profile: Profile, first: str | None = None) -> str:
+        """The model name ``profile`` is sent: its own alias of the typed name, else (for a fallback) the model
+        the first profile resolved the name to, so ``-m sonnet`` reaches a fallback as the model it meant."""
+        typed = self.model_for(profile)
+        if typed in profile.aliases or first is None or not self.explicit:
+            return profile.resolve_model(typed)
+        return first
+
+    def for_profile(self, profile: Profile, first: str | None = None) -> ChatRequest:
+        """The wire request for ``profile`` (``first``: the wire model of the first profile tried)."""
         return ChatRequest(
-            model=profile.resolve_model(self.model_for(profile)),
+            model=self.wire_model(profile, first),
             messages=self.messages,
             system=self.system,
             temperature=self.temperature,

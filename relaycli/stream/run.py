@@ -11,7 +11,7 @@ from relaycli.datatypes import Delta, Message
 from relaycli.errors import OutputClosed, RelayError, UsageError
 from relaycli.output.sinks import TextSink
 from relaycli.output.streams import Streams
-from relaycli.usage.money import format_money
+from relaycli.usage.money import decimal_string, format_money
 
 if TYPE_CHECKING:
     from relaycli.pipeline import Answer, Pipeline
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def read_prompt(args: list[str], streams: Streams) -> str:
     text = " ".join(args).strip()
     if not streams.stdin_isatty:
-        piped = streams.stdin.read()
+        piped = read_stdin(streams)
         if piped.strip():
             text = f"{text}\n\n{piped.rstrip()}" if text else piped.rstrip()
     if not text:
@@ -48,25 +48,56 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
               system=options.system, temperature=options.temperature, max_tokens=options.max_tokens,
               explicit=options.model_explicit)
     sink = TextSink(streams.stdout)
-    collected: list[str] = []
 
     def keep(delta: Delta) -> None:
-        if delta.kind == "text":
-            collected.append(delta.text)
+        """--json shows nothing while the answer arrives: the document carries the answer's text."""
 
     try:
-        answer = pipeline.run(ask, keep if options.json_out else sink, profile=profile, command="stream")
         if options.json_out:
+            answer = pipeline.run(ask, keep, profile=profile, command="stream", shown=lambda: False)
             streams.stdout.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
-        sink.finish()
+        else:
+            answer = pipeline.run(ask, sink, profile=profile, command="stream", shown=lambda: sink.wrote)
+            sink.finish()
     except OutputClosed:
         return 0
-    except (RelayError, KeyboardInterrupt):
+    except (RelayError, KeyboardInterrupt) as exc:
+        if options.json_out:
+            _write_failure(streams, exc, profile, options.model)
         sink.finish()
         raise
     if options.verbose:
         streams.stderr.write(summary(answer) + "\n")
     return 0
+
+
+def _write_failure(streams: Streams, exc: RelayError | KeyboardInterrupt, profile: Profile, model: str) -> None:
+    """``--json`` still prints one document when the request failed or was interrupted: the partial text,
+    ``finish_reason`` null and an ``error`` object (the message also goes to stderr as usual)."""
+    from relaycli.errors import interrupt_exit_code
+    from relaycli.pipeline import partial_answer
+
+    partial = partial_answer(exc)
+    if partial is not None:
+        doc = to_json(partial)
+    else:
+        doc = {"text": "", "model": None, "model_requested": model, "profile": profile.name,
+               "usage": {"prompt_tokens": None, "completion_tokens": None, "cached_tokens": None,
+                         "cache_write_tokens": None},
+               "cost": {"usd": None, "billed": None, "currency": profile.billing.currency},
+               "latency_ms": None, "ttft_ms": None, "retries": 0, "cached": False, "request_id": None}
+    doc["finish_reason"] = None
+    if isinstance(exc, RelayError):
+        doc["error"] = {"class": exc.kind, "message": exc.message, "exit_code": int(exc.exit_code)}
+    else:
+        doc["error"] = {"class": "Interrupted", "message": "interrupted", "exit_code": interrupt_exit_code(exc)}
+    try:
+        streams.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        streams.stdout.flush()
+    except BrokenPipeError:
+        from relaycli.output.sinks import silence
+
+        silence(streams.stdout)
 
 
 def to_json(answer: Answer) -> dict[str, object]:
@@ -79,7 +110,7 @@ def to_json(answer: Answer) -> dict[str, object]:
         "finish_reason": r.finish_reason,
         "usage": {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
                   "cached_tokens": u.cached_tokens, "cache_write_tokens": u.cache_write_tokens},
-        "cost": {"usd": _num(answer.cost_usd), "billed": _num(answer.billed),
+        "cost": {"usd": decimal_string(answer.cost_usd), "billed": decimal_string(answer.billed),
                  "currency": answer.profile.billing.currency},
         "latency_ms": _round(r.timing.latency_ms),
         "ttft_ms": _round(r.timing.ttft_ms),
@@ -109,10 +140,28 @@ def _count(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
 
 
-def _num(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
-
-
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
+
+
+def read_stdin(streams: Streams) -> str:
+    """All of stdin as text. UTF-8 (a BOM is dropped) or UTF-16 with a BOM; bytes that are not valid UTF-8
+    are replaced with U+FFFD, and a warning says how many, rather than failing later."""
+    raw = getattr(streams.stdin, "buffer", None)
+    if raw is None:
+        return streams.stdin.read()
+    data = raw.read()
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                break
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        bad = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
+        streams.warn(f"stdin is not valid UTF-8: {bad} byte sequence{'s' if bad != 1 else ''} replaced with U+FFFD")
+        return text

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from relaycli.commands.cost import run as run_cost
 from relaycli.config.loader import load
 from relaycli.context import AppContext
-from relaycli.commands.cost import run as run_cost
 from relaycli.cost.run import CostOptions
 from relaycli.datatypes import Result, Timing, Usage
 from relaycli.errors import RateLimited

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from relaycli.context import AppContext
 from relaycli.commands.cost import run as run_cost
+from relaycli.context import AppContext
 from relaycli.cost.run import CostOptions
 from relaycli.errors import UsageError
 from relaycli.usage.periods import resolve_zone

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def test_json_document_has_the_contract_keys(relay_env: dict[str, str]) -> None:
             "request_id"} <= set(doc)
     assert doc["model"] == "gpt-4.1" and doc["profile"] == "mock" and doc["finish_reason"] == "stop"
     assert set(doc["usage"]) >= {"prompt_tokens", "completion_tokens", "cached_tokens"}
-    assert doc["cost"]["usd"] > 0 and doc["cost"]["currency"] == "USD" and doc["cached"] is False
+    assert Decimal(doc["cost"]["usd"]) > 0 and doc["cost"]["currency"] == "USD" and doc["cached"] is False
     assert doc["request_id"].startswith("req_") and doc["ttft_ms"] <= doc["latency_ms"]
 
 
