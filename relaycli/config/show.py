@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from relaycli.config.loader import Settings, resolve_key, table_name
-from relaycli.errors import ConfigError
 from relaycli.config.profile import Profile
+from relaycli.errors import ConfigError
 
 DEFAULTS = Profile(name="", base_url="")
 
