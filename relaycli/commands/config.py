@@ -1,4 +1,4 @@
-"""``relay config``: init, show, paths, profiles, set."""
+"""``relay config``: init, show, paths, profiles, set, unset."""
 
 from __future__ import annotations
 
@@ -71,6 +71,8 @@ def show(
     from relaycli.context import AppContext
 
     ctx = AppContext()
+    if profile is not None:
+        ctx.profile(profile)  # an unknown name is a config error, not an empty listing
     rows = settings_rows(ctx.settings, ctx.env, only=profile)
     if json_out:
         ctx.stdout.write(json.dumps({"config": str(ctx.settings.path), "settings": rows}) + "\n")
@@ -95,3 +97,17 @@ def set_(
     ctx = AppContext()
     line = config_edit.set_value(ctx.paths.config, key, value)
     ctx.note(f"{ctx.paths.config}: {line}")
+
+
+@app.command("unset")
+def unset(
+    key: str = typer.Argument(..., help="default_profile, profiles.NAME.KEY[.SUBKEY], prices.MODEL[.KEY] or a table"),
+) -> None:
+    """Remove one setting (or one table) from the config file, keeping its comments; the result is checked first."""
+    from relaycli.config import edit as config_edit
+    from relaycli.context import AppContext
+
+    ctx = AppContext()
+    removed = config_edit.unset_value(ctx.paths.config, key)
+    ctx.note(f"{ctx.paths.config}: removed {removed}")
+
