@@ -123,7 +123,8 @@ class AppContext:
 
     def close(self) -> None:
         if "quirks" in self.__dict__:
-            self.quirks.save()
+            for message in self.quirks.save():
+                self.note(message)
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
