@@ -117,7 +117,10 @@ def _replace(lines: list[str], index: int, new: str) -> None:
     count = value_extent(lines, index)
     old_first, old_last = lines[index], lines[index + count - 1]
     indent = old_first[: len(old_first) - len(old_first.lstrip())]
-    _, comment = split_comment(old_last)
+    code, comment = split_comment(old_last)
+    if comment and count == 1:  # keep the comment in its column when the new value leaves room
+        column = len(code) + len(comment) - len(comment.lstrip())
+        comment = " " * max(column - len(indent + new), 1) + comment.lstrip()
     lines[index:index + count] = [indent + new + comment]
 
 
@@ -166,12 +169,24 @@ def _set_line(lines: list[str], section: str, key: str, line: str) -> None:
     if number is not None:
         _replace(lines, number - 1, line)
     elif header is not None:
-        lines.insert(header, line)
+        lines.insert(_section_end(lines, header), line)
     elif section:
         lines += ["", f"[{section}]", line]
     else:
         first = next((i for i, text_line in enumerate(lines) if text_line.strip().startswith("[")), len(lines))
         lines.insert(first, line)
+
+
+def _section_end(lines: list[str], header: int) -> int:
+    """The index just after the last setting of the table whose header is line ``header`` (1-based)."""
+    end = header
+    for index in range(header, len(lines)):
+        stripped = lines[index].strip()
+        if stripped.startswith("["):
+            break
+        if stripped and not stripped.startswith("#"):
+            end = index + 1
+    return end
 
 
 def _set_table(lines: list[str], section: str, value: dict[str, Any]) -> str:
