@@ -20,7 +20,7 @@ PROFILE_KEYS = {
 }
 TOP_KEYS = {"default_profile", "profiles", "prices"}
 PRICE_KEYS = {"input", "output", "cached_input", "cache_write", "context_window"}
-MAX_PRICE = 100_000  # USD per 1M tokens: far above any real model, far below what overflows a cost
+MAX_PRICE = 10_000_000  # USD per 1M tokens: far above any real model, below what overflows a cost
 MAX_SECONDS = 7 * 24 * 3600
 MAX_BUDGET = 10**12
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
@@ -50,7 +50,7 @@ class Checker:
                maximum: float = math.inf) -> float:
         ok = not isinstance(value, bool) and isinstance(value, int | float)
         if not ok or not math.isfinite(value) or not minimum <= value <= maximum:
-            bound = f" and <= {maximum:g}" if math.isfinite(maximum) else ""
+            bound = f" and <= {maximum:,.0f}" if math.isfinite(maximum) else ""
             raise self.fail(section, key, f"expected a number >= {minimum:g}{bound}, got {value!r}")
         return float(value)
 
