@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from relaycli.config.keys import INVISIBLE
 from relaycli.config.profile import PROTOCOLS, Billing, Profile, Timeouts
 from relaycli.config.toml_names import locate, table_name
 from relaycli.errors import ConfigError
@@ -69,6 +70,9 @@ class Checker:
             if _CONTROL.search(value):
                 raise self.fail(section, "headers", f"the value of {name!r} contains a line break or "
                                                     "control character; remove it")
+            if not value.isascii():
+                raise self.fail(section, "headers", f"the value of {name!r} has characters outside ASCII, "
+                                                    "which HTTP headers cannot carry")
         return headers
 
     def billing(self, section: str, table: Mapping[str, Any], key: str) -> Billing | None:
@@ -108,12 +112,13 @@ class Checker:
         key = self.string(section, table, "api_key")
         if key is None:
             return None
-        stripped = key.strip()
+        stripped = key.strip(INVISIBLE)
         if stripped != key:
             self.notes.append(f"[{section}] api_key: surrounding whitespace or a line break removed "
                               f"({self.path})")
-        if _CONTROL.search(stripped):
-            raise self.fail(section, "api_key", "contains a line break or control character; paste it again")
+        if _CONTROL.search(stripped) or not stripped.isascii():
+            raise self.fail(section, "api_key", "contains a line break, control or non-ASCII character "
+                                                "(a smart quote?); paste it again")
         return stripped or None
 
     def profile(self, name: str, table: Any) -> Profile:

@@ -15,13 +15,15 @@ from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.errors import ConfigError, MissingKey
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+INVISIBLE = " \t\r\n\f\v\u00a0\u200b\u2060\ufeff"  # what a paste leaves around a key
 
 
 def _clean(raw: str, source: str, profile: Profile) -> tuple[str, str | None]:
-    value = raw.strip()
-    if _CONTROL.search(value):
-        raise ConfigError(f"the API key of profile {profile.name!r} from {source} contains a line break or "
-                          "control character inside it", hint="set it again: one line, nothing else")
+    value = raw.strip(INVISIBLE)
+    if _CONTROL.search(value) or not value.isascii():
+        raise ConfigError(f"the API key of profile {profile.name!r} from {source} contains a line break, "
+                          "control or non-ASCII character (a smart quote?)",
+                          hint="set it again: one line, nothing else")
     note = None
     if value != raw:
         note = f"removed surrounding whitespace (a line break?) from the API key of profile {profile.name!r} ({source})"
@@ -36,7 +38,7 @@ def resolve_key(profile: Profile, env: Mapping[str, str] | None = None) -> Resol
     tried = []
     if profile.api_key_env:
         raw = env.get(profile.api_key_env, "")
-        if raw.strip():
+        if raw.strip(INVISIBLE):
             source = f"env {profile.api_key_env}"
             value, note = _clean(raw, source, profile)
             return ResolvedKey(value, source, note)

@@ -45,6 +45,8 @@ def _fails(tmp_path: Path, text: str) -> str:
     (BASE + 'headers = { "Bad Name" = "a" }\n', "header name"),
     (BASE + 'headers = { "X-A:" = "a" }\n', "header name"),
     (BASE + 'api_key = "sk-a\\nsk-b"\n', "line break"),
+    (BASE + 'api_key = "\u201csk-quoted-123456\u201d"\n', "non-ASCII"),
+    (BASE + 'headers = { "X-A" = "caf\u00e9" }\n', "ASCII"),
 ])
 def test_bad_values_name_file_and_line(tmp_path: Path, body: str, words: str) -> None:
     message = _fails(tmp_path, body)
@@ -85,6 +87,9 @@ def test_env_and_command_keys_are_stripped_with_a_note(tmp_path: Path) -> None:
     assert key.value == "sk-env-123456" and key.note and "sk-env" not in key.note
     key = resolve_key(settings.profiles["c"], {})
     assert key.value == "sk-cmd-123456" and key.note and "sk-cmd" not in key.note
+    assert resolve_key(settings.profiles["a"], {"K": "\u00a0sk-env-123456\u200b"}).value == "sk-env-123456"
+    with pytest.raises(ConfigError, match="non-ASCII"):
+        resolve_key(settings.profiles["a"], {"K": "sk-env-\u2019123456"})
     clean = resolve_key(settings.profiles["a"], {"K": "sk-env-123456"})
     assert clean.note is None
 
