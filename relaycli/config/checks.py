@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import urllib.parse
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -131,6 +132,9 @@ class Checker:
         base_url = self.string(section, table, "base_url")
         if not base_url or not re.match(r"^https?://[^/\s]+", base_url) or _CONTROL.search(base_url):
             raise self.fail(section, "base_url", "needs an http:// or https:// URL")
+        problem = _url_problem(base_url.strip())
+        if problem:
+            raise self.fail(section, "base_url", f"{problem} in {base_url!r}")
         protocol = table.get("protocol", "openai")
         if protocol not in PROTOCOLS:
             raise self.fail(section, "protocol", f"must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
@@ -183,3 +187,17 @@ class Checker:
             raise self.fail(section, missing[0], "missing: a price table needs both input and output "
                                                  "(USD per 1M tokens), or remove the table")
         return dict(table)
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested (a bad port, an unclosed IPv6 bracket, a space), or None."""
+    if any(ch.isspace() for ch in url) or not url.isascii():
+        return "a space or non-ASCII character (percent-encode it)"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if not parts.hostname:
+        return "no host name"
+    return None

@@ -47,6 +47,10 @@ def _fails(tmp_path: Path, text: str) -> str:
     (BASE + 'api_key = "sk-a\\nsk-b"\n', "line break"),
     (BASE + 'api_key = "\u201csk-quoted-123456\u201d"\n', "non-ASCII"),
     (BASE + 'headers = { "X-A" = "caf\u00e9" }\n', "ASCII"),
+    ('[profiles.a]\nbase_url = "http://[::1/v1"\n', "base_url"),
+    ('[profiles.a]\nbase_url = "http://x:abc/v1"\n', "base_url"),
+    ('[profiles.a]\nbase_url = "http://x:99999/v1"\n', "base_url"),
+    ('[profiles.a]\nbase_url = "http://x/v 1"\n', "base_url"),
 ])
 def test_bad_values_name_file_and_line(tmp_path: Path, body: str, words: str) -> None:
     message = _fails(tmp_path, body)
