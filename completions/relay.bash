@@ -23,6 +23,8 @@ _relay() {
             "config profiles") path="config profiles" ;;
             "config show") path="config show" ;;
             "config set") path="config set" ;;
+            "config unset") path="config unset" ;;
+            "config forget-quirks") path="config forget-quirks" ;;
             "mock-server") path="mock-server" ;;
             "demo") path="demo" ;;
         esac
@@ -37,12 +39,14 @@ _relay() {
         "cost") words="--by --month --since --until -p --profile -m --model --timezone --currency --include-bench --json --csv --compact --reprice --project -h --help" ;;
         "bench") words="-p --profile -m --model -t --target --prompt --prompts -n -c --concurrency --rate --seed --warmup --max-tokens --duration --baseline --json --csv --raw --histogram --save --compare -h --help" ;;
         "ping") words="-p --profile -m --model --count -c --interval -i --chat --json -h --help" ;;
-        "config") words="init paths profiles show set -h --help" ;;
+        "config") words="init paths profiles show set unset forget-quirks -h --help" ;;
         "config init") words="--force -h --help" ;;
         "config paths") words="--json -h --help" ;;
         "config profiles") words="--json --names -h --help" ;;
         "config show") words="-p --profile --json -h --help" ;;
         "config set") words="-h --help" ;;
+        "config unset") words="-h --help" ;;
+        "config forget-quirks") words="-p --profile -h --help" ;;
         "mock-server") words="--host --port --ttft --token-delay --words --fail --retry-after --fail-times --stop-after --stall-after --require-key --set -h --help" ;;
         "demo") words="--keep --fast -h --help" ;;
     esac

@@ -34,7 +34,7 @@ _relay_ping() {
     _arguments '{-p,--profile}[Profile to check (repeat it) \[every profile in the config\].]:profile:_relay_profiles' '{-m,--model}[Model for --chat \[the profile'\''s default\].]:value:' '{--count,-c}[Check each profile N times, like ping(8).]:value:' '{--interval,-i}[Seconds between checks with --count.]:value:' '--chat[Also send a one-token completion and time its TTFT.]' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_config() {
-    local -a subcmds; subcmds=('init:Write a commented starter config (an OpenAI-compatible relay and Anthropic direct)' 'paths:Where the config file, the usage ledger and the response cache live' 'profiles:List the profiles\: built-in ones and those in the config file' 'show:Every setting with its value and where it came from. Keys are masked' 'set:Change one setting in the config file, keeping its comments; the result is checked first')
+    local -a subcmds; subcmds=('init:Write a commented starter config (an OpenAI-compatible relay and Anthropic direct)' 'paths:Where the config file, the usage ledger and the response cache live' 'profiles:List the profiles\: built-in ones and those in the config file' 'show:Every setting with its value and where it came from. Keys are masked' 'set:Change one setting in the config file, keeping its comments; the result is checked first' 'unset:Remove one setting (or one table) from the config file, keeping its comments; the result is checked first' 'forget-quirks:Forget what relay learned about endpoints (e.g. that one rejects stream_options)')
     _arguments -C '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
     case $state in
         cmd) _describe 'command' subcmds ;;
@@ -55,6 +55,12 @@ _relay_config_show() {
 }
 _relay_config_set() {
     _arguments '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_config_unset() {
+    _arguments '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_config_forget_quirks() {
+    _arguments '{-p,--profile}[Only this profile (else all).]:profile:_relay_profiles' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_mock_server() {
     _arguments '--host[Address to listen on (loopback by default).]:value:' '--port[Port; the `mock` profile expects 8765.]:value:' '--ttft[Seconds added before the first token.]:value:' '--token-delay[Seconds between tokens.]:value:' '--words[Answer length in tokens.]:value:' '--fail[Answer with this HTTP status.]:value:' '--retry-after[retry-after seconds with --fail.]:value:' '--fail-times[Only the first N requests fail (0\: all).]:value:' '--stop-after[Close the stream after N tokens.]:value:' '--stall-after[Go silent after N tokens.]:value:' '--require-key[Answer 401 without this key.]:value:' '--set[More knobs as directives, e.g. '\''no_usage,keepalive=1'\''.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'

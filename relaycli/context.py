@@ -42,6 +42,7 @@ class AppContext:
         self.streams = Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
         self.transport = transport  # an httpx transport for tests; None = the network
         self._ledger: Ledger | None = None
+        self._noted: set[str] = set()
 
     # -- environment -------------------------------------------------------------------------
     @property
@@ -93,7 +94,11 @@ class AppContext:
         return get_profile(self.settings, name, "fallback list")
 
     def key(self, profile: Profile) -> ResolvedKey:
-        return resolve_key(profile, self.env)
+        key = resolve_key(profile, self.env)
+        if key.note and key.note not in self._noted:  # said once per run
+            self._noted.add(key.note)
+            self.warn(key.note)
+        return key
 
     def model(self, profile: Profile, flag: str | None) -> tuple[str, str]:
         """(the name the user asked for, the name sent on the wire): flag > RELAY_MODEL > profile."""
@@ -156,7 +161,8 @@ class AppContext:
 
     def close(self) -> None:
         if "quirks" in self.__dict__:
-            self.quirks.save()
+            for message in self.quirks.save():
+                self.note(message)
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None

@@ -1,4 +1,4 @@
-"""``relay config``: init, show, paths, profiles, set."""
+"""``relay config``: init, show, paths, profiles, set, unset, forget-quirks."""
 
 from __future__ import annotations
 
@@ -71,7 +71,9 @@ def show(
     from relaycli.context import AppContext
 
     ctx = AppContext()
-    rows = settings_rows(ctx.settings, ctx.env, only=profile)
+    if profile is not None:
+        ctx.profile(profile)  # an unknown name is a config error, not an empty listing
+    rows = settings_rows(ctx.settings, ctx.env, only=profile, learned=ctx.quirks.learned())
     if json_out:
         ctx.stdout.write(json.dumps({"config": str(ctx.settings.path), "settings": rows}) + "\n")
         return
@@ -95,3 +97,33 @@ def set_(
     ctx = AppContext()
     line = config_edit.set_value(ctx.paths.config, key, value)
     ctx.note(f"{ctx.paths.config}: {line}")
+
+
+@app.command("unset")
+def unset(
+    key: str = typer.Argument(..., help="default_profile, profiles.NAME.KEY[.SUBKEY], prices.MODEL[.KEY] or a table"),
+) -> None:
+    """Remove one setting (or one table) from the config file, keeping its comments; the result is checked first."""
+    from relaycli.config import edit as config_edit
+    from relaycli.context import AppContext
+
+    ctx = AppContext()
+    removed = config_edit.unset_value(ctx.paths.config, key)
+    ctx.note(f"{ctx.paths.config}: removed {removed}")
+
+
+@app.command("forget-quirks")
+def forget_quirks(
+    profile: str | None = typer.Option(None, "-p", "--profile", help="Only this profile (else all)."),
+) -> None:
+    """Forget what relay learned about endpoints (e.g. that one rejects stream_options)."""
+    from relaycli.context import AppContext
+
+    ctx = AppContext()
+    if profile is not None:
+        ctx.profile(profile)
+    names = ctx.quirks.forget(profile)
+    if names:
+        ctx.note(f"forgot what was learned about {', '.join(names)}")
+    else:
+        ctx.note("nothing learned to forget" + (f" about {profile}" if profile else ""))

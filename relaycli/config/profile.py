@@ -66,3 +66,4 @@ class ResolvedKey:
 
     value: str | None
     source: str
+    note: str | None = None  # what was corrected on the way (whitespace stripped); never the key

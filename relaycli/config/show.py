@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,12 +12,19 @@ from relaycli.config.profile import Profile
 from relaycli.errors import ConfigError
 
 DEFAULTS = Profile(name="", base_url="")
+_SECRET_HEADER = re.compile(r"key|token|secret|auth|cookie|password", re.IGNORECASE)
+_BUILT_IN_FIELDS = {"base_url", "protocol", "default_model", "aliases"}
 
 
 def mask(secret: str | None) -> str:
     if not secret:
         return "-"
     return "****" + secret[-4:] if len(secret) >= 12 else "****"
+
+
+def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers with the values of those that may carry a credential masked (api-key, Authorization, ...)."""
+    return {name: mask(value) if _SECRET_HEADER.search(name) else value for name, value in headers.items()}
 
 
 def key_status(profile: Profile, env: Mapping[str, str], *, run_commands: bool = True) -> str:
@@ -30,7 +38,8 @@ def key_status(profile: Profile, env: Mapping[str, str], *, run_commands: bool =
         return "missing"
     if key.value is None:
         return key.source
-    return f"{mask(key.value)} ({key.source})"
+    stripped = "; surrounding whitespace removed" if key.note else ""
+    return f"{mask(key.value)} ({key.source}{stripped})"
 
 
 def profile_rows(settings: Settings, env: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -51,7 +60,28 @@ def _text(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def settings_rows(settings: Settings, env: Mapping[str, str], only: str | None = None) -> list[dict[str, str]]:
+def _line(settings: Settings, section: str, key: str) -> int | None:
+    """Where the file sets ``key`` of ``section``: its line, or the header of its own table."""
+    return settings.line_of(section, key) or settings.line_of(f"{section}.{key}")
+
+
+def _source(settings: Settings, profile: Profile, field: str, env: Mapping[str, str]) -> str:
+    line = None if profile.name in settings.builtin else _line(settings, table_name("profiles", profile.name), field)
+    if line:
+        return f"file line {line}"
+    if profile.name in settings.builtin or profile.name in settings.adjusted:
+        if field == "base_url" and env.get("RELAY_MOCK_URL"):
+            return "built-in (RELAY_MOCK_URL)"
+        if field in _BUILT_IN_FIELDS or field == "needs_key":
+            return "built-in"
+    if getattr(profile, field) == getattr(DEFAULTS, field):
+        return "default"
+    return "file"
+
+
+def settings_rows(settings: Settings, env: Mapping[str, str], only: str | None = None,
+                  learned: Mapping[str, list[tuple[str, str, str]]] | None = None) -> list[dict[str, str]]:
+    """Every setting with its value and source; ``learned`` adds quirks per profile: (name, value, date)."""
     rows: list[dict[str, str]] = []
     if only is None:
         if env.get("RELAY_PROFILE"):
@@ -68,16 +98,17 @@ def settings_rows(settings: Settings, env: Mapping[str, str], only: str | None =
             if field.name in ("name", "needs_key"):
                 continue
             value = getattr(profile, field.name)
-            shown = mask(value) if field.name == "api_key" else _text(value)
-            line = settings.line_of(section, field.name)
-            if profile.name in settings.builtin:
-                source = "built-in"
-            elif line:
-                source = f"file line {line}"
+            if field.name == "api_key":
+                shown = mask(value)
+            elif field.name == "headers":
+                shown = _text(mask_headers(value))
             else:
-                source = "default" if value == getattr(DEFAULTS, field.name) else "file"
-            rows.append({"key": f"{section}.{field.name}", "value": shown, "source": source})
+                shown = _text(value)
+            rows.append({"key": f"{section}.{field.name}", "value": shown,
+                         "source": _source(settings, profile, field.name, env)})
         rows.append({"key": f"{section}.key", "value": key_status(profile, env), "source": "resolved now"})
+        for name, value, when in (learned or {}).get(profile.name, []):
+            rows.append({"key": f"{section}.learned.{name}", "value": value, "source": f"learned {when}"})
     for model, price in sorted(settings.prices.items()):
         section = table_name("prices", model)
         for name, value in price.items():

@@ -78,6 +78,7 @@ class ResponseStream:
         quirks = client.quirks.get(client.profile.name) or {}
         self._include_usage = not quirks.get(_NO_STREAM_OPTIONS, False)
         self._token_field: str | None = quirks.get(_TOKEN_FIELD)
+        self._unconfirmed: dict[str, Any] = {}  # quirks recorded once a request without the field succeeds
 
     # -- public -------------------------------------------------------------------------------------
 
@@ -198,12 +199,12 @@ class ResponseStream:
                 and "stream_options" in body
                 and b"stream_options" in raw.lower()
             ):
-                c.quirks.setdefault(c.profile.name, {})[_NO_STREAM_OPTIONS] = True
+                self._unconfirmed[_NO_STREAM_OPTIONS] = True
                 self._include_usage = False
                 raise _Resend
             other = _other_token_field(body, raw) if response.status_code in (400, 422) else None
             if other is not None:  # "use max_completion_tokens instead" (OpenAI reasoning models), or back
-                c.quirks.setdefault(c.profile.name, {})[_TOKEN_FIELD] = other
+                self._unconfirmed[_TOKEN_FIELD] = other
                 self._token_field = other
                 raise _Resend
             error = c.status_error(response, raw, retries=self.retries, model=req.model)
@@ -211,6 +212,9 @@ class ResponseStream:
                 "status", status=response.status_code, headers=response.headers, streaming=req.stream
             )
             raise _AttemptFailed(failure, error)
+        if self._unconfirmed:  # the request without the rejected field was accepted: remember that
+            c.quirks.setdefault(c.profile.name, {}).update(self._unconfirmed)
+            self._unconfirmed = {}
         ctype = response.headers.get("content-type", "")
         kind = body_kind(ctype)
         if kind == "sse" or (kind == "unknown" and req.stream):

@@ -215,7 +215,7 @@ def test_set_handles_quoted_names_and_sub_tables(tmp_path: Path) -> None:
     path = write(tmp_path, '[profiles."my relay"]\nbase_url = "http://x"\ntimeout = { read = 30 }\n\n'
                            '[profiles.h]\nbase_url = "http://y"\n\n[profiles.h.aliases]  # typed -> sent\n'
                            'fast = "a"\n\n'
-                           '[profiles.h.timeout]\nread = 9\n')
+                           '[profiles.h.timeout]\nread = 9\n\n[prices."gpt-4.1"]\ninput = 1\noutput = 1\n')
     config_edit.set_value(path, 'profiles."my relay".timeout.connect', "3")
     config_edit.set_value(path, 'profiles."my relay".retries', "5")
     config_edit.set_value(path, "profiles.h.aliases.smart", "b")
