@@ -131,6 +131,10 @@ def run(argv: list[str] | None = None) -> None:
     args = hoist_root_options(sys.argv[1:] if argv is None else list(argv))
     OPTIONS.debug = False
     handle_termination()
+    from relaycli.output.sinks import Diagnostics
+
+    if not isinstance(sys.stderr, Diagnostics):
+        sys.stderr = Diagnostics(sys.stderr)  # type: ignore[assignment]
     try:
         try:
             app(args=args, prog_name="relay")

@@ -8,7 +8,7 @@ from typing import TextIO
 from relaycli.datatypes import Delta
 from relaycli.errors import OutputClosed
 
-__all__ = ["TextSink", "silence"]
+__all__ = ["Diagnostics", "TextSink", "silence"]
 
 
 class TextSink:
@@ -49,3 +49,34 @@ def silence(out: TextIO) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
     os.close(devnull)
+
+
+class Diagnostics:
+    """Wraps stderr so that a reader who went away (``relay ... 2>&1 | head -1``) costs relay its messages,
+    never its exit code: a write or flush to a closed pipe is dropped instead of raising."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self._closed = True
+        silence(self._stream)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)

@@ -89,3 +89,12 @@ def test_bad_numbers_are_usage_errors(relay_env: dict[str, str]) -> None:
     assert ledger_rows(relay_env) == []
     ran = run_relay("log", "-n", "100000000000000000000", env=relay_env)
     assert ran.code == 0, ran.err
+
+
+def test_a_usage_error_keeps_its_exit_code_when_stderr_is_a_closed_pipe(relay_env: dict[str, str]) -> None:
+    env = {**os.environ, **relay_env}
+    for _ in range(4):
+        done = subprocess.run(f"{sys.executable} -m relaycli stream -p mock --words 200 hi 2>&1 | head -c 1; "
+                              "echo \" ${PIPESTATUS[0]}\"", shell=True, executable="/bin/bash", env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.stdout.split()[-1] == "2", done
