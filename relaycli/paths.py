@@ -1,7 +1,8 @@
 """Where relay keeps its files: config.toml, ledger.db and the response cache.
 
 ``RELAY_HOME=DIR`` puts all three under DIR; ``RELAY_CONFIG=FILE`` points at another config file.
-Otherwise the platform's directories (platformdirs). Nothing here creates anything.
+Otherwise the platform's directories (platformdirs). ``resolve`` creates nothing; ``private_dir`` and
+``write_private`` create directories (0700) and files (0600) that only their owner can read.
 """
 
 from __future__ import annotations
@@ -38,3 +39,35 @@ def resolve(env: os._Environ[str] | dict[str, str] | None = None) -> Paths:
     if explicit:
         config, source = Path(explicit).expanduser(), "RELAY_CONFIG"
     return Paths(config=config, ledger=ledger, cache=cache, config_source=source)
+
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and any missing parents) for relay's use only (0700), tightening it if it is looser.
+
+    Relay's directories hold conversations, usage and learned settings: nobody else needs to read them.
+    """
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    tighten(path, PRIVATE_DIR)
+    return path
+
+
+def tighten(path: Path, mode: int = PRIVATE_FILE) -> None:
+    """Remove permission bits beyond ``mode`` from an existing file or directory (a missing one is fine)."""
+    try:
+        current = path.stat().st_mode & 0o777
+        if current & ~mode:
+            os.chmod(path, current & mode)
+    except OSError:
+        pass
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (0600, also when it existed with looser bits)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    tighten(path)

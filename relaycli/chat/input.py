@@ -18,6 +18,8 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import TextIO
 
+from relaycli.paths import private_dir, tighten
+
 QUOTES = '"""'
 HISTORY_LINES = 2000
 
@@ -126,9 +128,10 @@ class TerminalInput:
         if new <= 0:
             return
         try:
-            self.history.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.history.parent)
             if not self.history.exists():
                 self.history.touch(mode=0o600)
+            tighten(self.history)
             readline.append_history_file(new, str(self.history))
             readline.set_history_length(HISTORY_LINES)
         except OSError:

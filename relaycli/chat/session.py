@@ -73,10 +73,11 @@ class ChatSession:
         return self._store
 
     def _saving(self, action: Callable[[Conversations], object]) -> None:
-        store = self.store()
-        if store is None:
-            return
+        """Store something of the conversation; a ledger that cannot be opened or written is a warning."""
         try:
+            store = self.store()
+            if store is None:
+                return
             action(store)
         except (RelayError, OSError) as exc:
             self.view.warn(f"conversation not saved: {getattr(exc, 'message', exc)}")

@@ -18,6 +18,7 @@ from relaycli.chat.clipboard import NO_CLIPBOARD, copy
 from relaycli.chat.conversation import to_markdown
 from relaycli.chat.session import ChatSession
 from relaycli.errors import RelayError, UsageError
+from relaycli.paths import write_private
 
 EXIT = object()
 Result = object | None
@@ -119,7 +120,7 @@ def _save(session: ChatSession, arg: str) -> Result:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = f"relay chat · {label}{session.profile.name} · {session.model} · saved {when}"
     try:
-        path.write_text(to_markdown(conversation, system=session.system, header=header), encoding="utf-8")
+        write_private(path, to_markdown(conversation, system=session.system, header=header))
     except OSError as exc:
         raise RelayError(f"cannot write {path}: {exc.strerror or exc}") from exc
     count = len(conversation.turns())

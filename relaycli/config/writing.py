@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from relaycli.errors import ConfigError
+from relaycli.paths import private_dir
 
 _REASONS = {
     errno.EACCES: "permission denied",
@@ -52,7 +53,7 @@ def write_atomic(path: Path, text: str, *, mode: int = 0o600) -> None:
         raise ConfigError(f"cannot write {path}: it is a directory, not a config file",
                           hint="remove or rename it, or point RELAY_CONFIG at a file")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=target.parent)
     except OSError as exc:
         raise _write_error(path, exc) from exc

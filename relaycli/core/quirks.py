@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from relaycli.config.profile import Profile
+from relaycli.paths import private_dir
 
 TTL_S = 7 * 24 * 3600
 _META = frozenset({"base_url", "learned"})
@@ -126,7 +127,7 @@ class QuirkStore:
         if text == self._saved or (text == "{}" and not self.path.exists()):
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".quirks-")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:

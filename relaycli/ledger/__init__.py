@@ -6,7 +6,15 @@
 from __future__ import annotations
 
 from relaycli.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
-from relaycli.ledger.store import Ledger, LedgerError, LedgerRow, LedgerTooNew, LedgerTotals, utc_timestamp
+from relaycli.ledger.store import (
+    Ledger,
+    LedgerError,
+    LedgerRow,
+    LedgerTooNew,
+    LedgerTotals,
+    storage_error,
+    utc_timestamp,
+)
 
 __all__ = [
     "MIGRATIONS",
@@ -16,5 +24,6 @@ __all__ = [
     "LedgerRow",
     "LedgerTooNew",
     "LedgerTotals",
+    "storage_error",
     "utc_timestamp",
 ]

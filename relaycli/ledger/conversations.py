@@ -14,7 +14,15 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
-from relaycli.ledger.store import _UNIT, Ledger, LedgerError, _from_pico, _split_sum, _to_pico, utc_timestamp
+from relaycli.ledger.store import (
+    _UNIT,
+    Ledger,
+    _from_pico,
+    _split_sum,
+    _to_pico,
+    storage_error,
+    utc_timestamp,
+)
 
 __all__ = ["ConversationInfo", "ConversationSummary", "Conversations", "StoredMessage"]
 
@@ -156,7 +164,7 @@ class Conversations:
             with self.ledger._write() as conn:
                 yield conn
         except sqlite3.Error as exc:
-            raise LedgerError(f"Cannot write to the usage ledger {self.ledger.path}: {exc}.") from exc
+            raise storage_error(self.ledger.path, exc, doing="write to") from exc
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self.ledger._query(sql, params)

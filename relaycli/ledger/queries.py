@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from relaycli.ledger.store import BUSY_TIMEOUT_MS, PICO, Ledger, LedgerError, _to_pico
+from relaycli.ledger.store import BUSY_TIMEOUT_MS, PICO, Ledger, _to_pico, storage_error
 
 __all__ = ["DayGroup", "PriceKey", "Where", "day_groups", "month_spend", "price_keys", "span",
            "update_costs", "usage_for"]
@@ -164,7 +164,7 @@ def day_groups(ledger: Ledger, ranges: Sequence[tuple[str, str]], *, by_model: b
     if failures:
         exc = failures[0]
         if isinstance(exc, sqlite3.Error):
-            raise LedgerError(f"Cannot read the usage ledger {ledger.path}: {exc}.") from exc
+            raise storage_error(ledger.path, exc, doing="read") from exc
         raise exc
     return results
 
@@ -239,4 +239,4 @@ def update_costs(ledger: Ledger,
             conn.executemany("UPDATE requests SET price_source = ?, price_json = ?, cost_usd = ?, cost_billed = ?"
                              " WHERE rowid = ?", values)
     except sqlite3.Error as exc:
-        raise LedgerError(f"Cannot write to the usage ledger {ledger.path}: {exc}.") from exc
+        raise storage_error(ledger.path, exc, doing="write to") from exc

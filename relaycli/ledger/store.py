@@ -18,6 +18,9 @@ apart (``SUM(x / 1000000000000)`` and ``SUM(x % 1000000000000)``), as :meth:`Led
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -33,10 +36,12 @@ from uuid import uuid4
 
 from relaycli.errors import RelayError
 from relaycli.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
+from relaycli.paths import private_dir, tighten
 
 __all__ = [
     "Ledger",
     "LedgerError",
+    "storage_error",
     "LedgerRow",
     "LedgerTooNew",
     "LedgerTotals",
@@ -158,14 +163,28 @@ class Ledger:
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
-        """Open (creating it and its directory if needed) and migrate the ledger at ``path``."""
+        """Open (creating it and its directory if needed) and migrate the ledger at ``path``.
+
+        The directory is made 0700 and the file with its ``-wal``/``-shm`` 0600 (it holds conversations);
+        looser existing ones are tightened.
+        """
+        previous = os.umask(0o077)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-            )
+            return cls._open(path)
+        finally:
+            os.umask(previous)
+            for created in _files_of(path):
+                tighten(created)
+
+    @classmethod
+    def _open(cls, path: Path) -> Ledger:
+        try:
+            private_dir(path.parent)
+            for existing in _files_of(path):
+                tighten(existing)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"Cannot open the usage ledger {path}: {exc}.") from exc
+            raise storage_error(path, exc, doing="open") from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             _enable_wal(conn)
@@ -176,10 +195,7 @@ class Ledger:
             raise
         except sqlite3.Error as exc:
             conn.close()
-            raise LedgerError(
-                f"Cannot use the usage ledger {path}: {exc}.",
-                hint="If the file is damaged, move it aside; relay starts a new one.",
-            ) from exc
+            raise storage_error(path, exc, doing="use") from exc
         return cls(conn, path)
 
     def close(self) -> None:
@@ -227,7 +243,7 @@ class Ledger:
             with self._write() as conn:
                 conn.executemany(_INSERT, values)
         except sqlite3.Error as exc:
-            raise LedgerError(f"Cannot write to the usage ledger {self.path}: {exc}.") from exc
+            raise storage_error(self.path, exc, doing="write to") from exc
 
     def recent(self, limit: int = 20) -> list[LedgerRow]:
         """The latest ``limit`` rows, newest first."""
@@ -266,7 +282,7 @@ class Ledger:
             with self._lock:
                 return self._conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise LedgerError(f"Cannot read the usage ledger {self.path}: {exc}.") from exc
+            raise storage_error(self.path, exc, doing="read") from exc
 
 
 def _row_from_db(values: tuple[Any, ...]) -> LedgerRow:
@@ -275,6 +291,36 @@ def _row_from_db(values: tuple[Any, ...]) -> LedgerRow:
         data[name] = _from_pico(data[name])
     data["per_usd"] = Decimal(data["per_usd"])
     return LedgerRow(**data)
+
+
+def _files_of(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def disk_full(path: Path, exc: BaseException) -> bool:
+    """Whether ``exc`` (an SQLite or OS error on ``path``) comes from a full disk. SQLite reports a full disk
+    as "database or disk is full", or as a plain "disk I/O error" when the WAL file cannot grow."""
+    text = str(exc).lower()
+    if "disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return True
+    if "disk i/o error" in text:
+        try:
+            return shutil.disk_usage(path.parent).free < 1024 * 1024
+        except OSError:
+            return False
+    return False
+
+
+def storage_error(path: Path, exc: BaseException, *, doing: str) -> LedgerError:
+    """The LedgerError for an SQLite failure: a full disk is named as such; only a file that SQLite says is
+    damaged gets the advice to move it aside."""
+    if disk_full(path, exc):
+        return LedgerError(f"Cannot {doing} the usage ledger {path}: the disk is full.",
+                           hint="free some space on that disk; nothing in the ledger was lost")
+    text = str(exc).lower()
+    damaged = "malformed" in text or "not a database" in text or "corrupt" in text
+    return LedgerError(f"Cannot {doing} the usage ledger {path}: {exc}.",
+                       hint="If the file is damaged, move it aside; relay starts a new one." if damaged else None)
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
