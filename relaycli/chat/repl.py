@@ -63,8 +63,8 @@ def run_chat(services: ChatServices, streams: Streams, options: ChatOptions) -> 
                 completer=lambda line, word: slash.complete(session, line, word),
                 prompt_out=None if streams.stdout_isatty else streams.stderr, stdin=streams.stdin,
                 save_history=options.store)
-            view.note(f'relay chat · {session.label()} · /help for commands · """ for several lines · '
-                      "Ctrl-D to exit")
+            title = "relay chat" if view.rich else "chat"  # plain notes already start with "relay: "
+            view.note(f'{title} · {session.label()} · /help for commands · """ for several lines · Ctrl-D to exit')
         else:
             source = StreamInput(streams.stdin)
         try:

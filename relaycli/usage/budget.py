@@ -56,8 +56,8 @@ class Spend:
     def over(self) -> bool:
         return self.spent >= self.budget
 
-    def figures(self) -> str:
-        used = "" if self.percent is None else f" ({self.percent}%)"
+    def figures(self, *, percent: bool = True) -> str:
+        used = "" if self.percent is None or not percent else f" ({self.percent}%)"
         spent, budget = format_money(self.spent, self.currency), format_money(self.budget, self.currency)
         if self.spent < self.budget and spent == budget:
             spent = f"just under {spent}"  # rounding would make it look spent in full
@@ -124,7 +124,8 @@ def check_after(ledger: Callable[[], Ledger], profile: Profile, row: LedgerRow, 
     if fraction is None:
         return
     if fraction < 1:
-        warn(f"profile {profile.name!r} has used {spend.percent}% of its monthly budget: {spend.figures()}")
+        warn(f"profile {profile.name!r} has used {spend.percent}% of its monthly budget: "
+             f"{spend.figures(percent=False)}")
         return
     then = ('; further requests will be refused (budget_action = "block")' if profile.budget_action == "block"
             else "")

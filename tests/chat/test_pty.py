@@ -130,3 +130,14 @@ def test_ctrl_d_exits_and_history_survives_the_session(relay_env: dict[str, str]
     history = (Path(relay_env["RELAY_HOME"]) / "chat_history").read_text()
     assert "remember this line" in history and "line one" not in history  # --no-store keeps no history either
     assert (Path(relay_env["RELAY_HOME"]) / "chat_history").stat().st_mode & 0o077 == 0
+
+
+def test_the_plain_banner_says_relay_once(relay_env: dict[str, str]) -> None:
+    child = spawn(relay_env, "-p", "mock", "--plain")
+    try:
+        child.expect_exact("/help for commands")
+        assert "relay: chat · mock · " in child.before and "relay: relay chat" not in child.before
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

@@ -82,7 +82,7 @@ def test_warnings_once_at_80_and_100_percent(tmp_path: Path, mock_server: Any, a
         messages.append(err.getvalue())
     assert messages[0] == ""
     assert messages[1] == ("relay: warning: profile 'capped' has used 84% of its monthly budget: "
-                           f"¥0.0840 of ¥0.1000 (84%) in {datetime.now(UTC):%Y-%m}\n")
+                           f"¥0.0840 of ¥0.1000 in {datetime.now(UTC):%Y-%m}\n")  # the percentage once
     assert "has reached its monthly budget: ¥0.1260 of ¥0.1000 (126%)" in messages[2]
     assert ("further requests will be refused" in messages[2]) == (action == "block")
     err = io.StringIO()
