@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from relaycli.errors import UsageError
 from relaycli.bench.results import COMPARE_METRICS, comparisons
 from relaycli.bench.stats import COMPARED, fmt
+from relaycli.errors import UsageError
 
 
 def load_run(path: Path) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from relaycli.measure.engine import TimedRequest
 from relaycli.bench.stats import percentile
+from relaycli.measure.engine import TimedRequest
 
 POLL_MAX_S = 0.05
 CPU_WARN = 0.85

@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relaycli import __version__
-from relaycli.measure.engine import Engine, TimedRequest
-from relaycli.errors import RelayError
-from relaycli.errors import ExitCode
-from relaycli.bench.analyze import Record, analyze, exit_code_for
+from relaycli.bench.analyze import Record, analyze
 from relaycli.bench.results import comparisons, config_block, ledger_row, record_dict, samples, target_metrics, utc_now
 from relaycli.bench.runner import Job, Load, Progress, Runner
 from relaycli.bench.setup import Target, open_wires, read_prompts, request_bytes, resolve_targets
+from relaycli.errors import ExitCode, RelayError
+from relaycli.measure.engine import Engine, TimedRequest
 
 if TYPE_CHECKING:
     from relaycli.context import AppContext
@@ -56,7 +55,9 @@ class _Parsing:
     """Finished exchanges waiting to be parsed; parsed during the run only when they take much memory."""
 
     def __init__(self, targets: Sequence[Target]) -> None:
-        self.protocols = [t.profile.protocol for t in targets]
+        self.formats = [t.fmt for t in targets]
+        self.peers = [t.peer for t in targets]
+        self.key_sources = [t.key.source for t in targets]
         self.pending: deque[tuple[Job, TimedRequest]] = deque()
         self.size = 0
         self.records: list[Record] = []
@@ -72,8 +73,9 @@ class _Parsing:
     def step(self) -> None:
         job, ex = self.pending.popleft()
         self.size -= sum(len(d) for _, d in ex.pieces)
-        self.records.append(analyze(ex, protocol=self.protocols[job.target], target=job.target, seq=job.seq,
-                                    warmup=job.warmup))
+        i = job.target
+        self.records.append(analyze(ex, fmt=self.formats[i], target=i, seq=job.seq, warmup=job.warmup,
+                                    peer=self.peers[i], key_source=self.key_sources[i]))
 
     def drain(self) -> list[Record]:
         while self.pending:
@@ -185,6 +187,6 @@ def _exit_code(records: Sequence[Record], n_targets: int, interrupted: bool) -> 
     for target in range(n_targets):
         mine = [r for r in records if r.target == target and not r.warmup]
         if mine and not any(r.ok for r in mine):
-            first = next(r.error for r in mine if r.error)
-            return int(exit_code_for(first))
+            first = next(r for r in mine if r.error)
+            return int(first.failure.exit_code if first.failure is not None else ExitCode.INTERRUPTED)
     return 0

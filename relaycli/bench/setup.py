@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relaycli import __version__
-from relaycli.core.formats import anthropic, openai
-from relaycli.measure.engine import Wire
-from relaycli.measure.http1 import api_path, encode_request, parse_origin
-from relaycli.measure.sockets import relay_error, resolve, ssl_context
+from relaycli.config.profile import Profile, ResolvedKey
+from relaycli.core.formats import WireFormat, api_path, for_protocol
+from relaycli.core.formats.common import Peer
 from relaycli.datatypes import ChatRequest, Message
 from relaycli.errors import UsageError
-from relaycli.config.profile import Profile, ResolvedKey
+from relaycli.measure.engine import Wire
+from relaycli.measure.http1 import encode_request, parse_origin
+from relaycli.measure.sockets import relay_error, resolve, ssl_context
 
 if TYPE_CHECKING:
     from relaycli.context import AppContext
@@ -41,6 +42,16 @@ class Target:
     wire_model: str  # as sent
     key: ResolvedKey
     label: str = ""
+
+    @property
+    def fmt(self) -> WireFormat:
+        return for_protocol(self.profile.protocol)
+
+    @property
+    def peer(self) -> Peer:
+        """The endpoint as errors name it (``host:port``, like every raw-socket error), with the key sent."""
+        return Peer(str(parse_origin(self.profile.base_url, profile=self.profile.name)), self.profile.name,
+                    self.key.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +130,14 @@ def _prompt_line(line: str, path: Path, number: int) -> Prompt:
 def request_bytes(target: Target, prompt: Prompt, *, max_tokens: int | None, include_usage: bool = True) -> bytes:
     """The exact bytes of one streamed chat request, as ``relay stream`` would send it."""
     profile = target.profile
-    wire = anthropic if profile.protocol == "anthropic" else openai
+    wire = target.fmt
     req = ChatRequest(model=target.wire_model, messages=prompt.messages, system=prompt.system,
                       max_tokens=max_tokens, stream=True)
     body = json.dumps(wire.build_request(req, include_usage=include_usage), separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json", "Accept": "text/event-stream",
                "User-Agent": f"relay/{__version__}", **wire.auth_headers(target.key.value), **profile.headers}
     origin = parse_origin(profile.base_url, profile=profile.name)
-    return encode_request("POST", origin, api_path(profile, "chat"), headers, body)
+    return encode_request("POST", origin, api_path(profile, "chat"), headers, body, profile=profile.name)
 
 
 def open_wires(targets: Sequence[Target], env: Mapping[str, str]) -> list[Wire]:

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from relaycli.errors import EndpointError, RelayError
 from relaycli.config.profile import Timeouts
+from relaycli.errors import EndpointError, RelayError
 from relaycli.measure.http1 import Origin, ProtocolError, ResponseReader
 from relaycli.measure.sockets import classify, relay_error, resolve
 

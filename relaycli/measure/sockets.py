@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from relaycli.errors import ConfigError, NetworkError, RelayError, RelayTimeout
 from relaycli.core.formats.common import short
+from relaycli.errors import ConfigError, NetworkError, RelayError, RelayTimeout
 
 
 def ssl_context(env: Mapping[str, str] | None = None) -> ssl.SSLContext:

@@ -15,17 +15,25 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import urlencode
 
 from relaycli import __version__
-from relaycli.core.formats import anthropic, openai
-from relaycli.measure.probe import ProbeResult, probe
-from relaycli.measure.http1 import api_path, encode_request, parse_origin
-from relaycli.measure.sockets import ssl_context
-from relaycli.core.formats.common import html_excerpt, looks_like_html
-from relaycli.datatypes import Message
-from relaycli.errors import APIError, AuthError, ConfigError, EndpointError, MissingKey, RateLimited, RelayError
-from relaycli.errors import ExitCode
 from relaycli.config.profile import Profile, ResolvedKey
+from relaycli.core.formats import WireFormat, api_path, for_protocol
+from relaycli.core.formats.common import Peer, html_excerpt, looks_like_html
+from relaycli.datatypes import Message
+from relaycli.errors import (
+    APIError,
+    AuthError,
+    ConfigError,
+    EndpointError,
+    MissingKey,
+    RateLimited,
+    RelayError,
+)
+from relaycli.measure.http1 import encode_request, parse_origin
+from relaycli.measure.probe import ProbeResult, probe
+from relaycli.measure.sockets import ssl_context
 
 if TYPE_CHECKING:
     from relaycli.context import AppContext
@@ -104,40 +112,42 @@ def key_label(key_source: str) -> str:
     return "none" if key_source.startswith("no key configured") else key_source
 
 
-def _headers(profile: Profile, key: ResolvedKey, accept: str) -> dict[str, str]:
-    wire = anthropic if profile.protocol == "anthropic" else openai
-    return {"Accept": accept, "User-Agent": f"relay/{__version__}", **wire.auth_headers(key.value),
+def _headers(fmt: WireFormat, profile: Profile, key: ResolvedKey, accept: str) -> dict[str, str]:
+    return {"Accept": accept, "User-Agent": f"relay/{__version__}", **fmt.auth_headers(key.value),
             **profile.headers}
 
 
 def ping_once(ctx: AppContext, profile: Profile, key: ResolvedKey, missing: MissingKey | None, *,
               chat: bool = False, model: str | None = None) -> Attempt:
     attempt = Attempt()
+    fmt = for_protocol(profile.protocol)
     origin = parse_origin(profile.base_url, profile=profile.name)
-    where = f"{origin} (profile '{profile.name}')"
-    path = api_path(profile, "models", query="limit=1000" if profile.protocol == "anthropic" else "")
-    request = encode_request("GET", origin, path, _headers(profile, key, "application/json"))
+    peer = Peer(str(origin), profile.name, key.value)
+    path = api_path(profile, "models", query=urlencode(fmt.models_params()))
     context = ssl_context(ctx.env) if origin.tls else None
     try:
+        request = encode_request("GET", origin, path, _headers(fmt, profile, key, "application/json"),
+                                 profile=profile.name)
         res = probe(origin, request, timeouts=profile.timeout, profile=profile.name, context=context)
     except RelayError as exc:
         attempt.error = exc
         return attempt
     attempt.timings = {phase: res.ms(phase) for phase in PHASES}
     attempt.address, attempt.status = res.address, res.status
-    attempt.error = _judge(attempt, res, profile, key, where)
+    attempt.error = _judge(attempt, res, fmt, key, peer)
     if missing is not None:
         attempt.auth, attempt.error = "missing", missing
     if chat and attempt.error is None:
-        attempt.error = _chat(ctx, attempt, profile, key, model, where, context)
+        attempt.error = _chat(ctx, attempt, profile, key, model, context)
     return attempt
 
 
-def _judge(attempt: Attempt, res: ProbeResult, profile: Profile, key: ResolvedKey, where: str) -> RelayError | None:
+def _judge(attempt: Attempt, res: ProbeResult, fmt: WireFormat, key: ResolvedKey, peer: Peer) -> RelayError | None:
     from relaycli.bench.analyze import error_excerpt
 
+    where = peer.name
     status = res.status
-    said = error_excerpt(res.body) if not 200 <= status <= 299 else ""
+    said = error_excerpt(res.body, peer) if not 200 <= status <= 299 else ""
     said = f": {said}" if said else ""
     if status in (401, 403):
         attempt.auth = "rejected"
@@ -150,22 +160,22 @@ def _judge(attempt: Attempt, res: ProbeResult, profile: Profile, key: ResolvedKe
     if not 200 <= status <= 299:
         return APIError(f"HTTP {status} from {where} for GET /models{said}", status=status)
     if looks_like_html("", res.body):  # a 200 login or portal page is no model list and no verdict on the key
-        return EndpointError(f"{where} answered GET /models with an HTML page {html_excerpt(res.body)!r} "
+        page = html_excerpt(res.body, peer)
+        return EndpointError(f"{where} answered GET /models with an HTML page {page!r} "
                              "(a proxy or login page?); check base_url", status=status)
     attempt.auth = "ok"
     try:
         body = json.loads(res.body)
-        parse = anthropic.parse_models if profile.protocol == "anthropic" else openai.parse_models
-        attempt.models = len(parse(body))
+        attempt.models = len(fmt.parse_models(body, peer))
     except (ValueError, EndpointError) as exc:
         return EndpointError(f"{where} answered GET /models with something that is not a model list: "
-                             f"{getattr(exc, 'message', exc)}")
+                             f"{peer.scrub(str(getattr(exc, 'message', exc)))}")
     return None
 
 
-def _chat(ctx: AppContext, attempt: Attempt, profile: Profile, key: ResolvedKey, model: str | None, where: str,
+def _chat(ctx: AppContext, attempt: Attempt, profile: Profile, key: ResolvedKey, model: str | None,
           context: Any) -> RelayError | None:
-    from relaycli.bench.analyze import analyze, exit_code_for
+    from relaycli.bench.analyze import analyze
     from relaycli.bench.setup import Prompt, Target, request_bytes
     from relaycli.measure.engine import TimedRequest
 
@@ -187,18 +197,16 @@ def _chat(ctx: AppContext, attempt: Attempt, profile: Profile, key: ResolvedKey,
         return exc
     ex = TimedRequest(0, payload, t_send=res.t_send, t_headers=res.t_first_byte, status=res.status,
                   headers=res.headers, pieces=res.pieces, t_end=res.t_end)
-    rec = analyze(ex, protocol=profile.protocol, target=0, seq=0)
+    rec = analyze(ex, fmt=target.fmt, target=0, seq=0, peer=target.peer, key_source=key.source)
     attempt.chat_status = res.status
     if rec.t_first_token is not None:
         attempt.chat_ttft_ms = (rec.t_first_token - rec.t_send) / 1e6
     _record(ctx, rec, target)
-    if rec.error is None:
-        return None
-    code = exit_code_for(rec.error)
-    cls = {ExitCode.AUTH: AuthError, ExitCode.RATE_LIMITED: RateLimited, ExitCode.ENDPOINT: EndpointError}.get(
-        code, APIError)
-    return cls(f"--chat: {rec.error} from {where} (model {asked!r}){': ' + rec.detail if rec.detail else ''}",
-               status=rec.status or None)
+    error = rec.failure
+    if error is not None:
+        error.message = f"--chat (model {asked!r}): {error.message}"
+        error.args = (error.message, *error.args[1:])
+    return error
 
 
 def _record(ctx: AppContext, rec: Any, target: Any) -> None:
