@@ -19,12 +19,13 @@ from typing import Any
 from relaycli.core.formats import WireFormat
 from relaycli.core.formats.common import UNNAMED, Peer, load_json_object, short
 from relaycli.core.formats.error_body import error_message
+from relaycli.core.scrub import scrub_error
 from relaycli.core.sse import SSEDecoder
 from relaycli.core.status import status_error
 from relaycli.datatypes import Usage
 from relaycli.errors import EndpointError, RelayError, StreamError, TruncatedResponse
 from relaycli.measure.engine import TimedRequest
-from relaycli.measure.sockets import relay_error
+from relaycli.measure.sockets import exchange_error
 
 NETWORK_KINDS = frozenset({"dns", "refused", "reset", "network"})
 
@@ -95,22 +96,13 @@ def analyze(ex: TimedRequest, *, fmt: WireFormat, target: int, seq: int, warmup:
 
 
 def _transport_failure(rec: Record, ex: TimedRequest, peer: Peer) -> None:
-    """A request the engine could not complete: the same errors the client and ``relay ping`` raise."""
-    kind, detail = ex.error or "network", peer.scrub(ex.detail)
-    rec.detail = detail
-    if kind in NETWORK_KINDS or kind in ("tls", "timeout"):
-        rec.error = "network" if kind in NETWORK_KINDS else kind
-        rec.failure = relay_error(kind, detail, host=peer.host, address=peer.host, profile=peer.profile)
-    elif kind == "truncated":
-        rec.error = kind
-        rec.failure = TruncatedResponse(f"the connection to {peer.name} closed in the middle of the response "
-                                        f"({detail})", status=ex.status or None, request_id=rec.request_id)
-    elif kind == "interrupted":
-        rec.error = kind
-    else:
-        rec.error = kind
-        rec.failure = EndpointError(f"{peer.name} sent a broken HTTP response: {detail}",
-                                    status=ex.status or None, request_id=rec.request_id)
+    """A request the engine could not complete: its error as the engine built it (the same classes the client
+    and ``relay ping`` raise), the key scrubbed."""
+    kind = ex.error or "network"
+    rec.error = "network" if kind in NETWORK_KINDS else kind
+    rec.detail = peer.scrub(ex.detail)
+    failure = ex.failure or exchange_error(kind, rec.detail, host=peer.host, address=peer.host, profile=peer.profile)
+    rec.failure = scrub_error(failure, peer.secret) if failure is not None else None
 
 
 def _failed(rec: Record, label: str, error: EndpointError) -> None:

@@ -154,5 +154,6 @@ def open_wires(targets: Sequence[Target], env: Mapping[str, str]) -> list[Wire]:
         if origin.tls and context is None:
             context = ssl_context(env)
         t = profile.timeout
-        wires.append(Wire(origin, family, sockaddr, context if origin.tls else None, t.connect, t.read, t.total))
+        wires.append(Wire(origin, family, sockaddr, context if origin.tls else None, t.connect, t.read, t.total,
+                          profile=profile.name))
     return wires
