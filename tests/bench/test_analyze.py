@@ -39,7 +39,8 @@ USAGE = event({"id": "c", "choices": [], "usage": {"prompt_tokens": 3, "completi
 DONE = b"data: [DONE]\n\n"
 
 
-def exchange(pieces: list[tuple[int, bytes]], *, status: int = 200, headers: dict[str, str] | None = None) -> TimedRequest:
+def exchange(pieces: list[tuple[int, bytes]], *, status: int = 200,
+             headers: dict[str, str] | None = None) -> TimedRequest:
     return TimedRequest(0, b"", t_send=0, t_headers=1 * MS, status=status, headers=headers or SSE,
                     pieces=pieces, t_end=pieces[-1][0] + MS if pieces else 2 * MS)
 

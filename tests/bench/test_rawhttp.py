@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from relaycli.measure.http1 import ProtocolError, ResponseReader, api_path, encode_request, parse_origin
-from relaycli.errors import ConfigError
 from relaycli.config.profile import Profile
+from relaycli.errors import ConfigError
+from relaycli.measure.http1 import ProtocolError, ResponseReader, api_path, encode_request, parse_origin
 
 CHUNKED = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
            b"X-Request-Id: r1\r\n\r\n"

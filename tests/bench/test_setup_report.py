@@ -11,10 +11,10 @@ import pytest
 from relaycli.bench.report import ProgressLine, text_histogram
 from relaycli.bench.runner import Progress
 from relaycli.bench.setup import BUILTIN_PROMPTS, Prompt, Target, read_prompts, request_bytes, resolve_targets
+from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.context import AppContext
 from relaycli.datatypes import Message
 from relaycli.errors import UsageError
-from relaycli.config.profile import Profile, ResolvedKey
 
 
 def test_prompts_from_flags_file_or_the_built_in_set(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from relaycli.core.client import RelayClient, RetryNotice
 from relaycli.config.profile import Profile, ResolvedKey, Timeouts
+from relaycli.core.client import RelayClient, RetryNotice
 
 SECRET = "sk-test-SECRET-4242"
 OPENAI_URL = "https://relay.test/v1"

@@ -8,11 +8,11 @@ import httpx
 import pytest
 import respx
 
+from relaycli.config.profile import ResolvedKey
 from relaycli.core import client as client_module
 from relaycli.core.client import RelayClient
 from relaycli.datatypes import ChatRequest, Delta, Message
 from relaycli.errors import AuthError, RateLimited, StreamError
-from relaycli.config.profile import ResolvedKey
 
 from .support import ANTHROPIC_URL, OPENAI_URL, SECRET, Harness, profile, sse, sse_response
 

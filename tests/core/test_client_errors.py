@@ -10,6 +10,7 @@ import httpx
 import pytest
 import respx
 
+from relaycli.config.profile import ResolvedKey, Timeouts
 from relaycli.core.client import RelayClient
 from relaycli.datatypes import ChatRequest, Message
 from relaycli.errors import (
@@ -20,7 +21,6 @@ from relaycli.errors import (
     NetworkError,
     RelayTimeout,
 )
-from relaycli.config.profile import ResolvedKey, Timeouts
 
 from .support import OPENAI_URL, SECRET, Chunks, Harness, chunk, openai_stream, profile, sse, sse_response
 

@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from relaycli.config.profile import ResolvedKey, Timeouts
 from relaycli.core.client import RelayClient
 from relaycli.datatypes import ChatRequest, Message
 from relaycli.errors import RelayTimeout, TruncatedResponse
-from relaycli.config.profile import ResolvedKey, Timeouts
 
 from .support import chunk, profile
 

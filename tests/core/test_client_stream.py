@@ -383,9 +383,9 @@ def test_server_refusing_max_tokens_gets_max_completion_tokens_and_it_is_remembe
 
 
 def test_base_url_query_string_is_kept() -> None:
+    from relaycli.config.profile import ResolvedKey
     from relaycli.core.client import RelayClient
     from relaycli.measure.http1 import api_path
-    from relaycli.config.profile import ResolvedKey
 
     p = profile(base_url="https://x.openai.azure.com/openai/deployments/d?api-version=2024-10-21")
     client = RelayClient(p, ResolvedKey("k", "test"))
