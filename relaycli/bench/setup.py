@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from relaycli import __version__
 from relaycli.config.profile import Profile, ResolvedKey
-from relaycli.core.formats import WireFormat, api_path, for_protocol
+from relaycli.core.formats import WireFormat, api_path, for_protocol, request_headers
 from relaycli.core.formats.common import Peer
 from relaycli.datatypes import ChatRequest, Message
 from relaycli.errors import UsageError
@@ -134,8 +133,7 @@ def request_bytes(target: Target, prompt: Prompt, *, max_tokens: int | None, inc
     req = ChatRequest(model=target.wire_model, messages=prompt.messages, system=prompt.system,
                       max_tokens=max_tokens, stream=True)
     body = json.dumps(wire.build_request(req, include_usage=include_usage), separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", "Accept": "text/event-stream",
-               "User-Agent": f"relay/{__version__}", **wire.auth_headers(target.key.value), **profile.headers}
+    headers = {"Content-Type": "application/json", **request_headers(wire, profile, target.key.value, stream=True)}
     origin = parse_origin(profile.base_url, profile=profile.name)
     return encode_request("POST", origin, api_path(profile, "chat"), headers, body, profile=profile.name)
 

@@ -15,11 +15,10 @@ from typing import Any
 
 import httpx
 
-from relaycli import __version__
 from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.core.errors_map import transport_error
-from relaycli.core.formats import Endpoint, WireFormat, api_url
-from relaycli.core.formats.common import Peer, body_kind, check_headers, looks_like_html
+from relaycli.core.formats import Endpoint, WireFormat, api_url, request_headers
+from relaycli.core.formats.common import Peer, body_kind, looks_like_html
 from relaycli.core.formats.error_body import body_excerpt, error_message
 from relaycli.core.retry import Failure, RetryPolicy
 from relaycli.core.scrub import scrub_error
@@ -96,14 +95,7 @@ class Transport:
     # -- sending ----------------------------------------------------------------------------------
 
     def headers(self, *, stream: bool) -> dict[str, str]:
-        headers = {
-            "Accept": "text/event-stream" if stream else "application/json",
-            "User-Agent": f"relay/{__version__}",
-        }
-        headers.update(self.fmt.auth_headers(self.key.value))
-        headers.update(self.profile.headers)
-        check_headers(headers, profile=self.profile.name)
-        return headers
+        return request_headers(self.fmt, self.profile, self.key.value, stream=stream)
 
     def url(self, endpoint: Endpoint) -> str:
         return api_url(self.profile, endpoint)

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlencode
 
-from relaycli import __version__
 from relaycli.config.profile import Profile, ResolvedKey
-from relaycli.core.formats import WireFormat, api_path, for_protocol
+from relaycli.core.formats import WireFormat, api_path, for_protocol, request_headers
 from relaycli.core.formats.common import Peer, html_excerpt, looks_like_html
 from relaycli.datatypes import Message
 from relaycli.errors import (
@@ -112,11 +111,6 @@ def key_label(key_source: str) -> str:
     return "none" if key_source.startswith("no key configured") else key_source
 
 
-def _headers(fmt: WireFormat, profile: Profile, key: ResolvedKey, accept: str) -> dict[str, str]:
-    return {"Accept": accept, "User-Agent": f"relay/{__version__}", **fmt.auth_headers(key.value),
-            **profile.headers}
-
-
 def ping_once(ctx: AppContext, profile: Profile, key: ResolvedKey, missing: MissingKey | None, *,
               chat: bool = False, model: str | None = None) -> Attempt:
     attempt = Attempt()
@@ -126,7 +120,7 @@ def ping_once(ctx: AppContext, profile: Profile, key: ResolvedKey, missing: Miss
     path = api_path(profile, "models", query=urlencode(fmt.models_params()))
     context = ssl_context(ctx.env) if origin.tls else None
     try:
-        request = encode_request("GET", origin, path, _headers(fmt, profile, key, "application/json"),
+        request = encode_request("GET", origin, path, request_headers(fmt, profile, key.value, stream=False),
                                  profile=profile.name)
         res = probe(origin, request, timeouts=profile.timeout, profile=profile.name, context=context)
     except RelayError as exc:

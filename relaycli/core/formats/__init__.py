@@ -94,6 +94,22 @@ def for_protocol(protocol: str) -> WireFormat:
         raise ConfigError(f"unknown protocol {protocol!r}: expected one of {', '.join(formats)}") from None
 
 
+def request_headers(fmt: WireFormat, profile: Profile, key: str | None, *, stream: bool) -> dict[str, str]:
+    """The headers of every request to a profile (httpx client, ping and bench alike): what to accept, who
+    asks, the format's auth headers and the profile's own; a value with a line break is a ConfigError."""
+    from relaycli import __version__
+    from relaycli.core.formats.common import check_headers
+
+    headers = {
+        "Accept": "text/event-stream" if stream else "application/json",
+        "User-Agent": f"relay/{__version__}",
+        **fmt.auth_headers(key),
+        **profile.headers,
+    }
+    check_headers(headers, profile=profile.name)
+    return headers
+
+
 def api_path(profile: Profile, what: Endpoint, *, query: str = "") -> str:
     """The request path of ``chat`` or ``models`` for a profile, with the base URL's own query (Azure's
     ``?api-version=...``) and ``query`` appended. The httpx client and the socket-level tools both use it."""
