@@ -14,7 +14,7 @@ import ssl
 import httpx
 
 from relaycli.config.profile import Profile
-from relaycli.core.formats.common import short
+from relaycli.core.formats.common import short as shorten
 from relaycli.core.formats.error_body import body_excerpt, error_message
 from relaycli.core.retry import FailureKind
 from relaycli.core.scrub import scrub
@@ -64,8 +64,14 @@ def transport_error(
     url: httpx.URL,
     connect_is_total: bool = False,
     read_is_total: bool = False,
+    secret: str | None = None,
 ) -> tuple[RelayError, FailureKind]:
-    """The RelayError for an httpx exception raised before the response began, and its failure kind."""
+    """The RelayError for an httpx exception raised before the response began, and its failure kind.
+    ``secret`` (the key sent) is scrubbed from the exception's text before it is shortened."""
+
+    def short(text: str, limit: int) -> str:
+        return shorten(scrub(text, secret), limit)
+
     t = profile.timeout
     if isinstance(exc, httpx.ConnectTimeout):
         limit, secs = ("total", t.total) if connect_is_total else ("connect", t.connect)

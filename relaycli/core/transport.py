@@ -128,7 +128,12 @@ class Transport:
         read_total: bool = False,
     ) -> tuple[RelayError, Failure]:
         error, kind = transport_error(
-            exc, profile=self.profile, url=httpx.URL(url), connect_is_total=connect_total, read_is_total=read_total
+            exc,
+            profile=self.profile,
+            url=httpx.URL(url),
+            connect_is_total=connect_total,
+            read_is_total=read_total,
+            secret=self.key.value,
         )
         self.redact(error)
         error.__cause__ = exc

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.core.formats import WireFormat, api_path, for_protocol, request_headers
 from relaycli.core.formats.common import Peer, html_excerpt, looks_like_html
+from relaycli.core.scrub import scrub_error
 from relaycli.datatypes import Message
 from relaycli.errors import (
     APIError,
@@ -124,7 +125,7 @@ def ping_once(ctx: AppContext, profile: Profile, key: ResolvedKey, missing: Miss
                                  profile=profile.name)
         res = probe(origin, request, timeouts=profile.timeout, profile=profile.name, context=context)
     except RelayError as exc:
-        attempt.error = exc
+        attempt.error = scrub_error(exc, key.value)
         return attempt
     attempt.timings = {phase: res.ms(phase) for phase in PHASES}
     attempt.address, attempt.status = res.address, res.status
@@ -188,7 +189,7 @@ def _chat(ctx: AppContext, attempt: Attempt, profile: Profile, key: ResolvedKey,
     try:
         res = probe(origin, payload, timeouts=profile.timeout, profile=profile.name, context=context)
     except RelayError as exc:
-        return exc
+        return scrub_error(exc, key.value)
     ex = TimedRequest(0, payload, t_send=res.t_send, t_headers=res.t_first_byte, status=res.status,
                   headers=res.headers, pieces=res.pieces, t_end=res.t_end)
     rec = analyze(ex, fmt=target.fmt, target=0, seq=0, peer=target.peer, key_source=key.source)
