@@ -172,12 +172,13 @@ class ResponseStream:
         self.timing.t_headers = None
         body = c.fmt.build_request(req, include_usage=self._include_usage, token_field=self._token_field)
         timeout, connect_total, read_total = c.attempt_timeout(t_start)
+        request = c.chat_request(body, stream=req.stream, timeout=timeout)
         self.timing.t_send = c.now()
         try:
-            response = c.post(body, stream=req.stream, timeout=timeout)
+            response = c.send(request)
         except httpx.HTTPError as exc:
             error, failure = c.transport_error(
-                exc, c.url("chat"), connect_total=connect_total, read_total=read_total
+                exc, request.url, connect_total=connect_total, read_total=read_total
             )
             raise _AttemptFailed(dataclasses.replace(failure, streaming=req.stream), error, exc) from exc
         self._response = response

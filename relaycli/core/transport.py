@@ -100,11 +100,13 @@ class Transport:
     def url(self, endpoint: Endpoint) -> str:
         return api_url(self.profile, endpoint)
 
-    def post(self, body: dict[str, Any], *, stream: bool, timeout: httpx.Timeout) -> httpx.Response:
-        """Send the chat request; the response's body is left to read. Raises httpx errors."""
-        request = self.http.build_request(
+    def chat_request(self, body: dict[str, Any], *, stream: bool, timeout: httpx.Timeout) -> httpx.Request:
+        return self.http.build_request(
             "POST", self.url("chat"), json=body, headers=self.headers(stream=stream), timeout=timeout
         )
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        """Send one attempt; the response's body is left to read. Raises httpx errors."""
         return self.http.send(request, stream=True)
 
     def get(self, params: dict[str, str], *, timeout: httpx.Timeout) -> httpx.Response:
