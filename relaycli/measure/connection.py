@@ -242,10 +242,8 @@ class Connection:
             return
         self.ex = None
         ex.error, ex.detail, ex.t_end = kind, detail, now
-        wire = self.wire
-        seconds = wire.read_timeout_s if kind == "timeout" else 0
-        ex.failure = exchange_error(kind, detail, host=wire.origin.host, address=str(wire.origin),
-                                    profile=wire.profile, seconds=seconds)
+        wire = self.wire  # a timeout's detail already says which limit it was
+        ex.failure = exchange_error(kind, detail, host=wire.origin.host, address=str(wire.origin), profile=wire.profile)
         self.engine.complete(ex)
 
     def on_event(self, now: int) -> None:
