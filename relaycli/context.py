@@ -21,6 +21,7 @@ from relaycli.output.streams import Streams
 from relaycli.paths import Paths, resolve
 
 if TYPE_CHECKING:
+    from relaycli.bench.services import Services as MeasureServices
     from relaycli.core.client import RelayClient, RetryNotice
     from relaycli.core.quirks import QuirkStore
     from relaycli.ledger import Ledger
@@ -158,6 +159,13 @@ class AppContext:
             notes=self.notes,
             env=self.env,
         )
+
+    def measure_services(self) -> MeasureServices:
+        """What ``relay bench`` and ``relay ping`` need."""
+        from relaycli.bench.services import Services
+
+        return Services(profile=self.profile, default_model=lambda chosen: self.model(chosen, None)[0], key=self.key,
+                        ledger=self.ledger, prices=lambda: self.prices, warn=self.warn, env=self.env)
 
     def close(self) -> None:
         if "quirks" in self.__dict__:

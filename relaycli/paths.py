@@ -8,6 +8,7 @@ Otherwise the platform's directories (platformdirs). ``resolve`` creates nothing
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ class Paths:
     config_source: str  # how the config path was chosen: "RELAY_CONFIG", "RELAY_HOME" or "platform"
 
 
-def resolve(env: os._Environ[str] | dict[str, str] | None = None) -> Paths:
+def resolve(env: Mapping[str, str] | None = None) -> Paths:
     env = os.environ if env is None else env
     home = env.get("RELAY_HOME")
     if home:

@@ -1,23 +1,31 @@
 """One finished exchange -> one ``Record``: the event stream decoded and parsed after the request ended,
 each event stamped with the time of the socket read that completed it.
 
-Parsing after the fact keeps the socket loop free while requests are in flight (see ``core.engine``); the
+Parsing after the fact keeps the socket loop free while requests are in flight (see ``measure.engine``); the
 timestamps are the same as if each event had been parsed the moment its last byte was read.
+
+A failed request's ``Record.failure`` is the same RelayError the httpx client raises for that failure (built
+by the same functions, naming the host, with the key scrubbed); ``Record.error`` is its stable label for
+counting (``http_NNN``, ``timeout``, ``network``, ``tls``, ``truncated``, ``malformed``, ``stream_error``,
+``not_sse``, ``protocol``, ``interrupted``) and ``Record.detail`` what the endpoint said.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
-from relaycli.core.formats import anthropic, openai
-from relaycli.core.formats.common import html_excerpt, looks_like_html, short
+from relaycli.core.formats import WireFormat
+from relaycli.core.formats.common import UNNAMED, Peer, load_json_object, short
+from relaycli.core.formats.error_body import error_message
+from relaycli.core.scrub import scrub_error
 from relaycli.core.sse import SSEDecoder
+from relaycli.core.status import status_error
 from relaycli.datatypes import Usage
-from relaycli.errors import EndpointError, ExitCode, StreamError
+from relaycli.errors import EndpointError, RelayError, StreamError, TruncatedResponse
 from relaycli.measure.engine import TimedRequest
+from relaycli.measure.sockets import exchange_error
 
 NETWORK_KINDS = frozenset({"dns", "refused", "reset", "network"})
 
@@ -36,8 +44,9 @@ class Record:
     t_last_token: int | None = None
     t_end: int = 0
     status: int = 0
-    error: str | None = None  # failure class: http_NNN, timeout, network, tls, truncated, malformed, ...
+    error: str | None = None  # failure label: http_NNN, timeout, network, tls, truncated, malformed, ...
     detail: str = ""
+    failure: RelayError | None = None  # the error itself (None when ok, or interrupted)
     output_tokens: int | None = None
     tokens_estimated: bool = False
     usage: Usage = field(default_factory=Usage)
@@ -55,53 +64,57 @@ class Record:
         return self.error is None
 
 
-def exit_code_for(error: str) -> ExitCode:
-    """The CONTRACT.md exit code that goes with a failure class."""
-    if error in NETWORK_KINDS or error == "tls":
-        return ExitCode.NETWORK
-    if error == "timeout":
-        return ExitCode.TIMEOUT
-    if error in ("http_401", "http_403"):
-        return ExitCode.AUTH
-    if error == "http_429":
-        return ExitCode.RATE_LIMITED
-    if error.startswith("http_5") or error in ("truncated", "malformed", "stream_error", "not_sse", "protocol"):
-        return ExitCode.ENDPOINT
-    return ExitCode.ERROR
-
-
-def analyze(ex: TimedRequest, *, protocol: str, target: int, seq: int, warmup: bool = False) -> Record:
+def analyze(ex: TimedRequest, *, fmt: WireFormat, target: int, seq: int, warmup: bool = False,
+            peer: Peer = UNNAMED, key_source: str = "no key configured") -> Record:
+    """The record of one exchange. ``peer`` names the endpoint in errors and holds the key sent, which is
+    scrubbed from everything the server said; ``key_source`` goes into a 401's message."""
     rec = Record(target=target, seq=seq, warmup=warmup, t_sched=ex.t_sched, t_send=ex.t_send,
                  t_headers=ex.t_headers, t_end=ex.t_end, status=ex.status, reused=ex.reused,
                  connect_ns=ex.connect_ns, tls_ns=ex.tls_ns)
-    headers = ex.headers
-    rec.request_id = headers.get("x-request-id") or headers.get("request-id")
-    if protocol == "anthropic":
-        rec.request_id = headers.get("request-id") or headers.get("x-request-id")
+    request_id = fmt.request_id(ex.headers)
+    rec.request_id = peer.scrub(request_id) if request_id else None
     if ex.error is not None:
-        rec.error = "network" if ex.error in NETWORK_KINDS else ex.error
-        rec.detail = ex.detail
+        _transport_failure(rec, ex, peer)
         return rec
-    body_parts = [data for _, data in ex.pieces]
+    body = b"".join(data for _, data in ex.pieces)
     if not 200 <= ex.status <= 299:
         rec.error = f"http_{ex.status}"
-        rec.detail = error_excerpt(b"".join(body_parts))
+        rec.detail = short(error_message(body, ex.headers.get("content-type", ""), peer)[0], 120)
+        rec.failure = status_error(ex.status, message=rec.detail, peer=peer, key_source=key_source,
+                                   key_sent=bool(peer.secret), request_id=rec.request_id)
         return rec
-    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-    wire: ModuleType = anthropic if protocol == "anthropic" else openai
+    ctype = ex.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
-        return _complete_json(rec, wire, ex)
+        return _complete_json(rec, fmt, ex, peer)
     if ctype not in ("text/event-stream", "", "text/plain"):
         rec.error, rec.detail = "not_sse", f"{ctype} instead of an event stream"
+        rec.failure = EndpointError(f"{peer.name} returned {rec.detail}", status=ex.status,
+                                    request_id=rec.request_id)
         return rec
-    _stream(rec, wire, ex)
+    _stream(rec, fmt, ex, peer)
     return rec
 
 
-def _stream(rec: Record, wire: ModuleType, ex: TimedRequest) -> None:
+def _transport_failure(rec: Record, ex: TimedRequest, peer: Peer) -> None:
+    """A request the engine could not complete: its error as the engine built it (the same classes the client
+    and ``relay ping`` raise), the key scrubbed."""
+    kind = ex.error or "network"
+    rec.error = "network" if kind in NETWORK_KINDS else kind
+    rec.detail = peer.scrub(ex.detail)
+    failure = ex.failure or exchange_error(kind, rec.detail, host=peer.host, address=peer.host, profile=peer.profile)
+    rec.failure = scrub_error(failure, peer.secret) if failure is not None else None
+
+
+def _failed(rec: Record, label: str, error: EndpointError) -> None:
+    error.status = error.status if error.status is not None else rec.status or None
+    error.request_id = error.request_id or rec.request_id
+    rec.error, rec.detail, rec.failure = label, error.message, error
+
+
+def _stream(rec: Record, fmt: WireFormat, ex: TimedRequest, peer: Peer) -> None:
     decoder = SSEDecoder()
-    parser = wire.StreamParser()
-    tool_marker = '"input_json_delta"' if wire is anthropic else '"tool_calls"'
+    parser = fmt.stream_parser(peer)
+    tool_marker = fmt.tool_marker
     first = last = None
     gaps = rec.gaps_ns
     chunks = 0
@@ -119,26 +132,31 @@ def _stream(rec: Record, wire: ModuleType, ex: TimedRequest) -> None:
             if parser.done:
                 break
     except StreamError as exc:
-        rec.error, rec.detail = "stream_error", exc.message
+        _failed(rec, "stream_error", exc)
     except EndpointError as exc:
-        rec.error, rec.detail = "malformed", exc.message
+        _failed(rec, "malformed", exc)
     rec.t_first_token, rec.t_last_token, rec.chunks = first, last, chunks
     rec.model, rec.finish_reason, rec.usage = parser.model, parser.finish_reason, parser.usage
     if rec.error is None and not parser.complete:
-        rec.error = "truncated"
+        missing = fmt.end_marker if not parser.done else fmt.finish_field
+        _failed(rec, "truncated", TruncatedResponse(
+            f"the stream from {peer.name} ended without {missing} after {chunks} content events; "
+            "the answer is incomplete"))
         rec.detail = f"the stream ended without its end marker after {chunks} content events"
     _tokens(rec)
 
 
-def _complete_json(rec: Record, wire: ModuleType, ex: TimedRequest) -> Record:
+def _complete_json(rec: Record, fmt: WireFormat, ex: TimedRequest, peer: Peer) -> Record:
     """An endpoint that ignored ``stream: true``: the whole answer is its first (and last) token."""
     try:
-        done = wire.parse_response(json.loads(b"".join(d for _, d in ex.pieces)))
+        done = fmt.parse_response(load_json_object(b"".join(d for _, d in ex.pieces).decode("utf-8", "replace"),
+                                                   what="response", peer=peer), peer)
     except StreamError as exc:
-        rec.error, rec.detail = "stream_error", exc.message
+        _failed(rec, "stream_error", exc)
         return rec
-    except (ValueError, AttributeError, EndpointError) as exc:
-        rec.error, rec.detail = "malformed", short(str(exc), 120)
+    except EndpointError as exc:
+        _failed(rec, "malformed", exc)
+        rec.detail = short(exc.message, 120)
         return rec
     last_ts = ex.pieces[-1][0] if ex.pieces else ex.t_end
     if done.text or done.reasoning:
@@ -175,20 +193,6 @@ def _tool_content(data: str) -> bool:
     return False
 
 
-def error_excerpt(body: bytes) -> str:
-    """The endpoint's own error message from an error body, else its start."""
-    if looks_like_html("", body):  # a proxy's or login page: its title, not its markup
-        return f"HTML page {html_excerpt(body)!r}"
-    text = body[:4096].decode("utf-8", "replace")
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return short(text, 120)
-    if isinstance(obj, dict):
-        err = obj.get("error")
-        if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return short(err["message"], 120)
-        for key in ("message", "detail", "error"):
-            if isinstance(obj.get(key), str):
-                return short(obj[key], 120)
-    return short(text, 120)
+def error_excerpt(body: bytes, peer: Peer = UNNAMED) -> str:
+    """The endpoint's own error message from an error body, else its start (the key scrubbed)."""
+    return short(error_message(body, "", peer)[0], 120)

@@ -16,17 +16,7 @@ from relaycli.bench.formulas import FORMULAS, OUTPUT_TOKENS, PERCENTILES
 from relaycli.bench.setup import Target
 from relaycli.bench.stats import COMPARED, P95_MIN_N, P99_MIN_N, difference, summarize, verdict
 from relaycli.datatypes import Result, Timing
-from relaycli.errors import (
-    APIError,
-    AuthError,
-    EndpointError,
-    NetworkError,
-    RateLimited,
-    RelayError,
-    RelayTimeout,
-    StreamError,
-    TruncatedResponse,
-)
+from relaycli.errors import RelayError
 from relaycli.ledger import LedgerRow
 from relaycli.pipeline.recording import build_row
 from relaycli.usage.prices import PriceTable
@@ -178,24 +168,7 @@ def record_dict(rec: Record, label: str, t0: int) -> dict[str, Any]:
 
 
 def _error(rec: Record) -> RelayError | None:
-    if rec.error is None or rec.error == "interrupted":
-        return None
-    message = f"{rec.error}: {rec.detail}" if rec.detail else rec.error
-    status = rec.status or None
-    if rec.error.startswith("http_"):
-        code = rec.status
-        cls = AuthError if code in (401, 403) else RateLimited if code == 429 else \
-            EndpointError if code >= 500 else APIError
-        return cls(message, status=status, request_id=rec.request_id)
-    if rec.error == "timeout":
-        return RelayTimeout(message)
-    if rec.error in ("network", "tls"):
-        return NetworkError(message)
-    if rec.error == "truncated":
-        return TruncatedResponse(message, status=status, request_id=rec.request_id)
-    if rec.error == "stream_error":
-        return StreamError(message, status=status, request_id=rec.request_id)
-    return EndpointError(message, status=status, request_id=rec.request_id)
+    return rec.failure
 
 
 def ledger_row(rec: Record, target: Target, prices: PriceTable, *, wall_t0: datetime, t0: int,

@@ -7,12 +7,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relaycli import __version__
-from relaycli.bench.analyze import Record, analyze, exit_code_for
+from relaycli.bench.analyze import Record, analyze
 from relaycli.bench.results import comparisons, config_block, ledger_row, record_dict, samples, target_metrics, utc_now
 from relaycli.bench.runner import Job, Load, Progress, Runner
 from relaycli.bench.setup import Target, open_wires, read_prompts, request_bytes, resolve_targets
@@ -20,7 +19,7 @@ from relaycli.errors import ExitCode, RelayError
 from relaycli.measure.engine import Engine, TimedRequest
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
+    from relaycli.bench.services import Services
 
 BACKLOG_BYTES = 64 * 1024 * 1024  # parse finished responses during the run only past this much
 
@@ -56,7 +55,9 @@ class _Parsing:
     """Finished exchanges waiting to be parsed; parsed during the run only when they take much memory."""
 
     def __init__(self, targets: Sequence[Target]) -> None:
-        self.protocols = [t.profile.protocol for t in targets]
+        self.formats = [t.fmt for t in targets]
+        self.peers = [t.peer for t in targets]
+        self.key_sources = [t.key.source for t in targets]
         self.pending: deque[tuple[Job, TimedRequest]] = deque()
         self.size = 0
         self.records: list[Record] = []
@@ -72,8 +73,9 @@ class _Parsing:
     def step(self) -> None:
         job, ex = self.pending.popleft()
         self.size -= sum(len(d) for _, d in ex.pieces)
-        self.records.append(analyze(ex, protocol=self.protocols[job.target], target=job.target, seq=job.seq,
-                                    warmup=job.warmup))
+        i = job.target
+        self.records.append(analyze(ex, fmt=self.formats[i], target=i, seq=job.seq, warmup=job.warmup,
+                                    peer=self.peers[i], key_source=self.key_sources[i]))
 
     def drain(self) -> list[Record]:
         while self.pending:
@@ -81,17 +83,16 @@ class _Parsing:
         return self.records
 
 
-def run_bench(ctx: AppContext, opts: BenchOptions, *, progress: Callable[[Progress], None] | None = None,
+def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Progress], None] | None = None,
               clock: Callable[[], int] = time.perf_counter_ns) -> BenchRun:
-    targets = resolve_targets(ctx, opts.profiles, opts.models, opts.pairs)
-    from relaycli.usage.budget import check_before
+    targets = resolve_targets(services, opts.profiles, opts.models, opts.pairs)
 
     for profile in {t.profile.name: t.profile for t in targets}.values():
-        check_before(ctx.ledger, profile, warn=ctx.warn, now=datetime.now(UTC), env=ctx.env)  # blocked: sends nothing
+        services.check_budget(profile)  # a profile blocked on its budget sends nothing, benchmark or not
     baseline = _baseline(targets, opts.baseline)
     prompts = read_prompts(opts.prompts, opts.prompts_file)
     payloads = [[request_bytes(t, p, max_tokens=opts.max_tokens) for p in prompts] for t in targets]
-    wires = open_wires(targets, ctx.env)
+    wires = open_wires(targets, services.env)
     concurrency = opts.concurrency or (1 if opts.rate is None else 256)
     load = Load(concurrency=concurrency, rate=opts.rate, n=opts.n, duration_s=opts.duration_s, warmup=opts.warmup,
                 seed=opts.seed)
@@ -128,7 +129,7 @@ def run_bench(ctx: AppContext, opts: BenchOptions, *, progress: Callable[[Progre
     check.analysis_s = (clock() - t_parse) / 1e9
     check.warnings[:0] = early
     records.sort(key=lambda r: r.t_send)
-    rows = _ledger(ctx, records, targets, wall_t0, t0, check.warnings, opts.record_ledger)
+    rows = _ledger(services, records, targets, wall_t0, t0, check.warnings, opts.record_ledger)
     per_target = [samples([r for r in records if r.target == i]) for i in range(len(targets))]
     labels = [t.label for t in targets]
     document = {
@@ -166,14 +167,14 @@ def _baseline(targets: Sequence[Target], name: str | None) -> int:
     raise UsageError(f"--baseline {name!r} is not one of the targets: {', '.join(t.label for t in targets)}")
 
 
-def _ledger(ctx: AppContext, records: Sequence[Record], targets: Sequence[Target], wall_t0: Any, t0: int,
+def _ledger(services: Services, records: Sequence[Record], targets: Sequence[Target], wall_t0: Any, t0: int,
             warnings: list[str], write: bool) -> list[tuple[Any, Record]]:
     """One row per request sent (warm-ups too), written in one transaction after the run."""
-    prices = ctx.prices
+    prices = services.prices()
     rows = [(ledger_row(r, targets[r.target], prices, wall_t0=wall_t0, t0=t0), r) for r in records]
     if write and rows:
         try:
-            ctx.ledger().record_many([row for row, _ in rows])
+            services.ledger().record_many([row for row, _ in rows])
         except (RelayError, OSError) as exc:
             warnings.append(f"bench requests not recorded in the ledger: {getattr(exc, 'message', exc)}")
     return rows
@@ -185,6 +186,6 @@ def _exit_code(records: Sequence[Record], n_targets: int, interrupted: bool) -> 
     for target in range(n_targets):
         mine = [r for r in records if r.target == target and not r.warmup]
         if mine and not any(r.ok for r in mine):
-            first = next(r.error for r in mine if r.error)
-            return int(exit_code_for(first))
+            first = next(r for r in mine if r.error)
+            return int(first.failure.exit_code if first.failure is not None else ExitCode.INTERRUPTED)
     return 0

@@ -10,17 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from relaycli import __version__
 from relaycli.config.profile import Profile, ResolvedKey
-from relaycli.core.formats import anthropic, openai
+from relaycli.core.formats import WireFormat, api_path, for_protocol, request_headers
+from relaycli.core.formats.common import Peer
 from relaycli.datatypes import ChatRequest, Message
 from relaycli.errors import UsageError
 from relaycli.measure.engine import Wire
-from relaycli.measure.http1 import api_path, encode_request, parse_origin
+from relaycli.measure.http1 import encode_request, parse_origin
 from relaycli.measure.sockets import relay_error, resolve, ssl_context
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
+    from relaycli.bench.services import Services
 
 BUILTIN_PROMPTS: tuple[str, ...] = (
     "Explain what an API relay is in two sentences.",
@@ -42,6 +42,16 @@ class Target:
     key: ResolvedKey
     label: str = ""
 
+    @property
+    def fmt(self) -> WireFormat:
+        return for_protocol(self.profile.protocol)
+
+    @property
+    def peer(self) -> Peer:
+        """The endpoint as errors name it (``host:port``, like every raw-socket error), with the key sent."""
+        return Peer(str(parse_origin(self.profile.base_url, profile=self.profile.name)), self.profile.name,
+                    self.key.value)
+
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
@@ -49,7 +59,7 @@ class Prompt:
     system: str | None = None
 
 
-def resolve_targets(ctx: AppContext, profiles: Sequence[str], models: Sequence[str],
+def resolve_targets(services: Services, profiles: Sequence[str], models: Sequence[str],
                     pairs: Sequence[str]) -> list[Target]:
     """``-t PROFILE:MODEL`` pairs, else every ``-p`` profile (or the default one) with every ``-m`` model
     (or the profile's default model)."""
@@ -58,17 +68,17 @@ def resolve_targets(ctx: AppContext, profiles: Sequence[str], models: Sequence[s
         name, sep, model = pair.partition(":")
         if not sep or not name:
             raise UsageError(f"-t/--target {pair!r}: expected PROFILE:MODEL (e.g. relay:gpt-4.1)")
-        profile = ctx.profile(name)
-        chosen.append((profile, model or ctx.model(profile, None)[0]))
+        profile = services.profile(name)
+        chosen.append((profile, model or services.default_model(profile)))
     if not pairs:
-        for profile in [ctx.profile(p) for p in profiles] or [ctx.profile(None)]:
-            chosen.extend((profile, m) for m in (models or [ctx.model(profile, None)[0]]))
+        for profile in [services.profile(p) for p in profiles] or [services.profile(None)]:
+            chosen.extend((profile, m) for m in (models or [services.default_model(profile)]))
     seen: set[tuple[str, str]] = set()
     for profile, model in chosen:
         if (profile.name, model) in seen:
             raise UsageError(f"target {profile.name}:{model} is given twice")
         seen.add((profile.name, model))
-    keys = {p.name: ctx.key(p) for p, _ in chosen}
+    keys = {p.name: services.key(p) for p, _ in chosen}
     distinct_profiles = len({p.name for p, _ in chosen}) == len(chosen)
     distinct_models = len({m for _, m in chosen}) == len(chosen) and len({p.name for p, _ in chosen}) == 1
     targets = []
@@ -119,14 +129,13 @@ def _prompt_line(line: str, path: Path, number: int) -> Prompt:
 def request_bytes(target: Target, prompt: Prompt, *, max_tokens: int | None, include_usage: bool = True) -> bytes:
     """The exact bytes of one streamed chat request, as ``relay stream`` would send it."""
     profile = target.profile
-    wire = anthropic if profile.protocol == "anthropic" else openai
+    wire = target.fmt
     req = ChatRequest(model=target.wire_model, messages=prompt.messages, system=prompt.system,
                       max_tokens=max_tokens, stream=True)
     body = json.dumps(wire.build_request(req, include_usage=include_usage), separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", "Accept": "text/event-stream",
-               "User-Agent": f"relay/{__version__}", **wire.auth_headers(target.key.value), **profile.headers}
+    headers = {"Content-Type": "application/json", **request_headers(wire, profile, target.key.value, stream=True)}
     origin = parse_origin(profile.base_url, profile=profile.name)
-    return encode_request("POST", origin, api_path(profile, "chat"), headers, body)
+    return encode_request("POST", origin, api_path(profile, "chat"), headers, body, profile=profile.name)
 
 
 def open_wires(targets: Sequence[Target], env: Mapping[str, str]) -> list[Wire]:
@@ -143,5 +152,6 @@ def open_wires(targets: Sequence[Target], env: Mapping[str, str]) -> list[Wire]:
         if origin.tls and context is None:
             context = ssl_context(env)
         t = profile.timeout
-        wires.append(Wire(origin, family, sockaddr, context if origin.tls else None, t.connect, t.read, t.total))
+        wires.append(Wire(origin, family, sockaddr, context if origin.tls else None, t.connect, t.read, t.total,
+                          profile=profile.name))
     return wires

@@ -146,6 +146,7 @@ class RichView:
 
         self.console = Console(file=stdout, force_terminal=True, highlight=False)
         self.err = Console(file=stderr, highlight=False, soft_wrap=True)
+        self.stderr = stderr
         self.frame_interval = frame_interval
 
     def prompt(self, label: str, *, continuation: bool = False) -> str:
@@ -162,9 +163,9 @@ class RichView:
         """Where the pipeline's notes go while ``sink`` draws an answer: above it when both share a terminal."""
         from relaycli.chat.markdown_stream import MarkdownStream
 
-        if isinstance(sink, MarkdownStream) and _isatty(self.err.file):
+        if isinstance(sink, MarkdownStream) and _isatty(self.stderr):
             return interjecting(sink)
-        return _lines_to(self.err.file)
+        return _lines_to(self.stderr)
 
     def footer(self, answer: Answer, *, asked_profile: str) -> None:
         self._dim(footer_text(answer, asked_profile=asked_profile))

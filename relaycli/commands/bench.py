@@ -73,7 +73,7 @@ def bench(
                         rate=rate, duration_s=duration, warmup=warmup, max_tokens=max_tokens, seed=seed,
                         baseline=baseline)
     try:
-        run = run_bench(ctx, opts, progress=progress)
+        run = run_bench(ctx.measure_services(), opts, progress=progress)
     finally:
         progress.close()
         ctx.close()

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from relaycli.config.profile import Profile
+    from relaycli.context import AppContext
 
 
 def ping(
@@ -25,7 +32,7 @@ def ping(
     import json
 
     from relaycli.context import AppContext
-    from relaycli.ping.run import attempt_line, ping_all, render, select_profiles, to_json
+    from relaycli.ping.run import attempt_line, ping_all, render, to_json
 
     ctx = AppContext()
     profiles = select_profiles(ctx, profile or [])
@@ -43,7 +50,7 @@ def ping(
             ctx.stdout.flush()
 
     try:
-        reports = ping_all(ctx, profiles, count=count, interval=interval, chat=chat, model=model, on_attempt=show)
+        reports = ping_all(ctx.measure_services(), profiles, count=count, interval=interval, chat=chat, model=model, on_attempt=show)
     finally:
         ctx.close()
     if json_out:
@@ -55,3 +62,12 @@ def ping(
         if error is not None:
             ctx.stderr.write(f"relay: error: {error.message}\n")
     raise typer.Exit(next((r.exit_code for r in reports if r.exit_code), 0))
+
+
+def select_profiles(ctx: AppContext, names: Sequence[str]) -> list[Profile]:
+    """The ``-p`` profiles; else every profile in the config file; else the built-in ones."""
+    if names:
+        return [ctx.profile(name) for name in names]
+    settings = ctx.settings
+    own = [p for name, p in settings.profiles.items() if name not in settings.builtin]
+    return own or [settings.profiles[name] for name in sorted(settings.builtin)]

@@ -60,7 +60,8 @@ class QuirkStore:
     @staticmethod
     def _fresh(entry: dict[str, Any], now: float) -> dict[str, Any] | None:
         """The entry without quirks older than TTL_S (or of unknown age); None when none is left."""
-        learned = entry.get("learned") if isinstance(entry.get("learned"), dict) else {}
+        stamps = entry.get("learned")
+        learned: dict[str, Any] = stamps if isinstance(stamps, dict) else {}
         kept: dict[str, Any] = {"base_url": entry["base_url"], "learned": {}}
         for quirk in _quirk_names(entry):
             when = learned.get(quirk)

@@ -2,7 +2,8 @@
 
 Iterating yields Deltas. Every retry happens before the first Delta; once one was yielded there is no
 retry (a retry would show the answer twice). ``result()`` works at any time: after the end, after a
-RelayError, after Ctrl-C in the middle, and returns the partial state.
+RelayError, after Ctrl-C in the middle, and returns the partial state. The stream holds a ``Transport``
+(sending, error mapping, the retry plan and the clocks), not the client that made it.
 """
 
 from __future__ import annotations
@@ -10,17 +11,18 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Generator, Iterator
-from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
-from relaycli.core.formats.common import Completion, body_kind, load_json_object, short
+from relaycli.core.formats import StreamParser
+from relaycli.core.formats.common import Completion, body_kind, load_json_object
 from relaycli.core.retry import Failure
 from relaycli.core.sse import SSEDecoder
+from relaycli.core.transport import Transport
 from relaycli.datatypes import ChatRequest, Delta, Result, Timing, Usage
-from relaycli.errors import EndpointError, RelayError, StreamError, TruncatedResponse
+from relaycli.errors import APIError, EndpointError, RelayError, StreamError, TruncatedResponse
 
 _SSE_STARTS = (b"data:", b"event:", b":", b"id:", b"retry:")
 _TOKEN_FIELD = "max_tokens_field"
@@ -36,10 +38,6 @@ def _other_token_field(body: dict[str, Any], raw: bytes) -> str | None:
     text = raw.decode("utf-8", "replace").lower()
     return other if sent in text and ("unsupported" in text or "not supported" in text or other in text) else None
 
-if TYPE_CHECKING:
-    from relaycli.core.client import RelayClient
-
-_ERROR_BODY_LIMIT = 65536
 _NO_STREAM_OPTIONS = "no_stream_options"
 
 
@@ -59,23 +57,21 @@ class _Resend(Exception):
 
 
 class ResponseStream:
-    def __init__(self, client: RelayClient, req: ChatRequest) -> None:
-        self._c = client
+    def __init__(self, transport: Transport, req: ChatRequest) -> None:
+        self._c = transport
         self.request = req
-        self.timing = Timing(
-            started_at=datetime.now(UTC).isoformat(timespec="milliseconds"), t_start=client.clock()
-        )
+        self.timing = Timing(started_at=transport.clocks.wall_iso(), t_start=transport.now())
         self.error: RelayError | None = None
         self.retries = 0
         self.status: int | None = None
         self.request_id: str | None = None
         self._text: list[str] = []
         self._reasoning: list[str] = []
-        self._parser: Any = None  # openai.StreamParser | anthropic.StreamParser
+        self._parser: StreamParser | None = None
         self._completion: Completion | None = None
         self._response: httpx.Response | None = None
         self._gen: Generator[Delta, None, None] | None = None
-        quirks = client.quirks.get(client.profile.name) or {}
+        quirks = transport.quirks
         self._include_usage = not quirks.get(_NO_STREAM_OPTIONS, False)
         self._token_field: str | None = quirks.get(_TOKEN_FIELD)
         self._unconfirmed: dict[str, Any] = {}  # quirks recorded once a request without the field succeeds
@@ -98,13 +94,13 @@ class ResponseStream:
     @property
     def response_id(self) -> str | None:
         source = self._completion or self._parser
-        return getattr(source, "response_id", None)
+        return source.response_id if source is not None else None
 
     def result(self) -> Result:
         """What the request produced so far (complete or not)."""
         timing = dataclasses.replace(self.timing)
         if timing.t_end is None:
-            timing.t_end = self._c.clock()
+            timing.t_end = self._c.now()
         if self._completion is not None:
             done = self._completion
             model, finish, usage, complete = done.model, done.finish_reason, done.usage, True
@@ -130,7 +126,7 @@ class ResponseStream:
             self._gen.close()
         self._close_response()
         if self.timing.t_end is None:
-            self.timing.t_end = self._c.clock()
+            self.timing.t_end = self._c.now()
 
     def __enter__(self) -> ResponseStream:
         return self
@@ -164,7 +160,7 @@ class ResponseStream:
             raise
         finally:
             if self.timing.t_end is None:
-                self.timing.t_end = c.clock()
+                self.timing.t_end = c.now()
 
     def _attempt(self) -> Iterator[Delta]:
         c, req = self._c, self.request
@@ -175,25 +171,23 @@ class ResponseStream:
         self._completion = None
         self.status = None
         self.timing.t_headers = None
-        body = c.wire.build_request(req, include_usage=self._include_usage, token_field=self._token_field)
+        body = c.fmt.build_request(req, include_usage=self._include_usage, token_field=self._token_field)
         timeout, connect_total, read_total = c.attempt_timeout(t_start)
-        request = c.http.build_request(
-            "POST", c.chat_url, json=body, headers=c.headers(stream=req.stream), timeout=timeout
-        )
-        self.timing.t_send = c.clock()
+        request = c.chat_request(body, stream=req.stream, timeout=timeout)
+        self.timing.t_send = c.now()
         try:
-            response = c.http.send(request, stream=True)
+            response = c.send(request)
         except httpx.HTTPError as exc:
             error, failure = c.transport_error(
                 exc, request.url, connect_total=connect_total, read_total=read_total
             )
             raise _AttemptFailed(dataclasses.replace(failure, streaming=req.stream), error, exc) from exc
         self._response = response
-        self.timing.t_headers = c.clock()
+        self.timing.t_headers = c.now()
         self.status = response.status_code
         self.request_id = c.request_id(response.headers)
         if not response.is_success:
-            raw = self._read_some(response)
+            raw = c.read_some(response)
             if (
                 response.status_code in (400, 422)
                 and "stream_options" in body
@@ -213,7 +207,7 @@ class ResponseStream:
             )
             raise _AttemptFailed(failure, error)
         if self._unconfirmed:  # the request without the rejected field was accepted: remember that
-            c.quirks.setdefault(c.profile.name, {}).update(self._unconfirmed)
+            c.quirks.update(self._unconfirmed)
             self._unconfirmed = {}
         ctype = response.headers.get("content-type", "")
         kind = body_kind(ctype)
@@ -225,7 +219,7 @@ class ResponseStream:
             yield from self._read_mislabelled(response, read_total=read_total)
         else:
             expected = "an event stream" if req.stream else "JSON"
-            raise self._tag(c.not_json(ctype, self._read_some(response), expected=expected))
+            raise self._tag(c.not_json(ctype, c.read_some(response), expected=expected))
 
     # -- reading bodies -----------------------------------------------------------------------------
 
@@ -251,8 +245,8 @@ class ResponseStream:
         t_start = self.timing.t_start or 0
         read_ns, total_ns = t.read * 1e9, t.total * 1e9
         decoder = SSEDecoder()
-        parser = self._parser = c.wire.StreamParser()
-        last_content = self.timing.t_headers or c.clock()
+        parser = self._parser = c.fmt.stream_parser(c.peer)
+        last_content = self.timing.t_headers or c.now()
         chunks = response.iter_bytes() if chunks is None else chunks
         while True:
             try:
@@ -266,8 +260,8 @@ class ResponseStream:
                 if self._content_seen:
                     raise self._tag(
                         TruncatedResponse(
-                            f"the connection to {c.profile.host} (profile '{c.profile.name}') broke in the "
-                            f"middle of the answer ({short(str(exc), 80) or type(exc).__name__}); "
+                            f"the connection to {c.peer.name} broke in the "
+                            f"middle of the answer ({c.peer.said(str(exc), 80) or type(exc).__name__}); "
                             "the partial answer is kept"
                         )
                     ) from exc
@@ -275,7 +269,7 @@ class ResponseStream:
                 raise _AttemptFailed(failure, error, exc) from exc
             if chunk is None:
                 break
-            now = c.clock()
+            now = c.now()
             for event in decoder.feed(chunk):
                 try:
                     deltas = parser.feed(event)
@@ -303,7 +297,7 @@ class ResponseStream:
                     raise error
                 raise _AttemptFailed(Failure("idle_timeout"), error)
         tail = decoder.unfinished() if not parser.complete else None
-        if tail is not None and (tail.data.strip() == "[DONE]" or tail.event == "message_stop"):
+        if tail is not None and c.fmt.is_end(tail):
             parser.feed(tail)  # the end marker came without its blank line: still the end
         decoder.close()
         if not parser.complete:
@@ -324,8 +318,8 @@ class ResponseStream:
             kind = failure.kind if streaming else "fatal"  # the server may have done the work already
             raise _AttemptFailed(Failure(kind, streaming=streaming), error, exc) from exc
         try:
-            completion = c.wire.parse_response(
-                load_json_object(raw.decode("utf-8", "replace"), what="response")
+            completion = c.fmt.parse_response(
+                load_json_object(raw.decode("utf-8", "replace"), what="response", peer=c.peer), c.peer
             )
         except StreamError as exc:
             raise _AttemptFailed(
@@ -334,7 +328,7 @@ class ResponseStream:
         except EndpointError as exc:
             raise self._tag(exc) from exc.__cause__
         self._completion = completion
-        now = c.clock()
+        now = c.now()
         for delta in (Delta(completion.reasoning, "reasoning"), Delta(completion.text)):
             if delta.text:
                 self._record(delta, now)
@@ -353,44 +347,23 @@ class ResponseStream:
         (self._text if delta.kind == "text" else self._reasoning).append(delta.text)
 
     def _tag(self, error: RelayError) -> RelayError:
-        """Attach the HTTP status, request id and the endpoint's name to an error raised while reading
-        a 2xx body (the wire parsers only know it as "the endpoint")."""
-        if "the endpoint" in error.message:
-            where = f"{self._c.profile.host} (profile '{self._c.profile.name}')"
-            error.message = error.message.replace("the endpoint", where, 1)
-            error.args = (error.message, *error.args[1:])
-        if hasattr(error, "status") and getattr(error, "status", None) is None:
-            error.status = self.status  # type: ignore[attr-defined]
-        if hasattr(error, "request_id") and getattr(error, "request_id", None) is None:
-            error.request_id = self.request_id  # type: ignore[attr-defined]
+        """Attach the HTTP status and request id to an error raised while reading a 2xx body (its message
+        already names the host: the parsers were given the transport's peer)."""
+        if isinstance(error, APIError):
+            if error.status is None:
+                error.status = self.status
+            if error.request_id is None:
+                error.request_id = self.request_id
         return error
 
-    def _truncated(self, parser: Any) -> TruncatedResponse:
+    def _truncated(self, parser: StreamParser) -> TruncatedResponse:
         c = self._c
-        if c.profile.protocol == "anthropic":
-            missing = "message_stop" if not parser.done else "a stop_reason"
-        else:
-            missing = "data: [DONE]" if not parser.done else "a finish_reason"
+        missing = c.fmt.end_marker if not parser.done else c.fmt.finish_field
         n = len(self.text)
         got = f"after {n} character{'' if n == 1 else 's'}" if self._content_seen else "with no content"
         return TruncatedResponse(
-            f"the stream from {c.profile.host} (profile '{c.profile.name}') ended {got} without {missing}; "
-            "the answer is incomplete"
+            f"the stream from {c.peer.name} ended {got} without {missing}; the answer is incomplete"
         )
-
-    def _read_some(self, response: httpx.Response) -> bytes:
-        """Up to 64 KiB of an error body, best effort."""
-        parts: list[bytes] = []
-        size = 0
-        try:
-            for chunk in response.iter_bytes():
-                parts.append(chunk)
-                size += len(chunk)
-                if size >= _ERROR_BODY_LIMIT:
-                    break
-        except httpx.HTTPError:
-            pass
-        return b"".join(parts)[:_ERROR_BODY_LIMIT]
 
     def _close_response(self) -> None:
         response, self._response = self._response, None

@@ -123,7 +123,7 @@ def status_retryable(status: int) -> bool:
 
 def backoff(retry_number: int, rand: Callable[[], float]) -> float:
     """The wait before retry ``retry_number`` (0 for the first): min(0.5 * 2**n, 8) * [0.75, 1.0]."""
-    return min(0.5 * 2**retry_number, 8.0) * (0.75 + 0.25 * rand())
+    return min(0.5 * 2.0**retry_number, 8.0) * (0.75 + 0.25 * rand())
 
 
 class RetryPolicy:

@@ -78,8 +78,9 @@ class SSEDecoder:
             if match is None:
                 break
             line_end, next_start = match.span()
-            if next_start == end and buf[line_end] == 0x0D:
-                # A CR at the very end: a line end either way; an LF opening the next chunk is its pair.
+            if next_start == end and next_start - line_end == 1 and buf[line_end] == 0x0D:
+                # A bare CR at the very end: a line end either way; an LF opening the next chunk is its
+                # pair. A CRLF at the end is complete: an LF opening the next chunk is a line end of its own.
                 self._skip_lf = True
             self._line(buf[pos:line_end].decode("utf-8", errors="replace"), events)
             pos = scan = next_start

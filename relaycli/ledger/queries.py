@@ -222,7 +222,7 @@ def usage_for(ledger: Ledger, key: PriceKey, *, since: str | None, until: str | 
               where: Where) -> list[tuple[int, int | None, int | None, int | None, int | None, str]]:
     """``(rowid, prompt, completion, cached, cache_write, per_usd)`` of the rows under ``key``."""
     clause, params = where.sql()
-    return ledger._query(  # type: ignore[return-value]
+    return ledger._query(
         "SELECT rowid, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, per_usd"
         " FROM requests WHERE model_answered IS ? AND model_requested = ? AND price_json IS ?"
         f" AND ts >= ? AND ts < ?{clause}",

@@ -13,7 +13,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from relaycli.measure.http1 import ProtocolError, ResponseReader
-from relaycli.measure.sockets import classify, describe
+from relaycli.measure.sockets import classify, describe, exchange_error
 from relaycli.measure.timed import TimedRequest
 
 if TYPE_CHECKING:
@@ -242,6 +242,8 @@ class Connection:
             return
         self.ex = None
         ex.error, ex.detail, ex.t_end = kind, detail, now
+        wire = self.wire  # a timeout's detail already says which limit it was
+        ex.failure = exchange_error(kind, detail, host=wire.origin.host, address=str(wire.origin), profile=wire.profile)
         self.engine.complete(ex)
 
     def on_event(self, now: int) -> None:

@@ -12,10 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from relaycli.config.profile import Profile
+from relaycli.core.formats import api_path, api_url
+from relaycli.core.formats.common import check_headers
 from relaycli.errors import ConfigError
 
 MAX_HEAD = 64 * 1024
+
+__all__ = ["MAX_HEAD", "Origin", "ProtocolError", "ResponseReader", "api_path", "api_url", "encode_request",
+           "parse_origin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,30 +56,13 @@ def parse_origin(url: str, *, profile: str | None = None) -> Origin:
     return Origin(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
 
 
-def api_path(profile: Profile, what: str, *, query: str = "") -> str:
-    """The request path of ``chat`` or ``models`` for a profile, with the base URL's own query (Azure's
-    ``?api-version=...``) and ``query`` appended. ``RelayClient`` and the socket-level tools both use it."""
-    parts = urlsplit(profile.base_url)
-    base = parts.path.rstrip("/")
-    if profile.protocol == "anthropic":
-        root = base[:-3] if base.endswith("/v1") else base
-        path = f"{root}/v1/{'messages' if what == 'chat' else 'models'}"
-    else:
-        path = f"{base}/{'chat/completions' if what == 'chat' else 'models'}"
-    joined = "&".join(q for q in (parts.query, query) if q)
-    return f"{path}?{joined}" if joined else path
-
-
-def api_url(profile: Profile, what: str) -> str:
-    """``api_path`` as a full URL."""
-    parts = urlsplit(profile.base_url)
-    return f"{parts.scheme}://{parts.netloc}{api_path(profile, what)}"
-
-
 def encode_request(
-    method: str, origin: Origin, path: str, headers: Mapping[str, str], body: bytes | None = None
+    method: str, origin: Origin, path: str, headers: Mapping[str, str], body: bytes | None = None, *,
+    profile: str = "?",
 ) -> bytes:
-    """The bytes of one HTTP/1.1 request (keep-alive, the default)."""
+    """The bytes of one HTTP/1.1 request (keep-alive, the default). A header value with a line break is a
+    ConfigError (``profile`` names the profile in it)."""
+    check_headers(headers, profile=profile)
     lines = [f"{method} {path or '/'} HTTP/1.1", f"Host: {origin.host_header}"]
     lines.extend(f"{name}: {value}" for name, value in headers.items())
     if body is not None:

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from relaycli.core.formats.common import short
-from relaycli.errors import ConfigError, NetworkError, RelayError, RelayTimeout
+from relaycli.errors import ConfigError, EndpointError, NetworkError, RelayError, RelayTimeout, TruncatedResponse
 
 
 def ssl_context(env: Mapping[str, str] | None = None) -> ssl.SSLContext:
@@ -106,3 +106,18 @@ def relay_error(kind: str, exc: BaseException | str, *, host: str, address: str,
         return RelayTimeout(f"no answer from {where}{limit} ({detail}); raise the profile's timeout or check "
                             "the host")
     return NetworkError(f"cannot talk to {where}: {detail}")
+
+
+def exchange_error(kind: str, detail: str, *, host: str, address: str, profile: str,
+                   seconds: float = 0) -> RelayError | None:
+    """The error for a bench exchange the engine could not complete: a socket failure (``classify``'s kinds),
+    ``truncated`` (closed in the middle of the body) or ``protocol`` (not HTTP/1.1 relay can read); None for
+    ``interrupted`` (Ctrl-C is not the endpoint's failure)."""
+    where = f"{address} (profile '{profile}')"
+    if kind == "interrupted":
+        return None
+    if kind == "truncated":
+        return TruncatedResponse(f"the connection to {where} closed in the middle of the response ({detail})")
+    if kind == "protocol":
+        return EndpointError(f"{where} sent a broken HTTP response: {detail}")
+    return relay_error(kind, detail, host=host, address=address, profile=profile, seconds=seconds)

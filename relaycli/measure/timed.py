@@ -8,6 +8,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
+from relaycli.errors import RelayError
 from relaycli.measure.http1 import Origin
 
 
@@ -22,6 +23,7 @@ class Wire:
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0
     total_timeout_s: float = 600.0
+    profile: str = ""  # the profile's name, for errors
 
 
 @dataclass(slots=True, eq=False)
@@ -41,6 +43,7 @@ class TimedRequest:
     headers: dict[str, str] = field(default_factory=dict)
     pieces: list[tuple[int, bytes]] = field(default_factory=list)  # (read time, body bytes)
     t_end: int = 0
-    error: str | None = None
+    error: str | None = None  # the failure's kind: dns, refused, reset, tls, timeout, network, truncated, ...
     detail: str = ""
+    failure: RelayError | None = None  # the same failure as a RelayError (None when ok or interrupted)
     t_last_io: int = 0

@@ -14,30 +14,29 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import urlencode
 
-from relaycli import __version__
 from relaycli.config.profile import Profile, ResolvedKey
-from relaycli.core.formats import anthropic, openai
-from relaycli.core.formats.common import html_excerpt, looks_like_html
+from relaycli.core.formats import WireFormat, api_path, for_protocol, request_headers
+from relaycli.core.formats.common import Peer, html_excerpt, looks_like_html
+from relaycli.core.scrub import scrub_error
 from relaycli.datatypes import Message
 from relaycli.errors import (
     APIError,
     AuthError,
     ConfigError,
     EndpointError,
-    ExitCode,
     MissingKey,
     RateLimited,
     RelayError,
 )
-from relaycli.measure.http1 import api_path, encode_request, parse_origin
+from relaycli.measure.http1 import encode_request, parse_origin
 from relaycli.measure.probe import ProbeResult, probe
 from relaycli.measure.sockets import ssl_context
 
 if TYPE_CHECKING:
-    from relaycli.context import AppContext
+    from relaycli.bench.services import Services
 
 PHASES = ("dns", "connect", "tls", "ttfb", "total")
 
@@ -73,26 +72,17 @@ class Report:
         return next((a.exit_code for a in self.attempts if a.error is not None), 0)
 
 
-def select_profiles(ctx: AppContext, names: Sequence[str]) -> list[Profile]:
-    """The ``-p`` profiles; else every profile in the config file; else the built-in ones."""
-    if names:
-        return [ctx.profile(name) for name in names]
-    settings = ctx.settings
-    own = [p for name, p in settings.profiles.items() if name not in settings.builtin]
-    return own or [settings.profiles[name] for name in sorted(settings.builtin)]
-
-
-def ping_all(ctx: AppContext, profiles: Sequence[Profile], *, count: int = 1, interval: float = 1.0,
+def ping_all(services: Services, profiles: Sequence[Profile], *, count: int = 1, interval: float = 1.0,
              chat: bool = False, model: str | None = None, sleep: Callable[[float], None] = time.sleep,
              on_attempt: Callable[[Report, Attempt], None] | None = None) -> list[Report]:
     reports = []
     for profile in profiles:
-        key, missing = _key(ctx, profile)
+        key, missing = _key(services, profile)
         report = Report(profile, key.source)
         for number in range(count):
             if number:
                 sleep(interval)
-            attempt = ping_once(ctx, profile, key, missing, chat=chat, model=model)
+            attempt = ping_once(services, profile, key, missing, chat=chat, model=model)
             report.attempts.append(attempt)
             if on_attempt is not None:
                 on_attempt(report, attempt)
@@ -100,9 +90,9 @@ def ping_all(ctx: AppContext, profiles: Sequence[Profile], *, count: int = 1, in
     return reports
 
 
-def _key(ctx: AppContext, profile: Profile) -> tuple[ResolvedKey, MissingKey | None]:
+def _key(services: Services, profile: Profile) -> tuple[ResolvedKey, MissingKey | None]:
     try:
-        return ctx.key(profile), None
+        return services.key(profile), None
     except MissingKey as exc:
         source = f"env {profile.api_key_env}" if profile.api_key_env else \
             f"api_key_cmd `{profile.api_key_cmd}`" if profile.api_key_cmd else "no key source"
@@ -113,40 +103,37 @@ def key_label(key_source: str) -> str:
     return "none" if key_source.startswith("no key configured") else key_source
 
 
-def _headers(profile: Profile, key: ResolvedKey, accept: str) -> dict[str, str]:
-    wire = anthropic if profile.protocol == "anthropic" else openai
-    return {"Accept": accept, "User-Agent": f"relay/{__version__}", **wire.auth_headers(key.value),
-            **profile.headers}
-
-
-def ping_once(ctx: AppContext, profile: Profile, key: ResolvedKey, missing: MissingKey | None, *,
+def ping_once(services: Services, profile: Profile, key: ResolvedKey, missing: MissingKey | None, *,
               chat: bool = False, model: str | None = None) -> Attempt:
     attempt = Attempt()
+    fmt = for_protocol(profile.protocol)
     origin = parse_origin(profile.base_url, profile=profile.name)
-    where = f"{origin} (profile '{profile.name}')"
-    path = api_path(profile, "models", query="limit=1000" if profile.protocol == "anthropic" else "")
-    request = encode_request("GET", origin, path, _headers(profile, key, "application/json"))
-    context = ssl_context(ctx.env) if origin.tls else None
+    peer = Peer(str(origin), profile.name, key.value)
+    path = api_path(profile, "models", query=urlencode(fmt.models_params()))
+    context = ssl_context(services.env) if origin.tls else None
     try:
+        request = encode_request("GET", origin, path, request_headers(fmt, profile, key.value, stream=False),
+                                 profile=profile.name)
         res = probe(origin, request, timeouts=profile.timeout, profile=profile.name, context=context)
     except RelayError as exc:
-        attempt.error = exc
+        attempt.error = scrub_error(exc, key.value)
         return attempt
     attempt.timings = {phase: res.ms(phase) for phase in PHASES}
     attempt.address, attempt.status = res.address, res.status
-    attempt.error = _judge(attempt, res, profile, key, where)
+    attempt.error = _judge(attempt, res, fmt, key, peer)
     if missing is not None:
         attempt.auth, attempt.error = "missing", missing
     if chat and attempt.error is None:
-        attempt.error = _chat(ctx, attempt, profile, key, model, where, context)
+        attempt.error = _chat(services, attempt, profile, key, model, context)
     return attempt
 
 
-def _judge(attempt: Attempt, res: ProbeResult, profile: Profile, key: ResolvedKey, where: str) -> RelayError | None:
+def _judge(attempt: Attempt, res: ProbeResult, fmt: WireFormat, key: ResolvedKey, peer: Peer) -> RelayError | None:
     from relaycli.bench.analyze import error_excerpt
 
+    where = peer.name
     status = res.status
-    said = error_excerpt(res.body) if not 200 <= status <= 299 else ""
+    said = error_excerpt(res.body, peer) if not 200 <= status <= 299 else ""
     said = f": {said}" if said else ""
     if status in (401, 403):
         attempt.auth = "rejected"
@@ -159,32 +146,30 @@ def _judge(attempt: Attempt, res: ProbeResult, profile: Profile, key: ResolvedKe
     if not 200 <= status <= 299:
         return APIError(f"HTTP {status} from {where} for GET /models{said}", status=status)
     if looks_like_html("", res.body):  # a 200 login or portal page is no model list and no verdict on the key
-        return EndpointError(f"{where} answered GET /models with an HTML page {html_excerpt(res.body)!r} "
+        page = html_excerpt(res.body, peer)
+        return EndpointError(f"{where} answered GET /models with an HTML page {page!r} "
                              "(a proxy or login page?); check base_url", status=status)
     attempt.auth = "ok"
     try:
         body = json.loads(res.body)
-        parse = anthropic.parse_models if profile.protocol == "anthropic" else openai.parse_models
-        attempt.models = len(parse(body))
+        attempt.models = len(fmt.parse_models(body, peer))
     except (ValueError, EndpointError) as exc:
         return EndpointError(f"{where} answered GET /models with something that is not a model list: "
-                             f"{getattr(exc, 'message', exc)}")
+                             f"{peer.scrub(str(getattr(exc, 'message', exc)))}")
     return None
 
 
-def _chat(ctx: AppContext, attempt: Attempt, profile: Profile, key: ResolvedKey, model: str | None, where: str,
+def _chat(services: Services, attempt: Attempt, profile: Profile, key: ResolvedKey, model: str | None,
           context: Any) -> RelayError | None:
-    from relaycli.bench.analyze import analyze, exit_code_for
+    from relaycli.bench.analyze import analyze
     from relaycli.bench.setup import Prompt, Target, request_bytes
     from relaycli.measure.engine import TimedRequest
 
     asked = model or profile.default_model
     if not asked:
         return ConfigError(f"--chat: profile {profile.name!r} has no default_model; pass -m MODEL")
-    from relaycli.usage.budget import check_before
-
     try:
-        check_before(ctx.ledger, profile, warn=ctx.warn, now=datetime.now(UTC), env=ctx.env)  # not even one token
+        services.check_budget(profile)  # budget_action = "block": not even a one-token completion
     except RelayError as exc:
         return exc
     target = Target(profile, asked, profile.resolve_model(asked), key, profile.name)
@@ -193,32 +178,30 @@ def _chat(ctx: AppContext, attempt: Attempt, profile: Profile, key: ResolvedKey,
     try:
         res = probe(origin, payload, timeouts=profile.timeout, profile=profile.name, context=context)
     except RelayError as exc:
-        return exc
+        return scrub_error(exc, key.value)
     ex = TimedRequest(0, payload, t_send=res.t_send, t_headers=res.t_first_byte, status=res.status,
                   headers=res.headers, pieces=res.pieces, t_end=res.t_end)
-    rec = analyze(ex, protocol=profile.protocol, target=0, seq=0)
+    rec = analyze(ex, fmt=target.fmt, target=0, seq=0, peer=target.peer, key_source=key.source)
     attempt.chat_status = res.status
     if rec.t_first_token is not None:
         attempt.chat_ttft_ms = (rec.t_first_token - rec.t_send) / 1e6
-    _record(ctx, rec, target)
-    if rec.error is None:
-        return None
-    code = exit_code_for(rec.error)
-    cls = {ExitCode.AUTH: AuthError, ExitCode.RATE_LIMITED: RateLimited, ExitCode.ENDPOINT: EndpointError}.get(
-        code, APIError)
-    return cls(f"--chat: {rec.error} from {where} (model {asked!r}){': ' + rec.detail if rec.detail else ''}",
-               status=rec.status or None)
+    _record(services, rec, target)
+    error = rec.failure
+    if error is not None:
+        error.message = f"--chat (model {asked!r}): {error.message}"
+        error.args = (error.message, *error.args[1:])
+    return error
 
 
-def _record(ctx: AppContext, rec: Any, target: Any) -> None:
+def _record(services: Services, rec: Any, target: Any) -> None:
     """The --chat request cost tokens: it gets a ledger row (tag ``ping``); a ledger problem is a warning."""
     from relaycli.bench.results import ledger_row, utc_now
 
     try:
-        row = ledger_row(rec, target, ctx.prices, wall_t0=utc_now(), t0=rec.t_send, command="ping")
-        ctx.ledger().record(row)
+        row = ledger_row(rec, target, services.prices(), wall_t0=utc_now(), t0=rec.t_send, command="ping")
+        services.ledger().record(row)
     except (RelayError, OSError) as exc:
-        ctx.warn(f"usage not recorded: {getattr(exc, 'message', exc)}")
+        services.warn(f"usage not recorded: {getattr(exc, 'message', exc)}")
 
 
 # -- output ---------------------------------------------------------------------------------------------

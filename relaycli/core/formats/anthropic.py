@@ -7,9 +7,10 @@ Pure: no I/O. The client sends what ``build_request`` returns to ``{root}/v1/mes
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from relaycli.core.formats.common import Completion, as_int, as_str, load_json_object, short
+from relaycli.core.formats.common import UNNAMED, Completion, Peer, as_int, as_str, load_json_object
 from relaycli.core.sse import SSEEvent
 from relaycli.datatypes import ChatRequest, Delta, ModelInfo, Usage
 from relaycli.errors import EndpointError, StreamError
@@ -66,29 +67,30 @@ def normalize_usage(raw: dict[str, Any] | None, *, output_known: bool = True) ->
     )
 
 
-def error_in(obj: dict[str, Any]) -> StreamError | None:
+def error_in(obj: dict[str, Any], peer: Peer = UNNAMED) -> StreamError | None:
     """``{"type": "error", "error": {"type", "message"}}`` as a StreamError, if that is what this is."""
     if obj.get("type") != "error" and not obj.get("error"):
         return None
     err = obj.get("error")
     if isinstance(err, dict):
         kind = as_str(err.get("type"))
-        message = as_str(err.get("message")) or kind or short(json.dumps(err))
+        said = as_str(err.get("message"))
+        message = peer.scrub(said) if said else kind or peer.said(json.dumps(err))
     else:
         kind = None
-        message = short(str(err)) if err else short(json.dumps(obj))
+        message = peer.said(str(err)) if err else peer.said(json.dumps(obj))
     label = f" ({kind})" if kind and kind not in message else ""
-    return StreamError(f"the endpoint reported an error: {message}{label}", error_type=kind)
+    return StreamError(f"{peer.name} reported an error: {message}{label}", error_type=kind)
 
 
-def parse_response(body: dict[str, Any]) -> Completion:
+def parse_response(body: dict[str, Any], peer: Peer = UNNAMED) -> Completion:
     """A non-streaming messages response."""
-    err = error_in(body)
+    err = error_in(body, peer)
     if err is not None:
         raise err
     content = body.get("content")
     if not isinstance(content, list):
-        raise EndpointError(f"malformed response from the endpoint (no content): {short(json.dumps(body))!r}")
+        raise EndpointError(f"malformed response from {peer.name} (no content): {peer.said(json.dumps(body))!r}")
     text: list[str] = []
     thinking: list[str] = []
     for block in content:
@@ -112,7 +114,8 @@ def parse_response(body: dict[str, Any]) -> Completion:
 class StreamParser:
     """Turns messages-API events into Deltas and keeps the message's state."""
 
-    def __init__(self) -> None:
+    def __init__(self, peer: Peer = UNNAMED) -> None:
+        self.peer = peer
         self.model: str | None = None
         self.response_id: str | None = None
         self.finish_reason: str | None = None
@@ -132,10 +135,11 @@ class StreamParser:
     def feed(self, ev: SSEEvent) -> list[Delta]:
         if not ev.data.strip():
             return []
-        obj = load_json_object(ev.data, what="stream event")
+        peer = self.peer
+        obj = load_json_object(ev.data, what="stream event", peer=peer)
         kind = obj.get("type") if isinstance(obj.get("type"), str) else ev.event
         if kind == "error" or ev.event == "error":
-            raise error_in(obj) or StreamError(f"the endpoint reported an error: {short(ev.data)}")
+            raise error_in(obj, peer) or StreamError(f"{peer.name} reported an error: {peer.said(ev.data)}")
         if kind == "ping":
             self.pings += 1
         elif kind == "message_start":
@@ -183,11 +187,11 @@ class StreamParser:
         return []  # input_json_delta, signature_delta, citations_delta, ...
 
 
-def parse_models(body: Any) -> list[ModelInfo]:
+def parse_models(body: Any, peer: Peer = UNNAMED) -> list[ModelInfo]:
     """One page of ``GET /v1/models``: ``{"data": [{"id", "display_name", ...}], "has_more", "last_id"}``."""
     items = body.get("data") if isinstance(body, dict) else None
     if not isinstance(items, list):
-        raise EndpointError("malformed model list from the endpoint (no data array)")
+        raise EndpointError(f"malformed model list from {peer.name} (no data array)")
     models: list[ModelInfo] = []
     for item in items:
         if not isinstance(item, dict) or not as_str(item.get("id")):
@@ -202,3 +206,48 @@ def next_page(body: Any) -> str | None:
     if isinstance(body, dict) and body.get("has_more") is True:
         return as_str(body.get("last_id"))
     return None
+
+
+class AnthropicFormat:
+    """Messages (``{root}/v1/messages``, ``x-api-key``, ``anthropic-version``), as a ``WireFormat``."""
+
+    name = "anthropic"
+    end_marker = "message_stop"
+    finish_field = "a stop_reason"
+    tool_marker = '"input_json_delta"'
+
+    def path(self, base_path: str, endpoint: str) -> str:
+        root = base_path[:-3] if base_path.endswith("/v1") else base_path
+        return f"{root}/v1/{'messages' if endpoint == 'chat' else 'models'}"
+
+    def models_params(self, after: str | None = None) -> dict[str, str]:
+        return {"limit": "1000", **({"after_id": after} if after else {})}
+
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return auth_headers(key)
+
+    def build_request(
+        self, req: ChatRequest, *, include_usage: bool = True, token_field: str | None = None
+    ) -> dict[str, Any]:
+        return build_request(req, include_usage=include_usage, token_field=token_field)
+
+    def parse_response(self, body: dict[str, Any], peer: Peer) -> Completion:
+        return parse_response(body, peer)
+
+    def stream_parser(self, peer: Peer) -> StreamParser:
+        return StreamParser(peer)
+
+    def is_end(self, ev: SSEEvent) -> bool:
+        return ev.event == "message_stop"
+
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        return headers.get("request-id") or headers.get("x-request-id") or None
+
+    def parse_models(self, body: Any, peer: Peer) -> list[ModelInfo]:
+        return parse_models(body, peer)
+
+    def next_page(self, body: Any) -> str | None:
+        return next_page(body)
+
+
+FORMAT = AnthropicFormat()

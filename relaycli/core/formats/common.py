@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
 
+from relaycli.core.scrub import scrub
 from relaycli.datatypes import Usage
-from relaycli.errors import EndpointError
+from relaycli.errors import ConfigError, EndpointError
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +47,59 @@ def short(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def load_json_object(data: str, *, what: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """The other end of a request as errors name it, and the key it was sent.
+
+    Every error built from what a peer sent names it through ``name`` and quotes it through ``said``, so
+    the host is in the message from the start and the key never is (scrubbed before any shortening could
+    cut it into an unrecognisable prefix).
+    """
+
+    host: str = ""  # host[:port]; empty: not known (pure parsing in tests)
+    profile: str = ""
+    secret: str | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        if not self.host:
+            return "the endpoint"
+        return f"{self.host} (profile '{self.profile}')" if self.profile else self.host
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, self.secret)
+
+    def said(self, text: str, limit: int = 120) -> str:
+        """Text the peer sent, fit for a message: the key removed, then shortened to one line."""
+        return short(scrub(text, self.secret), limit)
+
+
+UNNAMED = Peer()
+
+
+def load_json_object(data: str, *, what: str, peer: Peer = UNNAMED) -> dict[str, Any]:
     """Parse one JSON object from the endpoint; anything else is a malformed response."""
     try:
         obj = json.loads(data)
     except ValueError as exc:
         raise EndpointError(
-            f"malformed {what} from the endpoint (not JSON): {short(data) or '(empty)'!r}"
+            f"malformed {what} from {peer.name} (not JSON): {peer.said(data) or '(empty)'!r}"
         ) from exc
     if not isinstance(obj, dict):
-        raise EndpointError(f"malformed {what} from the endpoint (not a JSON object): {short(data)!r}")
+        raise EndpointError(f"malformed {what} from {peer.name} (not a JSON object): {peer.said(data)!r}")
     return obj
+
+
+def check_headers(headers: Mapping[str, str], *, profile: str) -> Mapping[str, str]:
+    """``headers``, unless a value holds a line break or NUL (a key pasted with its newline, say): sent, it
+    would end the header early. The error names the header, never its value."""
+    for name, value in headers.items():
+        if any(c in value for c in "\r\n\0"):
+            raise ConfigError(
+                f"profile '{profile}': the {name} header holds a line break or NUL character; "
+                "check the API key (and the profile's headers) for a stray \\r or \\n"
+            )
+    return headers
 
 
 # -- recognising bodies (shared by the httpx client and the socket-level bench/ping) --
@@ -87,12 +131,12 @@ def looks_like_html(content_type: str, body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
-def html_excerpt(body: bytes) -> str:
-    """The page's title, or the start of its text."""
+def html_excerpt(body: bytes, peer: Peer = UNNAMED) -> str:
+    """The page's title, or the start of its text (the key scrubbed)."""
     match = _TITLE.search(body[:65536])
     if match:
-        title = short(unescape(match.group(1).decode("utf-8", errors="replace")), 100)
+        title = peer.said(unescape(match.group(1).decode("utf-8", errors="replace")), 100)
         if title:
             return title
     text = unescape(_TAG.sub(" ", body[:65536].decode("utf-8", errors="replace")))
-    return short(text, 100) or "(empty page)"
+    return peer.said(text, 100) or "(empty page)"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from relaycli.core.formats.common import Completion, as_int, as_str, load_json_object, short
+from relaycli.core.formats.common import UNNAMED, Completion, Peer, as_int, as_str, load_json_object
 from relaycli.core.sse import SSEEvent
 from relaycli.datatypes import ChatRequest, Delta, ModelInfo, Usage
 from relaycli.errors import EndpointError, StreamError
@@ -65,23 +66,25 @@ def parse_usage(raw: Any) -> Usage:
     )
 
 
-def _stream_error(message: str, kind: object) -> StreamError:
+def _stream_error(message: str, kind: object, peer: Peer) -> StreamError:
     error_type = str(kind) if kind not in (None, "") else None
     label = f" ({error_type})" if error_type and error_type not in message else ""
-    return StreamError(f"the endpoint reported an error: {message}{label}", error_type=error_type)
+    return StreamError(f"{peer.name} reported an error: {message}{label}", error_type=error_type)
 
 
-def error_in(obj: dict[str, Any]) -> StreamError | None:
+def error_in(obj: dict[str, Any], peer: Peer = UNNAMED) -> StreamError | None:
     """The error an endpoint put in a JSON payload of a 200 response, if any."""
     err = obj.get("error")
     if err:
         if isinstance(err, dict):
-            message = as_str(err.get("message")) or short(json.dumps(err))
-            return _stream_error(message, err.get("type") or err.get("code"))
-        return _stream_error(short(str(err)), None)
+            message = as_str(err.get("message"))
+            text = peer.scrub(message) if message else peer.said(json.dumps(err))
+            return _stream_error(text, err.get("type") or err.get("code"), peer)
+        return _stream_error(peer.said(str(err)), None, peer)
     if obj.get("object") == "error":  # vLLM
-        message = as_str(obj.get("message")) or short(json.dumps(obj))
-        return _stream_error(message, obj.get("type") or obj.get("code"))
+        message = as_str(obj.get("message"))
+        text = peer.scrub(message) if message else peer.said(json.dumps(obj))
+        return _stream_error(text, obj.get("type") or obj.get("code"), peer)
     return None
 
 
@@ -99,14 +102,14 @@ def _reasoning(part: dict[str, Any]) -> str | None:
     return as_str(part.get("reasoning_content")) or as_str(part.get("reasoning"))
 
 
-def parse_response(body: dict[str, Any]) -> Completion:
+def parse_response(body: dict[str, Any], peer: Peer = UNNAMED) -> Completion:
     """A non-streaming chat completion."""
-    err = error_in(body)
+    err = error_in(body, peer)
     if err is not None:
         raise err
     choice = _first_choice(body)
     if choice is None:
-        raise EndpointError(f"malformed response from the endpoint (no choices): {short(json.dumps(body))!r}")
+        raise EndpointError(f"malformed response from {peer.name} (no choices): {peer.said(json.dumps(body))!r}")
     message = choice.get("message")
     if not isinstance(message, dict):
         message = {}
@@ -123,7 +126,8 @@ def parse_response(body: dict[str, Any]) -> Completion:
 class StreamParser:
     """Turns chat-completion chunks into Deltas and remembers what the stream said about itself."""
 
-    def __init__(self) -> None:
+    def __init__(self, peer: Peer = UNNAMED) -> None:
+        self.peer = peer
         self.model: str | None = None
         self.response_id: str | None = None
         self.usage: Usage = Usage()
@@ -142,13 +146,13 @@ class StreamParser:
             return []
         if not data:
             return []
-        obj = load_json_object(ev.data, what="stream chunk")
+        obj = load_json_object(ev.data, what="stream chunk", peer=self.peer)
         self.chunks += 1
-        err = error_in(obj)
+        err = error_in(obj, self.peer)
         if err is not None:
             raise err
         if ev.event == "error":
-            raise StreamError(f"the endpoint reported an error: {short(ev.data)}")
+            raise StreamError(f"{self.peer.name} reported an error: {self.peer.said(ev.data)}")
         if self.response_id is None:
             self.response_id = as_str(obj.get("id"))
         model = as_str(obj.get("model"))
@@ -174,11 +178,11 @@ class StreamParser:
         return out
 
 
-def parse_models(body: Any) -> list[ModelInfo]:
+def parse_models(body: Any, peer: Peer = UNNAMED) -> list[ModelInfo]:
     """``GET /models``: ``{"data": [{"id", "owned_by", ...}]}`` (a bare list is accepted too)."""
     items = body.get("data") if isinstance(body, dict) else body
     if not isinstance(items, list):
-        raise EndpointError("malformed model list from the endpoint (no data array)")
+        raise EndpointError(f"malformed model list from {peer.name} (no data array)")
     models: list[ModelInfo] = []
     for item in items:
         if not isinstance(item, dict) or not as_str(item.get("id")):
@@ -198,3 +202,47 @@ def parse_models(body: Any) -> list[ModelInfo]:
             )
         )
     return models
+
+
+class OpenAIFormat:
+    """Chat completions (``{base}/chat/completions``, ``Authorization: Bearer``), as a ``WireFormat``."""
+
+    name = "openai"
+    end_marker = "data: [DONE]"
+    finish_field = "a finish_reason"
+    tool_marker = '"tool_calls"'
+
+    def path(self, base_path: str, endpoint: str) -> str:
+        return f"{base_path}/{'chat/completions' if endpoint == 'chat' else 'models'}"
+
+    def models_params(self, after: str | None = None) -> dict[str, str]:
+        return {}
+
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return auth_headers(key)
+
+    def build_request(
+        self, req: ChatRequest, *, include_usage: bool = True, token_field: str | None = None
+    ) -> dict[str, Any]:
+        return build_request(req, include_usage=include_usage, token_field=token_field)
+
+    def parse_response(self, body: dict[str, Any], peer: Peer) -> Completion:
+        return parse_response(body, peer)
+
+    def stream_parser(self, peer: Peer) -> StreamParser:
+        return StreamParser(peer)
+
+    def is_end(self, ev: SSEEvent) -> bool:
+        return ev.data.strip() == DONE
+
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        return headers.get("x-request-id") or headers.get("request-id") or None
+
+    def parse_models(self, body: Any, peer: Peer) -> list[ModelInfo]:
+        return parse_models(body, peer)
+
+    def next_page(self, body: Any) -> str | None:
+        return None
+
+
+FORMAT = OpenAIFormat()

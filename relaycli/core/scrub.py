@@ -1,0 +1,62 @@
+"""The one place a key is removed from text an endpoint sent back (some echo it in error bodies, page titles,
+stream error events and headers), for every path: the httpx client, ``relay ping`` and ``relay bench``.
+
+Standard library only. A key is replaced in every form it can take on the way: as is, without surrounding
+whitespace, escaped by ``repr`` (str or bytes, e.g. ``b'Bearer sk-...\\r'`` in an illegal-header message), by
+JSON, by HTML and by URL encoding.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from urllib.parse import quote, quote_plus
+
+from relaycli.errors import RelayError
+
+MASK = "***"
+_MIN_SECRET = 4
+
+
+def secret_forms(secret: str | None) -> list[str]:
+    """Every spelling of ``secret`` to remove, longest first (so a longer escape is not half-replaced)."""
+    if not secret:
+        return []
+    forms: set[str] = set()
+    for value in {secret, secret.strip()}:
+        if len(value) < _MIN_SECRET:
+            continue
+        forms.update(
+            {
+                value,
+                repr(value)[1:-1],
+                repr(value.encode("utf-8", "backslashreplace"))[2:-1],
+                json.dumps(value)[1:-1],
+                json.dumps(value, ensure_ascii=False)[1:-1],
+                html.escape(value),
+                quote(value, safe=""),
+                quote_plus(value, safe=""),
+            }
+        )
+    return sorted((f for f in forms if len(f) >= _MIN_SECRET), key=len, reverse=True)
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """``text`` with every form of ``secret`` replaced by ``***``."""
+    if not text or not secret:
+        return text
+    for form in secret_forms(secret):
+        if form in text:
+            text = text.replace(form, MASK)
+    return text
+
+
+def scrub_error(error: RelayError, secret: str | None) -> RelayError:
+    """Remove ``secret`` from an error's message, arguments and hint, in place; returns the error."""
+    if not secret:
+        return error
+    error.message = scrub(error.message, secret)
+    error.args = tuple(scrub(a, secret) if isinstance(a, str) else a for a in error.args)
+    if error.hint:
+        error.hint = scrub(error.hint, secret)
+    return error

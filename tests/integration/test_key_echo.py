@@ -1,0 +1,108 @@
+"""A server that echoes the API key back (in error bodies, HTML titles, stream error events and headers)
+must never get it shown or stored: ``relay ping`` and ``relay bench``, every output and every key source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.conftest import Ran, run_relay
+
+from .loopback import Request, Writer, serve
+from .support import write_config
+
+CORE = "LEAKY7c0ffee"
+MODES = ("401", "403", "429", "500", "text500", "html401", "html200", "sse", "chat401")
+ANTHROPIC_MODES = ("401", "sse")
+
+
+def _echo(req: Request, out: Writer) -> None:
+    key = req.headers.get("x-api-key") or req.headers.get("authorization", "").removeprefix("Bearer ")
+    said = f"invalid key {key} ({quote(key, safe='')}, {json.dumps(key)}, {key!r})"
+    mode = req.headers.get("x-echo", "401")
+    chat = req.method == "POST"
+    echo = {"X-Echo-Key": key}
+
+    def send(status: int, ctype: str, body: bytes) -> None:
+        out.head(status, {"Content-Type": ctype, "Content-Length": str(len(body)), **echo})
+        out.write(body)
+
+    def error_json(status: int) -> None:
+        send(status, "application/json", json.dumps({"error": {"message": said, "type": "auth"}}).encode())
+
+    html = f"<html><head><title>Denied {key}</title></head><body>{said}</body></html>".encode()
+    if mode in ("401", "403", "429", "500"):
+        error_json(int(mode))
+    elif mode == "text500":
+        send(500, "text/plain", said.encode())
+    elif mode in ("html401", "html200"):
+        send(int(mode[4:]), "text/html", html)
+    elif not chat:  # sse, chat401: the model list works, the chat request does not
+        send(200, "application/json", b'{"data": [{"id": "echo-model"}]}')
+    elif mode == "chat401":
+        error_json(401)
+    else:
+        event = {"type": "error", "error": {"type": "invalid_request_error", "message": said}}
+        send(200, "text/event-stream", b"event: error\ndata: " + json.dumps(event).encode() + b"\n\n")
+
+
+def _config(url: str, source: str, keyfile: Path) -> tuple[str, dict[str, str], list[str]]:
+    key = f"sk-{CORE}-{source}/+="
+    keyfile.write_text(key + "\n")
+    lines = {
+        "env": ['api_key_env = "ECHO_TEST_KEY"'],
+        "cmd": [f'api_key_cmd = "cat {keyfile}"'],
+        "config": [f'api_key = "{key}"'],
+        "config_cr": [f'api_key = "{key}\\r"'],
+    }[source]
+    blocks, names = [], []
+    for protocol, modes in (("openai", MODES), ("anthropic", ANTHROPIC_MODES)):
+        for mode in modes:
+            name = f"{protocol[0]}{mode}"
+            names.append(name)
+            base = f"{url}/v1" if protocol == "openai" else url
+            blocks.append("\n".join([f"[profiles.{name}]", f'base_url = "{base}"', f'protocol = "{protocol}"',
+                                     'default_model = "echo-model"', "retries = 0", *lines,
+                                     f'headers = {{ "X-Echo" = "{mode}" }}', ""]))
+    return "\n".join(blocks), {"ECHO_TEST_KEY": key}, names
+
+
+def _leaks(ran: Ran) -> list[str]:
+    return [line for line in (ran.out + ran.err).splitlines() if CORE in line]
+
+
+@pytest.mark.parametrize("source", ["env", "cmd", "config", "config_cr"])
+def test_an_echoed_key_is_never_shown_or_stored(relay_env: dict[str, str], tmp_path: Path, source: str) -> None:
+    with serve(_echo) as url:
+        text, extra, names = _config(url, source, tmp_path / "key.txt")
+        write_config(relay_env, text)
+        env = {**relay_env, **extra}
+        profiles = [arg for name in names for arg in ("-p", name)]
+        runs = [
+            run_relay("ping", *profiles, env=env),
+            run_relay("ping", *profiles, "--chat", env=env),
+            run_relay("ping", *profiles, "--chat", "--json", env=env),
+            run_relay("bench", *profiles, "-n", "1", "--warmup", "1", env=env),
+            run_relay("bench", *profiles, "-n", "1", "--warmup", "1", "--json", "--raw", "--save",
+                      str(tmp_path / "run.json"), env=env),
+            run_relay("stream", "-p", "o401", "hi", env=env),
+            run_relay("stream", "-p", "osse", "--json", "hi", env=env),
+            run_relay("stream", "-p", "asse", "hi", env=env),
+        ]
+    for ran in runs:
+        assert ran.code != 0
+        assert _leaks(ran) == [], ran.out + ran.err
+    # the echoing server was reached and judged (a key with a CR is refused before anything is sent)
+    assert ("line break" if source == "config_cr" else "HTTP 401") in runs[0].out + runs[0].err
+    json.loads(runs[2].out)
+    if source != "config_cr":
+        json.loads(runs[4].out)
+    home = Path(relay_env["RELAY_HOME"])
+    saved = [tmp_path / "run.json"] if source != "config_cr" else []  # a key with a CR stops bench before it runs
+    stored = [*saved, *(p for p in home.rglob("*") if p.is_file() and p.name != "config.toml")]  # the key's home
+    assert any(p.name == "ledger.db" for p in stored)
+    for path in stored:
+        assert CORE.encode() not in path.read_bytes(), path
