@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, TextIO
 
@@ -133,6 +133,7 @@ class Cells:
     right: list[str]  # right-aligned columns
     sections: list[int]  # rows that start a section (the totals, the projection)
     bold: list[int]  # total rows
+    drop: list[str] = field(default_factory=list)  # left out first on a narrow terminal
 
 
 def table_cells(report: Report, *, compact: bool) -> Cells:
@@ -185,7 +186,12 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
         rows.append(cells)
     if compact:
         _shrink(columns, rows, [columns.index(headers[k]) for k in ("model", "profile") if k in keys])
-    return Cells(columns, rows, numbers, sections, bold)
+    drop = [] if compact else [c for c in _DROP_FIRST if c in columns]
+    return Cells(columns, rows, numbers, sections, bold, drop)
+
+
+# The figures a narrow terminal loses first (--json and --csv keep them all); --compact drops nothing.
+_DROP_FIRST = ("cached", "errors", "direct", "unpriced", "cost (USD)", "saved", "requests")
 
 
 COMPACT_WIDTH = 80

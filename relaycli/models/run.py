@@ -57,7 +57,8 @@ def run_models(offered: list[ModelInfo], profile: Profile, prices: PriceTable, s
              f"{e['context_window']:,}" if e.get("context_window") else "-"] for e in entries]
     table(streams.stdout, isatty=streams.stdout_isatty, title=f"{len(rows)} models on {profile.name} ({profile.host})",
           columns=["model", "aliases", "input/1M", "cached/1M", "output/1M", "context"], rows=rows,
-          right=["input/1M", "cached/1M", "output/1M", "context"])
+          right=["input/1M", "cached/1M", "output/1M", "context"], whole=["model", "aliases"],
+          drop=["cached/1M", "context", "aliases", "input/1M", "output/1M"], note=streams.note)
     if not rows and search:
         streams.note(f"no model matches {search!r}")
     return 0
