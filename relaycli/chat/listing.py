@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from relaycli.output.money import decimal_string
 from relaycli.usage.money import format_money
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ def _as_json(summary: ConversationSummary) -> dict[str, Any]:
         "profile": info.profile,
         "model": info.model,
         "turns": summary.turns,
-        "cost": {"billed": {currency: float(amount) for currency, amount in sorted(summary.billed.items())},
+        "cost": {"billed": {currency: decimal_string(amount)
+                            for currency, amount in sorted(summary.billed.items())},
                  "unpriced_answers": summary.unpriced},
         "created": info.created,
         "updated": info.updated,

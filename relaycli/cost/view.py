@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, TextIO
 
+from relaycli.output.money import decimal_string
 from relaycli.usage.budget import Spend
 from relaycli.usage.money import SYMBOLS, format_money
 from relaycli.usage.report import Line, Report
@@ -27,8 +28,7 @@ NUMBERS = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_t
 _MONEY = ("cost_usd", "billed", "direct_billed", "savings")
 
 
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
+money = decimal_string
 
 
 def tokens(line: Line, name: str) -> tuple[int | None, bool]:
