@@ -56,7 +56,8 @@ def run_models(offered: list[ModelInfo], profile: Profile, prices: PriceTable, s
 
     rows = [[e["id"], ", ".join(e["aliases"]), price(e, "input"), price(e, "cached_input"), price(e, "output"),
              f"{e['context_window']:,}" if e.get("context_window") else "-"] for e in entries]
-    table(streams.stdout, isatty=streams.stdout_isatty, title=f"{len(rows)} models on {profile.name} ({profile.host})",
+    title = f"{len(rows)} model{'' if len(rows) == 1 else 's'} on {profile.name} ({profile.host})"
+    table(streams.stdout, isatty=streams.stdout_isatty, title=title,
           columns=["model", "aliases", "input/1M", "cached/1M", "output/1M", "context"], rows=rows,
           right=["input/1M", "cached/1M", "output/1M", "context"], whole=["model", "aliases"],
           drop=["cached/1M", "context", "aliases", "input/1M", "output/1M"], note=streams.note)

@@ -163,3 +163,15 @@ def test_cost(width: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
                          {"month": "2026-11", "profile": "direct", "input": "2,000,000", "output": "300,000"}],
                  keep=["month", "profile", "input", "output", "billed"])
     assert ("left out" in err.getvalue()) == (width < 120)
+
+
+def test_models_title_counts_in_the_singular(monkeypatch: pytest.MonkeyPatch) -> None:
+    from relaycli.models.run import run_models
+    from relaycli.usage.prices import PriceTable
+
+    use_width(monkeypatch, 120)
+    out = Terminal()
+    io_streams, _ = streams(out)
+    run_models([ModelInfo("gpt-4.1-mini")], Profile("p", "https://relay.example.com/v1"), PriceTable.load(),
+               io_streams, search=None, json_out=False)
+    assert screen_lines(out.getvalue())[0] == "1 model on p (relay.example.com)"
