@@ -29,11 +29,12 @@ def console(out: TextIO, *, isatty: bool) -> Console:
 
 
 def dropped_message(dropped: Sequence[str], width: int) -> str:
-    """What was left out, naming the columns when that still fits on one line of ``width``."""
+    """What was left out: the longest of these that fits on one line of ``width`` (after "relay: ")."""
     count = len(dropped)
     head = f"{count} column{'s' if count != 1 else ''} left out to fit {width} columns"
-    named = f"{head} ({', '.join(dropped)}; --json for all)"
-    return named if len(named) + len("relay: ") <= width else f"{head} (wider terminal or --json for all)"
+    tiers = [f"{head} ({', '.join(dropped)}; --json for all)", f"{head} (wider terminal or --json for all)",
+             f"{head} (--json for all)"]
+    return next((text for text in tiers if len(text) + len("relay: ") <= width), tiers[-1])
 
 
 def _tsv(out: TextIO, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
