@@ -19,7 +19,7 @@ from relaycli.chat import slash
 from relaycli.chat.input import StreamInput, TerminalInput, no_echo, read_message
 from relaycli.chat.render import View, make_view
 from relaycli.chat.session import ChatServices, ChatSession
-from relaycli.errors import ConfigError, OutputClosed, RelayError, UsageError
+from relaycli.errors import ConfigError, OutputClosed, RelayError, Terminated, UsageError
 from relaycli.output.streams import Streams
 
 if TYPE_CHECKING:
