@@ -4,6 +4,21 @@ _relay_profiles() {
     local -a profiles; profiles=(${(f)"$(relay config profiles --names 2>/dev/null)"})
     _describe 'profile' profiles
 }
+_relay_models() {
+    local -a models; models=(${(f)"$(relay models --names --offline 2>/dev/null)"})
+    compadd -a models
+}
+_relay_by() {
+    _values -s , 'grouping' '(month)day' '(day)month' model profile
+}
+_relay_keys() {
+    local -a keys; keys=(default_profile)
+    local p k
+    for p in ${(f)"$(relay config profiles --names 2>/dev/null)"}; do
+        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total; do keys+=("profiles.$p.$k"); done
+    done
+    compadd -a keys
+}
 _relay() {
     local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'cost:Report usage and cost from the ledger, by month, day, model or profile' 'bench:Benchmark the latency of profiles or models side by side' 'ping:Check that profiles answer and accept their keys, with timings' 'config:Create, inspect and change the config file' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
     _arguments -C '--version[Print the version and exit.]' '--debug[Show tracebacks on errors (anywhere on the command line).]' '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
@@ -13,25 +28,25 @@ _relay() {
     esac
 }
 _relay_stream() {
-    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:value:' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens.]:value:' '--no-cache[Always ask the endpoint (relay caches no answers yet).]' '--json[Print one JSON document instead of the text.]' '{-v,--verbose}[Print a one-line summary on stderr.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:model:_relay_models' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens.]:value:' '--no-cache[Always ask the endpoint (relay caches no answers yet).]' '--json[Print one JSON document instead of the text.]' '{-v,--verbose}[Print a one-line summary on stderr.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_chat() {
-    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:value:' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens per answer.]:value:' '{-c,--continue}[Continue the last conversation.]' '--conversation[Continue conversation ID.]:value:' '--list[List recent conversations and exit.]' '{-n,--count}[How many conversations --list shows.]:value:' '--json[With --list\: one JSON document.]' '--no-store[Keep this conversation out of the ledger database.]' '--plain[Plain text answers, even on a terminal.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:model:_relay_models' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens per answer.]:value:' '{-c,--continue}[Continue the last conversation.]' '--conversation[Continue conversation ID.]:value:' '--list[List recent conversations and exit.]' '{-n,--count}[How many conversations --list shows.]:value:' '--json[With --list\: one JSON document.]' '--no-store[Keep this conversation out of the ledger database.]' '--plain[Plain text answers, even on a terminal.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_models() {
-    _arguments '{-p,--profile}[Profile to ask.]:profile:_relay_profiles' '--search[Only models whose id or alias contains TEXT.]:value:' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-p,--profile}[Profile to ask.]:profile:_relay_profiles' '--search[Only models whose id or alias contains TEXT.]:value:' '--json[Print one JSON document.]' '--names[Only the names (ids and aliases), one per line.]' '--offline[With --names\: the aliases and the price table'\''s models, without a request.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_log() {
     _arguments '{-n,--count}[How many rows, newest last.]:value:' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_cost() {
-    _arguments '--by[day|month|model|profile, combinable\: month,model.]:value:' '--month[Only this month.]:value:' '--since[From this day on (inclusive).]:value:' '--until[Up to this day (inclusive).]:value:' '{-p,--profile}[Only this profile.]:profile:_relay_profiles' '{-m,--model}[Only this model.]:value:' '--timezone[For days (default\: local).]:value:' '--currency[Only requests billed in CODE.]:value:' '--include-bench[Count `relay bench` requests too.]' '--json[Print one JSON document.]' '--csv[Print CSV.]' '--compact[A narrower table (fits 80 columns).]' '--reprice[Recompute stored costs with the current prices first.]' '--project[Project the current month to its end, and N-1 more months.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '--by[day|month|model|profile, combinable\: month,model.]:keys:_relay_by' '--month[Only this month.]:value:' '--since[From this day on (inclusive).]:value:' '--until[Up to this day (inclusive).]:value:' '{-p,--profile}[Only this profile.]:profile:_relay_profiles' '{-m,--model}[Only this model.]:model:_relay_models' '--timezone[For days (default\: local).]:value:' '--currency[Only requests billed in CODE.]:value:' '--include-bench[Count `relay bench` requests too.]' '--json[Print one JSON document.]' '--csv[Print CSV.]' '--compact[A narrower table (fits 80 columns).]' '--reprice[Recompute stored costs with the current prices first.]' '--project[Project the current month to its end, and N-1 more months.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_bench() {
-    _arguments '{-p,--profile}[Profile to benchmark (repeat it).]:profile:_relay_profiles' '{-m,--model}[Model or alias (repeat it).]:value:' '{-t,--target}[PROFILE\:MODEL pair (repeat it).]:value:' '--prompt[Prompt text (repeat it).]:value:' '--prompts[File\: one prompt a line, or JSON lines.]:value:' '-n[Measured requests per target \[default\: 50\].]:value:' '{-c,--concurrency}[Closed loop\: requests in flight \[1\]. With --rate\: the most.]:value:' '--rate[Open loop\: Poisson arrivals per second.]:value:' '--seed[Seed of the target order, arrivals and bootstrap.]:value:' '--warmup[Warm-up requests per target (not measured).]:value:' '--max-tokens[Cap on output tokens per request.]:value:' '--duration[Stop sending after SECONDS.]:value:' '--baseline[Target the others are compared to \[first\].]:value:' '--json[Print one JSON document.]' '--csv[Print CSV (per-target statistics).]' '--raw[With --json/--csv\: every request, not just statistics.]' '--histogram[A text histogram of latency per target.]' '--save[Also write the JSON, every request included, here.]:value:' '--compare[Compare two saved runs\: OLD NEW.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-p,--profile}[Profile to benchmark (repeat it).]:profile:_relay_profiles' '{-m,--model}[Model or alias (repeat it).]:model:_relay_models' '{-t,--target}[PROFILE\:MODEL pair (repeat it).]:value:' '--prompt[Prompt text (repeat it).]:value:' '--prompts[File\: one prompt a line, or JSON lines.]:value:' '-n[Measured requests per target \[default\: 50\].]:value:' '{-c,--concurrency}[Closed loop\: requests in flight \[1\]. With --rate\: the most.]:value:' '--rate[Open loop\: Poisson arrivals per second.]:value:' '--seed[Seed of the target order, arrivals and bootstrap.]:value:' '--warmup[Warm-up requests per target (not measured).]:value:' '--max-tokens[Cap on output tokens per request.]:value:' '--duration[Stop sending after SECONDS.]:value:' '--baseline[Target the others are compared to \[first\].]:value:' '--json[Print one JSON document.]' '--csv[Print CSV (per-target statistics).]' '--raw[With --json/--csv\: every request, not just statistics.]' '--histogram[A text histogram of latency per target.]' '--save[Also write the JSON, every request included, here.]:value:' '--compare[Compare two saved runs\: OLD NEW.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_ping() {
-    _arguments '{-p,--profile}[Profile to check (repeat it) \[every profile in the config\].]:profile:_relay_profiles' '{-m,--model}[Model for --chat \[the profile'\''s default\].]:value:' '{--count,-c}[Check each profile N times, like ping(8).]:value:' '{--interval,-i}[Seconds between checks with --count.]:value:' '--chat[Also send a one-token completion and time its TTFT.]' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-p,--profile}[Profile to check (repeat it) \[every profile in the config\].]:profile:_relay_profiles' '{-m,--model}[Model for --chat \[the profile'\''s default\].]:model:_relay_models' '{--count,-c}[Check each profile N times, like ping(8).]:value:' '{--interval,-i}[Seconds between checks with --count.]:value:' '--chat[Also send a one-token completion and time its TTFT.]' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_config() {
     local -a subcmds; subcmds=('init:Write a commented starter config (an OpenAI-compatible relay and Anthropic direct)' 'paths:Where the config file, the usage ledger and the response cache live' 'profiles:List the profiles\: built-in ones and those in the config file' 'show:Every setting with its value and where it came from. Keys are masked' 'set:Change one setting in the config file, keeping its comments; the result is checked first' 'unset:Remove one setting (or one table) from the config file, keeping its comments; the result is checked first' 'forget-quirks:Forget what relay learned about endpoints (e.g. that one rejects stream_options)')
@@ -54,10 +69,10 @@ _relay_config_show() {
     _arguments '{-p,--profile}[Only this profile.]:profile:_relay_profiles' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_config_set() {
-    _arguments '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-h,--help}[Show help and exit.]' '1:key:_relay_keys' '*:value:'
 }
 _relay_config_unset() {
-    _arguments '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-h,--help}[Show help and exit.]' '1:key:_relay_keys' '*:value:'
 }
 _relay_config_forget_quirks() {
     _arguments '{-p,--profile}[Only this profile (else all).]:profile:_relay_profiles' '{-h,--help}[Show help and exit.]' '*:file:_files'

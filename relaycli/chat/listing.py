@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from relaycli.output.money import decimal_string
 from relaycli.usage.money import format_money
 
 if TYPE_CHECKING:
@@ -20,6 +21,10 @@ def list_conversations(ledger: Ledger | None, streams: Streams, *, limit: int, j
         from relaycli.ledger.conversations import Conversations
 
         summaries = Conversations(ledger).recent(limit)
+    return render_conversations(summaries, streams, json_out=json_out)
+
+
+def render_conversations(summaries: list[ConversationSummary], streams: Streams, *, json_out: bool) -> int:
     if json_out:
         streams.stdout.write(json.dumps({"conversations": [_as_json(s) for s in summaries]}, ensure_ascii=False)
                              + "\n")
@@ -33,7 +38,8 @@ def list_conversations(ledger: Ledger | None, streams: Streams, *, limit: int, j
           columns=["id", "title", "model", "turns", "cost", "last used (UTC)"],
           rows=[[str(s.info.id), s.info.title, s.info.model, str(s.turns), _cost(s),
                  s.info.updated[:16].replace("T", " ")] for s in summaries],
-          right=["id", "turns", "cost"])
+          right=["id", "turns", "cost"], whole=["model", "last used (UTC)"], shorten=["title"],
+          drop=["turns", "last used (UTC)", "cost"], note=streams.note)
     return 0
 
 
@@ -51,7 +57,8 @@ def _as_json(summary: ConversationSummary) -> dict[str, Any]:
         "profile": info.profile,
         "model": info.model,
         "turns": summary.turns,
-        "cost": {"billed": {currency: float(amount) for currency, amount in sorted(summary.billed.items())},
+        "cost": {"billed": {currency: decimal_string(amount)
+                            for currency, amount in sorted(summary.billed.items())},
                  "unpriced_answers": summary.unpriced},
         "created": info.created,
         "updated": info.updated,

@@ -204,7 +204,8 @@ def _emit(streams: Streams, options: CostOptions, report: Report, budgets: list[
         if report.projection is not None and options.compact:
             title += "; * projected"
         wide = sectioned_table(streams.stdout, isatty=streams.stdout_isatty, title=title, columns=cells.columns,
-                               rows=cells.rows, right=cells.right, sections=cells.sections, bold=cells.bold)
+                               rows=cells.rows, right=cells.right, sections=cells.sections, bold=cells.bold,
+                               drop=cells.drop, note=streams.note)
         if wide and not options.compact:
             streams.note("the table is wider than the terminal; --compact draws a narrower one")
     for note in notes(report, budgets):

@@ -2,17 +2,20 @@
 
 All three walk the same rows in the same order (:func:`lines`), so they always agree. Money in JSON and
 CSV is an exact decimal string (``"12.3456"``, no exponent, no trailing zeros; ``null``/empty when
-unknown), never a binary float; counts are integers.
+unknown), never a binary float; counts are integers. A token count no request of a row reported is
+unknown (``null``, ``?`` in the table), never 0; ``*_tokens_unknown`` says how many requests did not
+report theirs, and the table marks a sum that leaves some out with ``+`` ("at least").
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, TextIO
 
+from relaycli.output.money import decimal_string
 from relaycli.usage.budget import Spend
 from relaycli.usage.money import SYMBOLS, format_money
 from relaycli.usage.report import Line, Report
@@ -20,12 +23,22 @@ from relaycli.usage.report import Line, Report
 __all__ = ["NUMBERS", "Cells", "lines", "table_cells", "to_json", "write_csv"]
 
 NUMBERS = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens",
-           "cost_usd", "billed", "currency", "direct_billed", "savings", "unpriced_requests")
+           "cost_usd", "billed", "currency", "direct_billed", "savings", "unpriced_requests", "prompt_tokens_unknown",
+           "completion_tokens_unknown")
 _MONEY = ("cost_usd", "billed", "direct_billed", "savings")
 
 
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
+money = decimal_string
+
+
+def tokens(line: Line, name: str) -> tuple[int | None, bool]:
+    """``line``'s sum of ``prompt`` or ``completion`` tokens (``None``: no request reported it), and whether
+    some requests did not report theirs (the sum is then a lower bound)."""
+    unknown: int = getattr(line, f"{name}_unknown")
+    total: int = getattr(line, f"{name}_tokens")
+    if unknown and not getattr(line, f"{name}_reported"):
+        return None, True
+    return total, unknown > 0
 
 
 def key_names(report: Report) -> list[str]:
@@ -37,8 +50,13 @@ def line_json(line: Line, *, keys: Sequence[str] = ()) -> dict[str, Any]:
     values = dict(line.key)
     out: dict[str, Any] = {name: values.get(name) for name in keys}
     for name in NUMBERS:
-        value = getattr(line, name)
-        out[name] = money(value) if name in _MONEY else value
+        if name.endswith("_tokens_unknown"):
+            out[name] = getattr(line, name.replace("_tokens", ""))
+        elif name in ("prompt_tokens", "completion_tokens"):
+            out[name] = tokens(line, name.removesuffix("_tokens"))[0]
+        else:
+            value = getattr(line, name)
+            out[name] = money(value) if name in _MONEY else value
     return out
 
 
@@ -102,6 +120,11 @@ def _count(value: int) -> str:
     return f"{value:,}"
 
 
+def _tokens(line: Line, name: str, show: Callable[[int], str]) -> str:
+    total, partial = tokens(line, name)
+    return "?" if total is None else show(total) + ("+" if partial else "")
+
+
 def _short(value: int) -> str:
     for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "k")):
         if abs(value) >= size:
@@ -133,6 +156,7 @@ class Cells:
     right: list[str]  # right-aligned columns
     sections: list[int]  # rows that start a section (the totals, the projection)
     bold: list[int]  # total rows
+    drop: list[str] = field(default_factory=list)  # left out first on a narrow terminal
 
 
 def table_cells(report: Report, *, compact: bool) -> Cells:
@@ -171,13 +195,13 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
         billed = "-" if line.billed is None and line.currency is None else format_money(line.billed, currency)
         if compact:
             billed = "-" if line.billed is None and line.currency is None else _money_short(line.billed, currency)
-            cells += [_count(line.requests), _short(line.prompt_tokens), _short(line.completion_tokens),
+            cells += [_count(line.requests), _tokens(line, "prompt", _short), _tokens(line, "completion", _short),
                       _money_short(line.cost_usd, "USD"), billed]
             cells += [_percent(line)] if savings else []
         else:
-            cells += [_count(line.requests), _count(line.errors), _count(line.prompt_tokens),
-                      _count(line.cached_tokens), _count(line.completion_tokens), format_money(line.cost_usd, "USD"),
-                      billed]
+            cells += [_count(line.requests), _count(line.errors), _tokens(line, "prompt", _count),
+                      _count(line.cached_tokens), _tokens(line, "completion", _count),
+                      format_money(line.cost_usd, "USD"), billed]
             if savings:
                 cells += ["-" if line.direct_billed is None else format_money(line.direct_billed, currency),
                           "-" if line.savings is None else format_money(line.savings, currency)]
@@ -185,7 +209,12 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
         rows.append(cells)
     if compact:
         _shrink(columns, rows, [columns.index(headers[k]) for k in ("model", "profile") if k in keys])
-    return Cells(columns, rows, numbers, sections, bold)
+    drop = [] if compact else [c for c in _DROP_FIRST if c in columns]
+    return Cells(columns, rows, numbers, sections, bold, drop)
+
+
+# The figures a narrow terminal loses first (--json and --csv keep them all); --compact drops nothing.
+_DROP_FIRST = ("cached", "errors", "direct", "unpriced", "cost (USD)", "saved", "requests")
 
 
 COMPACT_WIDTH = 80

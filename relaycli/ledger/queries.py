@@ -35,6 +35,9 @@ _FREE_FAILURE = "(outcome = 'error' AND prompt_tokens IS NULL AND completion_tok
 _KIND = "CASE WHEN prompt_tokens IS NULL OR completion_tokens IS NULL THEN '2' ELSE '1' END"
 _COUNTS = ("COUNT(*), SUM(outcome != 'ok'), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens),"
            " SUM(cache_write_tokens)")
+# How many rows reported each count, and how many did not (a free failure had nothing to report).
+_REPORTED = (f"COUNT(prompt_tokens), COUNT(completion_tokens), SUM(prompt_tokens IS NULL AND NOT {_FREE_FAILURE}),"
+             f" SUM(completion_tokens IS NULL AND NOT {_FREE_FAILURE})")
 # Money: plain sums, and the overflow-safe split sums (see .store) for a range where those overflow.
 _MONEY = "SUM(cost_usd), NULL, SUM(cost_billed), NULL"
 _MONEY_SPLIT = (f"SUM(cost_usd / {_UNIT}), SUM(cost_usd % {_UNIT}),"
@@ -90,6 +93,10 @@ class DayGroup:
     cache_write_tokens: int
     cost_usd: int | None
     billed: int | None
+    prompt_reported: int = 0  # rows that reported their count, and (below) rows that did not
+    completion_reported: int = 0
+    prompt_unknown: int = 0
+    completion_unknown: int = 0
 
 
 def _group_sql(by_model: bool, where: Where, money: str) -> str:
@@ -99,13 +106,13 @@ def _group_sql(by_model: bool, where: Where, money: str) -> str:
         keys = f"{MODEL}, profile, currency, {unpriced} END"
     else:  # one key for both, NULL for most rows: fewer keys make the sort cheaper
         keys = f"NULL, profile, currency, {unpriced} || {MODEL} END"
-    return (f"SELECT {keys}, {_COUNTS}, {money} FROM requests WHERE ts >= ? AND ts < ?{clause}"
+    return (f"SELECT {keys}, {_COUNTS}, {money}, {_REPORTED} FROM requests WHERE ts >= ? AND ts < ?{clause}"
             " GROUP BY 2, 3, 4" + (", 1" if by_model else ""))
 
 
 def _row(values: tuple[Any, ...]) -> DayGroup:
     model, profile, currency, unpriced, n, errors, *rest = values
-    prompt, completion, cached, written, usd, usd_pico, billed, billed_pico = rest
+    prompt, completion, cached, written, usd, usd_pico, billed, billed_pico, *reported = rest
     if unpriced is not None and model is None:
         model, unpriced = unpriced[1:], unpriced[:1]
     if usd_pico is not None:
@@ -113,7 +120,7 @@ def _row(values: tuple[Any, ...]) -> DayGroup:
     if billed_pico is not None:
         billed = billed * _UNIT + billed_pico
     return DayGroup(model, profile, currency, None if unpriced is None else int(unpriced), n, errors, prompt or 0,
-                    completion or 0, cached or 0, written or 0, usd, billed)
+                    completion or 0, cached or 0, written or 0, usd, billed, *reported)
 
 
 def workers_for(ranges: int) -> int:

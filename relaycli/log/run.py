@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from relaycli.ledger import LedgerRow
     from relaycli.output.streams import Streams
 
+# Left out first when the terminal is narrow; the time, profile and model always stay.
+DROP_FIRST = ["retry", "TTFT", "command", "ms", "in", "out", "cost", "outcome"]
+
 
 def run_log(rows: list[LedgerRow], streams: Streams, *, json_out: bool) -> int:
     """Write ``rows`` (oldest first)."""
@@ -33,5 +36,6 @@ def run_log(rows: list[LedgerRow], streams: Streams, *, json_out: bool) -> int:
                  r.outcome + (f" ({r.error_class})" if r.error_class else ""),
                  tok(r.prompt_tokens), tok(r.completion_tokens), format_money(r.cost_billed, r.currency),
                  ms(r.ttft_ms), ms(r.latency_ms), str(r.retries)] for r in rows],
-          right=["in", "out", "cost", "TTFT", "ms", "retry"], whole=["time (UTC)"])
+          right=["in", "out", "cost", "TTFT", "ms", "retry"], whole=["time (UTC)", "command", "profile", "model"],
+          shorten=["outcome"], drop=DROP_FIRST, note=streams.note)
     return 0

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from relaycli.ledger import LedgerRow
+from relaycli.output.money import decimal_string
 
 
 def log_rows(rows: list[LedgerRow]) -> list[dict[str, Any]]:
@@ -16,7 +17,7 @@ def log_rows(rows: list[LedgerRow]) -> list[dict[str, Any]]:
         item = dataclasses.asdict(row)
         for key, value in item.items():
             if isinstance(value, Decimal):
-                item[key] = format(value.normalize(), "f")
+                item[key] = decimal_string(value)
         item["usage_raw"] = json.loads(row.usage_raw) if row.usage_raw else None
         item["price_json"] = json.loads(row.price_json) if row.price_json else None
         out.append(item)

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from relaycli.config.profile import Profile
+from relaycli.output.money import decimal_string
 
 if TYPE_CHECKING:
     from relaycli.datatypes import ModelInfo
@@ -30,10 +31,10 @@ def catalogue(offered: list[ModelInfo], profile: Profile, prices: PriceTable,
             "id": info.id,
             "aliases": names,
             "owned_by": info.owned_by,
-            "price": None if price is None else {
-                "input": float(price.input),
-                "output": float(price.output),
-                "cached_input": None if price.cached_input is None else float(price.cached_input),
+            "price": None if price is None else {  # USD per 1M tokens, exact decimal strings
+                "input": decimal_string(price.input),
+                "output": decimal_string(price.output),
+                "cached_input": decimal_string(price.cached_input),
                 "source": price.source,
             },
             "context_window": info.context_window or (price.context_window if price else None),
@@ -51,13 +52,15 @@ def run_models(offered: list[ModelInfo], profile: Profile, prices: PriceTable, s
 
     def price(entry: dict[str, Any], field: str) -> str:
         value = (entry["price"] or {}).get(field)
-        return "-" if value is None else f"${value:g}"
+        return "-" if value is None else f"${value}"
 
     rows = [[e["id"], ", ".join(e["aliases"]), price(e, "input"), price(e, "cached_input"), price(e, "output"),
              f"{e['context_window']:,}" if e.get("context_window") else "-"] for e in entries]
-    table(streams.stdout, isatty=streams.stdout_isatty, title=f"{len(rows)} models on {profile.name} ({profile.host})",
+    title = f"{len(rows)} model{'' if len(rows) == 1 else 's'} on {profile.name} ({profile.host})"
+    table(streams.stdout, isatty=streams.stdout_isatty, title=title,
           columns=["model", "aliases", "input/1M", "cached/1M", "output/1M", "context"], rows=rows,
-          right=["input/1M", "cached/1M", "output/1M", "context"])
+          right=["input/1M", "cached/1M", "output/1M", "context"], whole=["model", "aliases"],
+          drop=["cached/1M", "context", "aliases", "input/1M", "output/1M"], note=streams.note)
     if not rows and search:
         streams.note(f"no model matches {search!r}")
     return 0

@@ -287,4 +287,6 @@ def render(out: TextIO, reports: Sequence[Report], *, isatty: bool) -> None:
                      "-" if a.models is None else str(a.models), *(_ms(a.timings.get(p)) for p in PHASES),
                      *([_ms(a.chat_ttft_ms)] if chat else []), a.error.message if a.error else ""])
     table(out, isatty=isatty, title=None, columns=columns, rows=rows,
-          right=["status", "models", "dns ms", "connect ms", "tls ms", "ttfb ms", "total ms", "chat ttft ms"])
+          right=["status", "models", "dns ms", "connect ms", "tls ms", "ttfb ms", "total ms", "chat ttft ms"],
+          whole=["profile", "host", "auth"], shorten=["key", "error"],
+          drop=["key", "dns ms", "tls ms", "connect ms", "models", "status", "ttfb ms", "chat ttft ms"])

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from relaycli.config.profile import Profile
 from relaycli.datatypes import Delta, Message
 from relaycli.errors import OutputClosed, RelayError, UsageError
+from relaycli.output.money import decimal_string
 from relaycli.output.sinks import TextSink
 from relaycli.output.streams import Streams
-from relaycli.usage.money import decimal_string, format_money
+from relaycli.usage.money import format_money
 
 if TYPE_CHECKING:
     from relaycli.pipeline import Answer, Pipeline

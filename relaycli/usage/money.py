@@ -26,10 +26,3 @@ def format_money(amount: Decimal | None, currency: str) -> str:
     sign = "-" if shown < 0 else ""
     return f"{sign}{prefix}{abs(shown):,}"
 
-
-def decimal_string(amount: Decimal | None) -> str | None:
-    """An exact amount for JSON and CSV: ``"0.0000644"``, never a float or scientific notation; None stays None."""
-    if amount is None:
-        return None
-    text = format(amount.normalize(), "f")
-    return "0" if text in ("-0", "") else text

@@ -66,6 +66,10 @@ class Line:
     direct_billed: Decimal | None
     savings: Decimal | None
     unpriced_requests: int
+    prompt_reported: int = 0  # requests that reported their prompt/completion counts, and those that did not
+    completion_reported: int = 0
+    prompt_unknown: int = 0
+    completion_unknown: int = 0
 
     def value(self, name: str) -> str | None:
         return dict(self.key).get(name)
@@ -111,7 +115,7 @@ class _Sums:
     """Exact running sums for one row: ints only (money in pico-units); Decimals at the end."""
 
     __slots__ = ("requests", "errors", "priced", "prompt", "completion", "cached", "written", "usd", "billed",
-                 "unpriced", "by_profile")
+                 "unpriced", "by_profile", "reported")
 
     def __init__(self) -> None:
         self.priced = 0  # groups with a cost: 0 means nothing in this row was priced
@@ -119,6 +123,7 @@ class _Sums:
         self.prompt = self.completion = self.cached = self.written = 0
         self.usd = self.billed = 0
         self.by_profile: dict[str, list[int]] = {}  # profile -> [usd pico, billed pico]
+        self.reported = [0, 0, 0, 0]  # prompt, completion reported; prompt, completion unknown
 
     def add(self, g: DayGroup) -> None:
         self.requests += g.requests
@@ -127,6 +132,8 @@ class _Sums:
         self.completion += g.completion_tokens
         self.cached += g.cached_tokens
         self.written += g.cache_write_tokens
+        for i, n in enumerate((g.prompt_reported, g.completion_reported, g.prompt_unknown, g.completion_unknown)):
+            self.reported[i] += n
         if g.unpriced is not None:
             self.unpriced += g.requests
             return
@@ -142,6 +149,7 @@ class _Sums:
         for name in ("requests", "errors", "priced", "unpriced", "prompt", "completion", "cached", "written", "usd",
                      "billed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.reported = [a + b for a, b in zip(self.reported, other.reported, strict=True)]
         for profile, (usd, billed) in other.by_profile.items():
             pair = self.by_profile.setdefault(profile, [0, 0])
             pair[0] += usd
@@ -157,7 +165,9 @@ class _Sums:
                     prompt_tokens=self.prompt, completion_tokens=self.completion, cached_tokens=self.cached,
                     cache_write_tokens=self.written, cost_usd=usd, billed=billed, direct_billed=direct,
                     savings=None if direct is None or billed is None else direct - billed,
-                    unpriced_requests=self.unpriced)
+                    unpriced_requests=self.unpriced, prompt_reported=self.reported[0],
+                    completion_reported=self.reported[1], prompt_unknown=self.reported[2],
+                    completion_unknown=self.reported[3])
 
 
 def _dec(pico: int) -> Decimal:
@@ -291,4 +301,6 @@ def _scaled(line: Line, factor: Decimal, period: str) -> Line:
                 cached_tokens=count(line.cached_tokens), cache_write_tokens=count(line.cache_write_tokens),
                 cost_usd=money(line.cost_usd), billed=billed, direct_billed=direct,
                 savings=None if direct is None or billed is None else direct - billed,
-                unpriced_requests=count(line.unpriced_requests))
+                unpriced_requests=count(line.unpriced_requests), prompt_reported=count(line.prompt_reported),
+                completion_reported=count(line.completion_reported), prompt_unknown=count(line.prompt_unknown),
+                completion_unknown=count(line.completion_unknown))

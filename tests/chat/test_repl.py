@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -265,4 +266,4 @@ def test_list_json_shape(relay_env: dict[str, str]) -> None:
     (entry,) = json.loads(out.getvalue())["conversations"]
     assert {k: entry[k] for k in ("id", "title", "profile", "model", "turns")} == {
         "id": 1, "title": "hi", "profile": "mock", "model": "gpt-4.1-mini", "turns": 1}
-    assert entry["cost"]["billed"]["USD"] > 0 and entry["cost"]["unpriced_answers"] == 0
+    assert Decimal(entry["cost"]["billed"]["USD"]) > 0 and entry["cost"]["unpriced_answers"] == 0

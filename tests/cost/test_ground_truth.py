@@ -110,6 +110,19 @@ def expected(by: tuple[str, ...], zone: str = "UTC", *, include_bench: bool = Fa
     return {k: _figures(rs) for k, rs in groups.items()}, _figures(chosen)
 
 
+def _unknown(rs: list[Req], name: str) -> list[Req]:
+    """The requests that should have reported a count and did not (a refused one had nothing to report)."""
+    free = [r for r in rs if (r.failed or r.outcome == "error") and r.prompt is None and r.completion is None]
+    return [r for r in rs if getattr(r, name) is None and r not in free]
+
+
+def _tokens(rs: list[Req], name: str) -> int | None:
+    """The sum, or None when no request reported the count and some should have."""
+    if _unknown(rs, name) and all(getattr(r, name) is None for r in rs):
+        return None
+    return sum(getattr(r, name) or 0 for r in rs)
+
+
 def _figures(rs: list[Req]) -> dict[str, Any]:
     priced = [r for r in rs if r.cost is not None]
     unpriced = [r for r in rs if r.unpriced]
@@ -125,8 +138,10 @@ def _figures(rs: list[Req]) -> dict[str, Any]:
     return {
         "requests": len(rs),
         "errors": sum(r.outcome != "ok" or r.failed for r in rs),
-        "prompt_tokens": sum(r.prompt or 0 for r in rs),
-        "completion_tokens": sum(r.completion or 0 for r in rs),
+        "prompt_tokens": _tokens(rs, "prompt"),
+        "completion_tokens": _tokens(rs, "completion"),
+        "prompt_tokens_unknown": len(_unknown(rs, "prompt")),
+        "completion_tokens_unknown": len(_unknown(rs, "completion")),
         "cached_tokens": sum(r.cached for r in rs),
         "cache_write_tokens": sum(r.written for r in rs),
         "cost_usd": cost,
@@ -269,6 +284,7 @@ def test_json_has_the_contract_keys(home: Home) -> None:
                 "currency", "unpriced_requests", "direct_billed", "savings"}
     for by, keys in (("month", {"period"}), ("model", {"model"}), ("day,profile", {"period", "profile"})):
         doc = home.cost_json(by=by, timezone="UTC")
-        assert all(set(row) == contract | keys | {"cache_write_tokens"} for row in doc["rows"])
+        extra = {"cache_write_tokens", "prompt_tokens_unknown", "completion_tokens_unknown"}
+        assert all(set(row) == contract | keys | extra for row in doc["rows"])
         assert set(doc["totals"]) == set(doc["rows"][0]) and all(doc["totals"][k] is None for k in keys)
         assert {"rows", "totals", "totals_by_currency", "unpriced", "budgets", "projection"} <= set(doc)

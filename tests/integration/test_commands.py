@@ -18,7 +18,7 @@ def test_models_json_for_both_protocols(relay_env: dict[str, str]) -> None:
         assert doc["profile"] == profile
         by_id = {m["id"]: m for m in doc["models"]}
         assert {"gpt-4.1", "claude-sonnet-4-5", "mock-unpriced"} <= set(by_id)
-        assert by_id["gpt-4.1"]["price"]["input"] == 2.0 and by_id["gpt-4.1"]["price"]["output"] == 8.0
+        assert by_id["gpt-4.1"]["price"]["input"] == "2" and by_id["gpt-4.1"]["price"]["output"] == "8"
         assert by_id["mock-unpriced"]["price"] is None
     assert by_id["gpt-4.1"]["aliases"] == []
     ran = run_relay("models", "-p", "mock", "--json", env=relay_env)
