@@ -103,10 +103,21 @@ def hoist_root_options(argv: list[str]) -> list[str]:
 
 
 def report(exc: RelayError) -> None:
+    from relaycli.core.scrub import scrub_known
+
     lines = [f"relay: error: {exc.message}"]
     if exc.hint:
         lines.append(f"relay: hint: {exc.hint}")
-    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.write(scrub_known("\n".join(lines)) + "\n")
+
+
+def print_traceback() -> None:
+    """``--debug``: the traceback of the exception being handled, with every key in use removed."""
+    import traceback
+
+    from relaycli.core.scrub import scrub_known
+
+    sys.stderr.write(scrub_known(traceback.format_exc()))
 
 
 _RECEIVED: list[int] = []  # the termination signal that arrived, if any
@@ -144,9 +155,7 @@ def run(argv: list[str] | None = None) -> None:
             raise
     except RelayError as exc:
         if OPTIONS.debug:
-            import traceback
-
-            traceback.print_exc()
+            print_traceback()
         report(exc)
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt as exc:
@@ -157,7 +166,11 @@ def run(argv: list[str] | None = None) -> None:
         silence(sys.stdout)
         sys.exit(int(ExitCode.OK))
     except Exception as exc:  # a bug: say so in one line unless --debug
+        from relaycli.core.scrub import scrub_known
+
         if OPTIONS.debug:
-            raise
-        sys.stderr.write(f"relay: internal error: {type(exc).__name__}: {exc} (rerun with --debug)\n")
+            print_traceback()
+        else:
+            sys.stderr.write(scrub_known(f"relay: internal error: {type(exc).__name__}: {exc} (rerun with --debug)")
+                             + "\n")
         sys.exit(int(ExitCode.ERROR))

@@ -60,3 +60,20 @@ def scrub_error(error: RelayError, secret: str | None) -> RelayError:
     if error.hint:
         error.hint = scrub(error.hint, secret)
     return error
+
+
+_KNOWN: set[str] = set()  # every key this process resolved, for the last line of defence at the error boundary
+
+
+def remember(secret: str | None) -> None:
+    """Note a key in use, so ``scrub_known`` can remove it from text that no single request built (a traceback
+    printed by ``--debug``, a message from a library)."""
+    if secret and len(secret.strip()) >= _MIN_SECRET:
+        _KNOWN.add(secret)
+
+
+def scrub_known(text: str) -> str:
+    """``text`` without any key this process has resolved, in any of its forms."""
+    for secret in sorted(_KNOWN, key=len, reverse=True):
+        text = scrub(text, secret)
+    return text

@@ -1,5 +1,7 @@
 """A server that echoes the API key back (in error bodies, HTML titles, stream error events and headers)
-must never get it shown or stored: ``relay ping`` and ``relay bench``, every output and every key source."""
+must never get it shown or stored: by any command (stream, chat, models, ping, bench, and the commands that
+show what was recorded: log, cost, config show), in any output (text, ``--json``, ``-v``, ``--debug``
+tracebacks, saved files) or file under RELAY_HOME, with every key source."""
 
 from __future__ import annotations
 
@@ -91,9 +93,29 @@ def test_an_echoed_key_is_never_shown_or_stored(relay_env: dict[str, str], tmp_p
             run_relay("stream", "-p", "o401", "hi", env=env),
             run_relay("stream", "-p", "osse", "--json", "hi", env=env),
             run_relay("stream", "-p", "asse", "hi", env=env),
+            run_relay("stream", "-p", "o401", "--debug", "-v", "hi", env=env),
+            run_relay("stream", "-p", "ohtml200", "--json", "--debug", "hi", env=env),
+            run_relay("stream", "-p", "a401", "--json", "hi", env=env),
+            run_relay("chat", "-p", "osse", input="hi\n", env=env),
+            run_relay("chat", "-p", "o401", "--debug", input="hi\n", env=env),
+            run_relay("models", "-p", "o403", env=env),
+            run_relay("models", "-p", "ohtml401", "--json", "--debug", env=env),
+            run_relay("models", "-p", "a401", env=env),
+        ]
+        shown = [
+            run_relay("config", "show", env=env),
+            run_relay("config", "show", "--json", env=env),
+            run_relay("log", "-n", "100", env=env),
+            run_relay("log", "-n", "100", "--json", env=env),
+            run_relay("cost", "--by", "profile", "--include-bench", env=env),
+            run_relay("cost", "--json", "--include-bench", env=env),
+            run_relay("chat", "--list", "--json", env=env),
         ]
     for ran in runs:
         assert ran.code != 0
+        assert _leaks(ran) == [], ran.out + ran.err
+    for ran in shown:
+        assert ran.code == 0, ran.err
         assert _leaks(ran) == [], ran.out + ran.err
     # the echoing server was reached and judged (a key with a CR is refused before anything is sent)
     assert ("line break" if source == "config_cr" else "HTTP 401") in runs[0].out + runs[0].err
