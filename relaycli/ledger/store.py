@@ -244,6 +244,9 @@ class Ledger:
                 conn.executemany(_INSERT, values)
         except sqlite3.Error as exc:
             raise storage_error(self.path, exc, doing="write to") from exc
+        except OverflowError as exc:  # an amount beyond what a 64-bit integer of pico-units holds (> $9.2M)
+            raise LedgerError(f"Cannot write to the usage ledger {self.path}: an amount is too large to store "
+                              f"({exc})", hint="check the [prices] table for a price far too high") from exc
 
     def recent(self, limit: int = 20) -> list[LedgerRow]:
         """The latest ``limit`` rows, newest first."""

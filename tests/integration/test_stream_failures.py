@@ -98,3 +98,13 @@ def test_a_usage_error_keeps_its_exit_code_when_stderr_is_a_closed_pipe(relay_en
                               "echo \" ${PIPESTATUS[0]}\"", shell=True, executable="/bin/bash", env=env,
                               capture_output=True, text=True, timeout=60)
         assert done.stdout.split()[-1] == "2", done
+
+
+def test_a_cost_too_large_to_store_is_a_warning_not_an_internal_error(relay_env: dict[str, str]) -> None:
+    # $9M per 1M tokens, billed at 1,000,000 units per USD: far past what the ledger's integers hold
+    write_config(relay_env, '[profiles.mock]\nbilling = { currency = "IDR", per_usd = 1000000 }\n'
+                            '[prices."gpt-4.1-mini"]\ninput = 9000000\noutput = 9000000\n')
+    ran = run_relay("stream", "-p", "mock", "[[mock: words=2000]] hi", env=relay_env)
+    assert ran.code == 0, ran.err
+    assert "usage not recorded" in ran.err and "too large to store" in ran.err
+    assert "internal error" not in ran.err
