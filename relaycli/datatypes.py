@@ -33,7 +33,9 @@ class Usage:
 
     ``prompt_tokens`` is the total input, cache reads and writes included (OpenAI's meaning; the
     Anthropic parser adds its three input counters). ``cached_tokens`` is the part read from the
-    provider's prompt cache, ``cache_write_tokens`` the part written to it.
+    provider's prompt cache, ``cache_write_tokens`` the part written to it (all lifetimes), and
+    ``cache_write_1h_tokens`` the part of those writes kept for an hour (Anthropic bills them apart from
+    5-minute writes); the rest of ``cache_write_tokens`` are 5-minute writes.
     """
 
     prompt_tokens: int | None = None
@@ -41,6 +43,7 @@ class Usage:
     cached_tokens: int | None = None
     cache_write_tokens: int | None = None
     raw: dict[str, Any] | None = None
+    cache_write_1h_tokens: int | None = None
 
     @property
     def known(self) -> bool:

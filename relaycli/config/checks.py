@@ -21,7 +21,7 @@ PROFILE_KEYS = {
     "headers", "timeout", "retries", "billing", "compare_to", "fallback", "budget", "budget_action",
 }
 TOP_KEYS = {"default_profile", "profiles", "prices"}
-PRICE_KEYS = {"input", "output", "cached_input", "cache_write", "context_window"}
+PRICE_KEYS = {"input", "output", "cached_input", "cache_write", "cache_write_1h", "context_window"}
 MAX_PRICE = 10_000_000  # USD per 1M tokens: far above any real model, below what overflows a cost
 MAX_SECONDS = 7 * 24 * 3600
 MAX_BUDGET = 10**12

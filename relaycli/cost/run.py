@@ -30,10 +30,10 @@ if TYPE_CHECKING:
 
     from relaycli.config.profile import Profile
     from relaycli.ledger import Ledger
-    from relaycli.ledger.queries import Where
+    from relaycli.ledger.queries import UsageRow, Where
     from relaycli.output.streams import Streams
     from relaycli.usage.budget import Spend
-    from relaycli.usage.prices import PriceTable
+    from relaycli.usage.prices import Price, PriceTable
     from relaycli.usage.report import Report
 
 Output = Literal["table", "json", "csv"]
@@ -241,32 +241,76 @@ def notes(report: Report, budgets: list[Spend]) -> list[str]:
 
 def reprice(prices: PriceTable, ledger: Ledger, span_of: Window, where: Where) -> str:
     """Recompute the cost of every selected row whose price in the current table differs from the one
-    it was costed with (including rows that had no price). Returns a one-line summary."""
-    from relaycli.config.profile import Billing
-    from relaycli.datatypes import Usage
-    from relaycli.ledger.queries import price_keys, update_costs, usage_for
-    from relaycli.usage.prices import billed, cost_usd
+    it was costed with (including rows that had no price), and of every row whose cache writes were
+    costed before their 1-hour part was stored (it is read from the raw usage). Returns a one-line
+    summary."""
+    from relaycli.ledger.queries import price_keys, unsplit_writes, update_costs, usage_for
 
-    updates: list[tuple[str | None, str | None, Decimal | None, Decimal | None, int]] = []
-    newly, lost = 0, 0
+    updates: list[tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]] = []
+    newly, lost, changed = 0, 0, 0
+    current: set[tuple[str | None, str, str | None]] = set()
     for key in price_keys(ledger, since=span_of.since, until=span_of.until, where=where):
-        price = (prices.lookup(key.model_answered) if key.model_answered else None) \
-            or prices.lookup(key.model_requested)
+        price = _price_of(prices, key.model_answered, key.model_requested)
         new = price.as_dict() if price is not None else None
         if new == (json.loads(key.price_json) if key.price_json else None):
+            current.add((key.model_answered, key.model_requested, key.price_json))
             continue
         newly += key.requests if key.price_json is None else 0
         lost += key.requests if price is None else 0
-        text = None if new is None else json.dumps(new, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        for rowid, prompt, completion, cached, written, per_usd in usage_for(
-                ledger, key, since=span_of.since, until=span_of.until, where=where):
-            usd = cost_usd(Usage(prompt, completion, cached, written), price)
-            amount = None if usd is None else billed(usd, Billing(per_usd=Decimal(per_usd)))
-            updates.append((price.source if price else None, text, usd, amount, rowid))
+        for usage in usage_for(ledger, key, since=span_of.since, until=span_of.until, where=where):
+            updates.append(_recosted(price, usage))
+            changed += 1
+    for answered, requested, price_json, usage in unsplit_writes(ledger, since=span_of.since,
+                                                                  until=span_of.until, where=where):
+        price = _price_of(prices, answered, requested)
+        if (answered, requested, price_json) not in current or price is None:
+            continue  # repriced above, or unpriced
+        update = _recosted(price, usage)
+        if update[4] is None:
+            continue  # the 1-hour part cannot be told from what was stored
+        updates.append(update)
+        changed += 1 if update[4] else 0  # no 1-hour writes: the cost stays as it was
     if not updates:
         return "reprice: every selected request already has the current price"
     update_costs(ledger, updates)
+    if not changed:
+        return "reprice: every selected request already has the current price"
     extra = [f"{newly:,} newly priced" if newly else "", f"{lost:,} no longer priced" if lost else ""]
     detail = "; ".join(e for e in extra if e)
-    return f"repriced {len(updates):,} request{'s' if len(updates) != 1 else ''} with the current prices" + (
+    return f"repriced {changed:,} request{'s' if changed != 1 else ''} with the current prices" + (
         f" ({detail})" if detail else "")
+
+
+def _price_of(prices: PriceTable, answered: str | None, requested: str) -> Price | None:
+    return (prices.lookup(answered) if answered else None) or prices.lookup(requested)
+
+
+def _recosted(price: Price | None,
+              usage: UsageRow) -> tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]:
+    """``(price_source, price_json, cost_usd, cost_billed, cache_write_1h, rowid)`` of a row at ``price``."""
+    from relaycli.config.profile import Billing
+    from relaycli.datatypes import Usage
+    from relaycli.usage.prices import billed, cost_usd
+
+    rowid, prompt, completion, cached, written, written_1h, protocol, raw, per_usd = usage
+    if written_1h is None and written is not None:
+        written_1h = _one_hour_writes(protocol, raw)
+    usd = cost_usd(Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached,
+                         cache_write_tokens=written, cache_write_1h_tokens=written_1h), price)
+    amount = None if usd is None else billed(usd, Billing(per_usd=Decimal(per_usd)))
+    text = None if price is None else json.dumps(price.as_dict(), sort_keys=True, separators=(",", ":"),
+                                                 ensure_ascii=False)
+    return price.source if price else None, text, usd, amount, written_1h, rowid
+
+
+def _one_hour_writes(protocol: str, raw: str | None) -> int | None:
+    """The 1-hour cache writes in a row's raw usage (Anthropic's ``cache_creation``), or None if unknown."""
+    if protocol != "anthropic" or not raw:
+        return None
+    from relaycli.core.formats.anthropic import cache_writes
+
+    try:
+        usage = json.loads(raw)
+    except ValueError:
+        return None
+    return cache_writes(usage)[1] if isinstance(usage, dict) else None

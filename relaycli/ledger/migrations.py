@@ -94,5 +94,14 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "CREATE INDEX conversations_updated ON conversations (updated)",
         ),
     ),
+    (
+        "0003_cache_write_1h_tokens",
+        (
+            # The part of cache_write_tokens written to a 1-hour prompt cache (Anthropic bills it at a
+            # higher rate than a 5-minute write). NULL on rows recorded before: `relay cost --reprice`
+            # reads their count from usage_raw.
+            "ALTER TABLE requests ADD COLUMN cache_write_1h_tokens INTEGER",
+        ),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,8 +24,8 @@ from typing import Any
 
 from relaycli.ledger.store import BUSY_TIMEOUT_MS, PICO, Ledger, _to_pico, storage_error
 
-__all__ = ["DayGroup", "PriceKey", "Where", "day_groups", "month_spend", "price_keys", "span",
-           "update_costs", "usage_for"]
+__all__ = ["DayGroup", "PriceKey", "UsageRow", "Where", "day_groups", "month_spend", "price_keys", "span",
+           "unsplit_writes", "update_costs", "usage_for"]
 
 _UNIT = 10**PICO
 MODEL = "COALESCE(model_answered, model_requested)"
@@ -225,25 +225,43 @@ def price_keys(ledger: Ledger, *, since: str | None, until: str | None, where: W
     return [PriceKey(*values) for values in rows]
 
 
+UsageRow = tuple[int, int | None, int | None, int | None, int | None, int | None, str, str | None, str]
+"""``(rowid, prompt, completion, cached, cache_write, cache_write_1h, protocol, usage_raw, per_usd)``."""
+_USAGE = ("rowid, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cache_write_1h_tokens,"
+          " protocol, usage_raw, per_usd")
+
+
 def usage_for(ledger: Ledger, key: PriceKey, *, since: str | None, until: str | None,
-              where: Where) -> list[tuple[int, int | None, int | None, int | None, int | None, str]]:
-    """``(rowid, prompt, completion, cached, cache_write, per_usd)`` of the rows under ``key``."""
+              where: Where) -> list[UsageRow]:
+    """The usage (a ``UsageRow``) of the rows under ``key``."""
     clause, params = where.sql()
     return ledger._query(
-        "SELECT rowid, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, per_usd"
-        " FROM requests WHERE model_answered IS ? AND model_requested = ? AND price_json IS ?"
+        f"SELECT {_USAGE} FROM requests WHERE model_answered IS ? AND model_requested = ? AND price_json IS ?"
         f" AND ts >= ? AND ts < ?{clause}",
         (key.model_answered, key.model_requested, key.price_json, since or "", until or "\uffff", *params))
 
 
-def update_costs(ledger: Ledger,
-                 updates: Sequence[tuple[str | None, str | None, Decimal | None, Decimal | None, int]]) -> None:
-    """Set ``(price_source, price_json, cost_usd, cost_billed)`` of each ``rowid``, in one transaction."""
-    values = [(source, price, _to_pico(usd), _to_pico(billed), rowid)
-              for source, price, usd, billed, rowid in updates]
+def unsplit_writes(ledger: Ledger, *, since: str | None, until: str | None,
+                   where: Where) -> list[tuple[str | None, str, str | None, UsageRow]]:
+    """``(model_answered, model_requested, price_json, usage)`` of the rows with cache writes whose 1-hour
+    part was never stored (recorded before the ledger kept it apart)."""
+    clause, params = where.sql()
+    rows = ledger._query(
+        f"SELECT model_answered, model_requested, price_json, {_USAGE} FROM requests"
+        f" WHERE cache_write_tokens > 0 AND cache_write_1h_tokens IS NULL AND ts >= ? AND ts < ?{clause}",
+        (since or "", until or "\uffff", *params))
+    return [(answered, requested, price, tuple(usage)) for answered, requested, price, *usage in rows]
+
+
+def update_costs(ledger: Ledger, updates: Sequence[
+        tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]]) -> None:
+    """Set ``(price_source, price_json, cost_usd, cost_billed, cache_write_1h_tokens)`` of each ``rowid``, in
+    one transaction (a ``None`` 1-hour count leaves the stored one)."""
+    values = [(source, price, _to_pico(usd), _to_pico(billed), write_1h, rowid)
+              for source, price, usd, billed, write_1h, rowid in updates]
     try:
         with ledger._write() as conn:
-            conn.executemany("UPDATE requests SET price_source = ?, price_json = ?, cost_usd = ?, cost_billed = ?"
-                             " WHERE rowid = ?", values)
+            conn.executemany("UPDATE requests SET price_source = ?, price_json = ?, cost_usd = ?, cost_billed = ?,"
+                             " cache_write_1h_tokens = COALESCE(?, cache_write_1h_tokens) WHERE rowid = ?", values)
     except sqlite3.Error as exc:
         raise storage_error(ledger.path, exc, doing="write to") from exc

@@ -97,6 +97,7 @@ class LedgerRow:
     completion_tokens: int | None = None
     cached_tokens: int | None = None
     cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None  # the part of cache_write_tokens kept for an hour
     usage_raw: str | None = None  # the usage object as the endpoint reported it (JSON text)
     price_source: str | None = None
     price_json: str | None = None  # the USD-per-1M prices used, so the cost can be recomputed

@@ -76,8 +76,8 @@ class AnthropicProtocol(Protocol):
         message = "x-api-key header is required" if missing else "invalid x-api-key"
         return WireError(401, "authentication_error", message)
 
-    def reply(self, chat: Chat, *, no_usage: bool) -> Reply:
-        return _AnthropicReply(chat, no_usage=no_usage)
+    def reply(self, chat: Chat, *, no_usage: bool, cache_writes: tuple[int, int] = (0, 0)) -> Reply:
+        return _AnthropicReply(chat, no_usage=no_usage, cache_writes=cache_writes)
 
 
 def anthropic_models() -> bytes:
@@ -90,9 +90,10 @@ def _event(name: str, data: str) -> bytes:
 
 
 class _AnthropicReply(Reply):
-    def __init__(self, chat: Chat, *, no_usage: bool) -> None:
+    def __init__(self, chat: Chat, *, no_usage: bool, cache_writes: tuple[int, int] = (0, 0)) -> None:
         self.chat = chat
         self.no_usage = no_usage
+        self.cache_writes = cache_writes
         self.id = "msg_" + secrets.token_hex(12)
         self._token_prefix = (
             b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
@@ -100,13 +101,17 @@ class _AnthropicReply(Reply):
         )
         self._token_suffix = b"}}\n\n"
 
-    def _usage(self, n_tokens: int) -> dict[str, int]:
-        return {
+    def _usage(self, n_tokens: int) -> dict[str, Any]:
+        five, one = self.cache_writes
+        usage: dict[str, Any] = {
             "input_tokens": self.chat.prompt_tokens,
-            "cache_creation_input_tokens": 0,
+            "cache_creation_input_tokens": five + one,
             "cache_read_input_tokens": 0,
             "output_tokens": n_tokens,
         }
+        if five or one:  # the writes by lifetime, as the messages API reports them
+            usage["cache_creation"] = {"ephemeral_5m_input_tokens": five, "ephemeral_1h_input_tokens": one}
+        return usage
 
     def _message(self, content: list[dict[str, str]], stop_reason: str | None, n_tokens: int) -> dict[str, Any]:
         message: dict[str, Any] = {

@@ -103,8 +103,8 @@ class OpenAIProtocol(Protocol):
             )
         return WireError(401, "invalid_request_error", "Incorrect API key provided.", "invalid_api_key")
 
-    def reply(self, chat: Chat, *, no_usage: bool) -> Reply:
-        return _OpenAIReply(chat, no_usage=no_usage)
+    def reply(self, chat: Chat, *, no_usage: bool, cache_writes: tuple[int, int] = (0, 0)) -> Reply:
+        return _OpenAIReply(chat, no_usage=no_usage)  # chat completions report no cache writes
 
 
 def openai_models() -> bytes:

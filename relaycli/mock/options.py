@@ -80,6 +80,11 @@ class MockOptions:
     stall: nothing is read or written meanwhile)."""
     pause_after: int | None = None
     """The number of chat requests after which the ``pause`` happens (the next one triggers it)."""
+    cache_write_5m: int = 0
+    """Anthropic only: report this many input tokens written to the 5-minute prompt cache."""
+    cache_write_1h: int = 0
+    """Anthropic only: report this many input tokens written to the 1-hour prompt cache (with
+    ``cache_write_5m``, the usage then carries the ``cache_creation`` breakdown)."""
 
     def __post_init__(self) -> None:
         from relaycli.mock.dist import parse
@@ -177,6 +182,8 @@ _KINDS: dict[str, tuple[type, bool]] = {
     "dist_seed": (int, False),
     "pause": (float, False),
     "pause_after": (int, True),
+    "cache_write_5m": (int, False),
+    "cache_write_1h": (int, False),
 }
 
 DIRECTIVE_NAMES: tuple[str, ...] = tuple(_KINDS)

@@ -195,7 +195,7 @@ class Router:
         truncated = chat.max_tokens is not None and chat.max_tokens < opts.words
         count = chat.max_tokens if truncated and chat.max_tokens is not None else opts.words
         tokens = answer_tokens(chat.n_messages, chat.prompt, opts.seed, count, complete=not truncated)
-        reply = proto.reply(chat, no_usage=opts.no_usage)
+        reply = proto.reply(chat, no_usage=opts.no_usage, cache_writes=(opts.cache_write_5m, opts.cache_write_1h))
         offsets = self._offsets(opts, len(tokens))
         rec.planned_ttft_ms = round(offsets[0] * 1e3, 6)
         if chat.stream:

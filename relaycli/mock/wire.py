@@ -130,7 +130,8 @@ class Protocol:
     def auth_error(self, *, missing: bool) -> WireError:
         raise NotImplementedError
 
-    def reply(self, chat: Chat, *, no_usage: bool) -> Reply:
+    def reply(self, chat: Chat, *, no_usage: bool, cache_writes: tuple[int, int] = (0, 0)) -> Reply:
+        """``cache_writes``: the (5-minute, 1-hour) prompt-cache writes to report, where the protocol can."""
         raise NotImplementedError
 
 

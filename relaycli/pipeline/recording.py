@@ -58,6 +58,7 @@ def build_row(
         completion_tokens=usage.completion_tokens,
         cached_tokens=usage.cached_tokens,
         cache_write_tokens=usage.cache_write_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
         usage_raw=_json(usage.raw),
         price_source=price.source if price is not None else None,
         price_json=_json(price.as_dict()) if price is not None else None,

@@ -84,7 +84,7 @@ def _write_failure(streams: Streams, exc: RelayError | KeyboardInterrupt, profil
     else:
         doc = {"text": "", "model": None, "model_requested": model, "profile": profile.name,
                "usage": {"prompt_tokens": None, "completion_tokens": None, "cached_tokens": None,
-                         "cache_write_tokens": None},
+                         "cache_write_tokens": None, "cache_write_1h_tokens": None},
                "cost": {"usd": None, "billed": None, "currency": profile.billing.currency},
                "latency_ms": None, "ttft_ms": None, "retries": 0, "cached": False, "request_id": None}
     doc["finish_reason"] = None
@@ -110,7 +110,8 @@ def to_json(answer: Answer) -> dict[str, object]:
         "profile": answer.profile.name,
         "finish_reason": r.finish_reason,
         "usage": {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-                  "cached_tokens": u.cached_tokens, "cache_write_tokens": u.cache_write_tokens},
+                  "cached_tokens": u.cached_tokens, "cache_write_tokens": u.cache_write_tokens,
+                  "cache_write_1h_tokens": u.cache_write_1h_tokens},
         "cost": {"usd": decimal_string(answer.cost_usd), "billed": decimal_string(answer.billed),
                  "currency": answer.profile.billing.currency},
         "latency_ms": _round(r.timing.latency_ms),

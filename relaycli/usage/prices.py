@@ -3,13 +3,15 @@
 Prices are USD per 1M tokens, as exact ``Decimal``. They come from two places, in this order:
 
 1. the config file's ``[prices."MODEL"]`` tables (``input``, ``output``, optional ``cached_input``,
-   ``cache_write``, ``context_window``), which win over
+   ``cache_write``, ``cache_write_1h``, ``context_window``), which win over
 2. the built-in table ``relaycli/usage/data/prices.json``, a snapshot of the genai-prices package written by
    ``scripts/refresh_prices.py``. It is read only when a price is first needed, so commands that never
    price anything never pay for it.
 
 A missing ``cached_input`` or ``cache_write`` price (``None``) means those tokens are billed at the
-``input`` price: no discount and no surcharge is assumed when none is known.
+``input`` price: no discount and no surcharge is assumed when none is known. ``cache_write`` is the price
+of a 5-minute prompt-cache write; a 1-hour write (reported apart by Anthropic only) costs
+``cache_write_1h``, or twice the ``input`` price when that is unknown, as Anthropic bills it.
 
 A model that is in neither place is *unpriced*: ``lookup`` returns ``None`` and ``cost_usd`` returns
 ``None`` -- never zero. Unknown usage (the endpoint did not report token counts) also gives ``None``.
@@ -48,16 +50,23 @@ class Price:
     context_window: int | None = None
     source: str = ""
     note: str | None = None
+    cache_write_1h: Decimal | None = None  # None: twice ``input``
 
     def as_dict(self) -> dict[str, str | None]:
-        """The prices as decimal strings, for the ledger's ``price_json`` (enough to recompute a cost)."""
-        return {
+        """The prices as decimal strings, for the ledger's ``price_json`` (enough to recompute a cost).
+
+        ``cache_write_1h`` is there only when set, so a row costed with an unchanged price keeps the same
+        ``price_json`` it was recorded with."""
+        prices = {
             "model": self.model,
             "input": str(self.input),
             "output": str(self.output),
             "cached_input": None if self.cached_input is None else str(self.cached_input),
             "cache_write": None if self.cache_write is None else str(self.cache_write),
         }
+        if self.cache_write_1h is not None:
+            prices["cache_write_1h"] = str(self.cache_write_1h)
+        return prices
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "") -> Price:
@@ -73,6 +82,7 @@ class Price:
             output=Decimal(str(data["output"])),
             cached_input=opt("cached_input"),
             cache_write=opt("cache_write"),
+            cache_write_1h=opt("cache_write_1h"),
             source=source,
         )
 
@@ -82,21 +92,25 @@ def cost_usd(usage: Usage, price: Price | None) -> Decimal | None:
 
     ``usage.prompt_tokens`` includes cache reads and writes. Uncached input is what is left after taking
     both out (never below zero, should an endpoint report inconsistent counts); missing cache counts are
-    zero once the prompt and completion counts are known.
+    zero once the prompt and completion counts are known. Of the writes, ``cache_write_1h_tokens`` are
+    1-hour ones and the rest 5-minute ones (all of them when the split is unknown).
     """
     if price is None or usage.prompt_tokens is None or usage.completion_tokens is None:
         return None
     cached = usage.cached_tokens or 0
-    written = usage.cache_write_tokens or 0
+    written = usage.cache_write_tokens if usage.cache_write_tokens is not None else usage.cache_write_1h_tokens or 0
+    written_1h = min(usage.cache_write_1h_tokens or 0, written)
     uncached = max(usage.prompt_tokens - cached - written, 0)
     cached_price = price.input if price.cached_input is None else price.cached_input
     write_price = price.input if price.cache_write is None else price.cache_write
+    write_1h_price = 2 * price.input if price.cache_write_1h is None else price.cache_write_1h
     with localcontext() as ctx:
         ctx.prec = 60  # far beyond any token count times any price: every step is exact
         total = (
             uncached * price.input
             + cached * cached_price
-            + written * write_price
+            + (written - written_1h) * write_price
+            + written_1h * write_1h_price
             + usage.completion_tokens * price.output
         )
         return total.scaleb(-_PER)
@@ -232,7 +246,7 @@ def _row_price(snapshot: _Snapshot, index: int, today: date) -> Price:
 
 # --- overrides from the config file --------------------------------------------------------------------
 
-_OVERRIDE_KEYS = frozenset({"input", "output", "cached_input", "cache_write", "context_window"})
+_OVERRIDE_KEYS = frozenset({"input", "output", "cached_input", "cache_write", "cache_write_1h", "context_window"})
 
 
 def _override_price(name: str, table: Mapping[str, Any]) -> Price:
@@ -274,6 +288,7 @@ def _override_price(name: str, table: Mapping[str, Any]) -> Price:
         output=out,
         cached_input=money("cached_input"),
         cache_write=money("cache_write"),
+        cache_write_1h=money("cache_write_1h"),
         context_window=window,
         source=f"config {where}",
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from relaycli.ledger import Ledger, LedgerRow
 from relaycli.ledger.conversations import Conversations, StoredMessage
-from relaycli.ledger.migrations import MIGRATIONS
+from relaycli.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
 
 
 def clock() -> object:
@@ -85,5 +85,5 @@ def test_a_first_schema_ledger_is_upgraded_with_its_rows_kept(tmp_path: Path) ->
         made = store.create(title="t", profile="mock", model="m", system=None)
         assert store.get(made.id) == made
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     conn.close()

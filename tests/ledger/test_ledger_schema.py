@@ -41,6 +41,7 @@ EXPECTED_COLUMNS = [
     ("request_id", "TEXT", 0, None),
     ("finish_reason", "TEXT", 0, None),
     ("tag", "TEXT", 0, None),
+    ("cache_write_1h_tokens", "INTEGER", 0, None),
 ]
 
 
@@ -81,8 +82,8 @@ def test_fresh_database_has_the_exact_schema(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "dir" / "ledger.db"
     Ledger.open(path).close()  # creates the parent directories too
     conn = _raw(path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
-    assert SCHEMA_VERSION == 2 == len(MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+    assert SCHEMA_VERSION == 3 == len(MIGRATIONS)
     columns = [(r[1], r[2], r[3], r[4]) for r in conn.execute("PRAGMA table_info(requests)")]
     assert columns == EXPECTED_COLUMNS
     columns = [(r[1], r[2], r[3], r[4]) for r in conn.execute("PRAGMA table_info(conversations)")]
@@ -99,7 +100,7 @@ def test_fresh_database_has_the_exact_schema(tmp_path: Path) -> None:
     assert any(name.startswith("sqlite_autoindex_requests") for name in indexes)  # UNIQUE(id)
     assert any(name.startswith("sqlite_autoindex_messages") for name in indexes)  # PRIMARY KEY
     applied = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-    assert applied == [(1, "0001_create_requests"), (2, "0002_conversations")]
+    assert applied == [(1, "0001_create_requests"), (2, "0002_conversations"), (3, "0003_cache_write_1h_tokens")]
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
 
@@ -138,3 +139,24 @@ def test_a_file_that_is_not_a_database_is_a_ledger_error(tmp_path: Path) -> None
     with pytest.raises(LedgerError) as caught:
         Ledger.open(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_version_2_database_gains_the_one_hour_cache_write_column(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    conn = _raw(path)
+    for number, (name, statements) in enumerate(MIGRATIONS[:2], start=1):
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000Z')", (number, name))
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("INSERT INTO requests (id, ts, command, profile, host, protocol, model_requested,"
+                 " cache_write_tokens, currency, per_usd, outcome)"
+                 " VALUES ('old', '2026-01-01T00:00:00.000Z', 'stream', 'p', 'h', 'anthropic', 'm', 300, 'USD',"
+                 " '1', 'ok')")
+    conn.close()
+    with Ledger.open(path) as ledger:
+        (row,) = ledger.recent(1)
+    assert (row.id, row.cache_write_tokens, row.cache_write_1h_tokens) == ("old", 300, None)
+    conn = _raw(path)
+    assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+    conn.close()

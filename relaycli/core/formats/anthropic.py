@@ -55,7 +55,7 @@ def normalize_usage(raw: dict[str, Any] | None, *, output_known: bool = True) ->
     if not raw:
         return Usage()
     inp = as_int(raw.get("input_tokens"))
-    write = as_int(raw.get("cache_creation_input_tokens"))
+    write, write_1h = cache_writes(raw)
     read = as_int(raw.get("cache_read_input_tokens"))
     prompt = None if inp is None else inp + (write or 0) + (read or 0)
     return Usage(
@@ -63,8 +63,30 @@ def normalize_usage(raw: dict[str, Any] | None, *, output_known: bool = True) ->
         completion_tokens=as_int(raw.get("output_tokens")) if output_known else None,
         cached_tokens=read,
         cache_write_tokens=write,
+        cache_write_1h_tokens=write_1h,
         raw=dict(raw),
     )
+
+
+def cache_writes(raw: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """``(all cache writes, 1-hour cache writes)`` of a usage object; ``None`` where unknown.
+
+    ``cache_creation`` splits the total ``cache_creation_input_tokens`` into
+    ``ephemeral_5m_input_tokens`` and ``ephemeral_1h_input_tokens``. Without a 1-hour count every write
+    is a 5-minute one (the API's meaning before 1-hour writes existed), so it is 0 once any write count
+    is known. Without the total, the breakdown's sum is the total.
+    """
+    total = as_int(raw.get("cache_creation_input_tokens"))
+    split = raw.get("cache_creation")
+    five = one = None
+    if isinstance(split, Mapping):
+        five = as_int(split.get("ephemeral_5m_input_tokens"))
+        one = as_int(split.get("ephemeral_1h_input_tokens"))
+    if total is None and (five is not None or one is not None):
+        total = (five or 0) + (one or 0)
+    if one is None and total is not None:
+        one = 0
+    return total, one
 
 
 def error_in(obj: dict[str, Any], peer: Peer = UNNAMED) -> StreamError | None:
