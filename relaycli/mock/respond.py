@@ -139,6 +139,8 @@ async def stream(
     sse_headers = [("content-type", SSE), ("cache-control", "no-cache"), *ex.headers]
     emitter.raw(head(200, sse_headers, keep_alive=ex.req.keep_alive, chunked=True))
     emitter.add(reply.start())
+    for k in range(opts.reasoning):
+        emitter.add(reply.reasoning(("" if k == 0 else " ") + "thinking"))
     n = len(tokens)
     start = ex.req.t_received_ns / 1e9
 
