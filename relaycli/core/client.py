@@ -9,9 +9,10 @@ the profile's protocol; a request's attempts go through a ``Transport``, which `
 
 from __future__ import annotations
 
+import os
 import random
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +20,7 @@ import httpx
 
 from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.core.formats import WireFormat, api_url, for_protocol
+from relaycli.core.proxy import environment_proxy
 from relaycli.core.response import ResponseStream
 from relaycli.core.retry import RetryPolicy
 from relaycli.core.transport import Clocks, RetryNotice, Transport
@@ -44,6 +46,7 @@ class RelayClient:
         on_retry: Callable[[RetryNotice], None] | None = None,
         quirks: MutableMapping[str, Any] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.profile = profile
         self.key = key
@@ -51,8 +54,12 @@ class RelayClient:
         self.quirks: MutableMapping[str, Any] = QUIRKS if quirks is None else quirks
         self.wire: WireFormat = for_protocol(profile.protocol)
         t = profile.timeout
+        # The proxy the environment names for the profile's host, handed to httpx explicitly (every URL of a
+        # client is on that host: redirects are never followed), so an error can name what was used.
+        proxy = environment_proxy(profile.base_url, os.environ if env is None else env) if transport is None else None
         self.http = httpx.Client(
             transport=transport,
+            proxy=proxy.url if proxy is not None else None,
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=t.connect),
             follow_redirects=False,
             # Loading the CA bundle costs ~40 ms; a plain-http profile (a local server) never needs it,
@@ -69,6 +76,7 @@ class RelayClient:
             quirks=self.quirks.setdefault(profile.name, {}),
             on_retry=on_retry,
             suggest=self._close_matches,
+            proxy=proxy,
         )
 
     # -- public API -----------------------------------------------------------------------------
