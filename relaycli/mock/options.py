@@ -57,6 +57,8 @@ class MockOptions:
     """After N tokens send an error event inside the 200 stream and end the body."""
     stall_after: int | None = None
     """After N tokens send nothing more (keep-alive pings aside) until the client goes away."""
+    reset_after: int | None = None
+    """Stream N tokens, then reset the connection (a TCP RST, as when a proxy or the server dies); streams only."""
     reasoning: int = 0
     """Stream N reasoning deltas (one word each) before the answer's first content token."""
     keepalive: float = 0.0
@@ -131,12 +133,15 @@ class MockOptions:
 
     @property
     def misbehaving(self) -> bool:
-        """Whether a stream fault (``stop_after``, ``malformed_after``, ``error_after``, ``stall_after``) is set."""
-        return any(v is not None for v in (self.stop_after, self.malformed_after, self.error_after, self.stall_after))
+        """Whether a stream fault (``stop_after``, ``malformed_after``, ``error_after``, ``stall_after``,
+        ``reset_after``) is set."""
+        faults = (self.stop_after, self.malformed_after, self.error_after, self.stall_after, self.reset_after)
+        return any(v is not None for v in faults)
 
     def well_behaved(self) -> MockOptions:
         """A copy without the stream faults (a request past ``fail_times``)."""
-        return replace(self, stop_after=None, malformed_after=None, error_after=None, stall_after=None)
+        return replace(self, stop_after=None, malformed_after=None, error_after=None, stall_after=None,
+                       reset_after=None)
 
     @property
     def failing(self) -> bool:
@@ -178,6 +183,7 @@ _KINDS: dict[str, tuple[type, bool]] = {
     "malformed_after": (int, True),
     "error_after": (int, True),
     "stall_after": (int, True),
+    "reset_after": (int, True),
     "reasoning": (int, False),
     "keepalive": (float, False),
     "no_usage": (bool, False),

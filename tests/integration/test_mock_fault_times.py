@@ -18,11 +18,11 @@ def _stream(url: str, directives: str, *, path: str = "/v1/chat/completions") ->
     try:
         with httpx.stream("POST", url + path, json=body, headers=headers, timeout=5) as response:
             return "".join(response.iter_text())
-    except httpx.RemoteProtocolError:
+    except (httpx.RemoteProtocolError, httpx.ReadError):
         return "<cut>"
 
 
-@pytest.mark.parametrize("fault", ["stop_after=2", "malformed_after=2", "error_after=2"])
+@pytest.mark.parametrize("fault", ["stop_after=2", "malformed_after=2", "error_after=2", "reset_after=2"])
 def test_fail_times_limits_a_stream_fault_to_the_first_requests(mock_server: object, fault: str) -> None:
     url = mock_server.url  # type: ignore[attr-defined]
     directives = f"{fault} fail_times=1 seed=9001"
