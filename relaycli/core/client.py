@@ -81,9 +81,13 @@ class RelayClient:
 
     # -- public API -----------------------------------------------------------------------------
 
-    def stream(self, req: ChatRequest) -> ResponseStream:
-        """Start a request; iterate the result for Deltas. Nothing is sent until iteration starts."""
-        return ResponseStream(self.transport, req)
+    def stream(self, req: ChatRequest, *, shown: Callable[[], bool] | None = None) -> ResponseStream:
+        """Start a request; iterate the result for Deltas. Nothing is sent until iteration starts.
+
+        ``shown`` says whether anything the stream yielded has reached the user yet (default: anything
+        yielded counts). While it is False a failed attempt is retried; a retry after deltas were yielded
+        first yields ``Delta("", "restart")``: the deltas before it are void."""
+        return ResponseStream(self.transport, req, shown=shown)
 
     def complete(self, req: ChatRequest) -> Result:
         """Send a request and wait for all of it (streamed on the wire when ``req.stream``)."""
