@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import Any
 
@@ -73,7 +73,7 @@ class RelayClient:
             fmt=self.wire,
             clocks=Clocks(monotonic=clock, wall=wall_clock, sleep=sleep),
             policy=RetryPolicy(profile.retries, rand=rand, wall_clock=wall_clock),
-            quirks=self.quirks.setdefault(profile.name, {}),
+            quirks=_ProfileQuirks(self.quirks, profile.name),
             on_retry=on_retry,
             suggest=self._close_matches,
             proxy=proxy,
@@ -126,3 +126,30 @@ class RelayClient:
 
     def _close_matches(self, model: str) -> list[str]:
         return self.transport.close_matches(model)
+
+
+class _ProfileQuirks(MutableMapping[str, Any]):
+    """One profile's entry in the quirks mapping, created only when something is learned."""
+
+    def __init__(self, quirks: MutableMapping[str, Any], name: str) -> None:
+        self._all = quirks
+        self._name = name
+
+    def _entry(self) -> MutableMapping[str, Any]:
+        entry = self._all.get(self._name)
+        return entry if isinstance(entry, MutableMapping) else {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._entry()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._all.setdefault(self._name, {})[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._all[self._name][key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entry())
+
+    def __len__(self) -> int:
+        return len(self._entry())
