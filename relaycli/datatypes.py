@@ -50,7 +50,8 @@ class Usage:
         return self.prompt_tokens is not None or self.completion_tokens is not None
 
 
-DeltaKind = Literal["text", "reasoning"]
+DeltaKind = Literal["text", "reasoning", "restart"]
+"""``restart``: the request is being sent again; every delta before this one is void (it carries no text)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ def mock_server(
     Any request can change its own behaviour with an `X-Mock: DIRECTIVES` header or a `[[mock: DIRECTIVES]]`
     tag in the prompt, e.g. relay stream -p mock '[[mock: fail=429 retry_after=1 fail_times=1]] hi'.
     Directives: ttft, token_delay, words, fail, retry_after, retry_after_ms, should_retry, fail_times,
-    stop_after, malformed_after, error_after, stall_after, keepalive, no_usage, html,
+    stop_after, malformed_after, error_after, stall_after, reset_after, reasoning, keepalive, no_usage, html,
     reject_stream_options, require_key, seed, ttft_dist, token_delay_dist, dist_seed, pause, pause_after,
     cache_write_5m, cache_write_1h (e.g. --set 'ttft_dist=lognormal:0.05:0.5 dist_seed=1' for seeded random TTFTs).
     """

@@ -9,9 +9,10 @@ the profile's protocol; a request's attempts go through a ``Transport``, which `
 
 from __future__ import annotations
 
+import os
 import random
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +20,7 @@ import httpx
 
 from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.core.formats import WireFormat, api_url, for_protocol
+from relaycli.core.proxy import environment_proxy
 from relaycli.core.response import ResponseStream
 from relaycli.core.retry import RetryPolicy
 from relaycli.core.transport import Clocks, RetryNotice, Transport
@@ -44,6 +46,7 @@ class RelayClient:
         on_retry: Callable[[RetryNotice], None] | None = None,
         quirks: MutableMapping[str, Any] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.profile = profile
         self.key = key
@@ -51,8 +54,12 @@ class RelayClient:
         self.quirks: MutableMapping[str, Any] = QUIRKS if quirks is None else quirks
         self.wire: WireFormat = for_protocol(profile.protocol)
         t = profile.timeout
+        # The proxy the environment names for the profile's host, handed to httpx explicitly (every URL of a
+        # client is on that host: redirects are never followed), so an error can name what was used.
+        proxy = environment_proxy(profile.base_url, os.environ if env is None else env) if transport is None else None
         self.http = httpx.Client(
             transport=transport,
+            proxy=proxy.url if proxy is not None else None,
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=t.connect),
             follow_redirects=False,
             # Loading the CA bundle costs ~40 ms; a plain-http profile (a local server) never needs it,
@@ -66,16 +73,21 @@ class RelayClient:
             fmt=self.wire,
             clocks=Clocks(monotonic=clock, wall=wall_clock, sleep=sleep),
             policy=RetryPolicy(profile.retries, rand=rand, wall_clock=wall_clock),
-            quirks=self.quirks.setdefault(profile.name, {}),
+            quirks=_ProfileQuirks(self.quirks, profile.name),
             on_retry=on_retry,
             suggest=self._close_matches,
+            proxy=proxy,
         )
 
     # -- public API -----------------------------------------------------------------------------
 
-    def stream(self, req: ChatRequest) -> ResponseStream:
-        """Start a request; iterate the result for Deltas. Nothing is sent until iteration starts."""
-        return ResponseStream(self.transport, req)
+    def stream(self, req: ChatRequest, *, shown: Callable[[], bool] | None = None) -> ResponseStream:
+        """Start a request; iterate the result for Deltas. Nothing is sent until iteration starts.
+
+        ``shown`` says whether anything the stream yielded has reached the user yet (default: anything
+        yielded counts). While it is False a failed attempt is retried; a retry after deltas were yielded
+        first yields ``Delta("", "restart")``: the deltas before it are void."""
+        return ResponseStream(self.transport, req, shown=shown)
 
     def complete(self, req: ChatRequest) -> Result:
         """Send a request and wait for all of it (streamed on the wire when ``req.stream``)."""
@@ -114,3 +126,30 @@ class RelayClient:
 
     def _close_matches(self, model: str) -> list[str]:
         return self.transport.close_matches(model)
+
+
+class _ProfileQuirks(MutableMapping[str, Any]):
+    """One profile's entry in the quirks mapping, created only when something is learned."""
+
+    def __init__(self, quirks: MutableMapping[str, Any], name: str) -> None:
+        self._all = quirks
+        self._name = name
+
+    def _entry(self) -> MutableMapping[str, Any]:
+        entry = self._all.get(self._name)
+        return entry if isinstance(entry, MutableMapping) else {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._entry()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._all.setdefault(self._name, {})[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._all[self._name][key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entry())
+
+    def __len__(self) -> int:
+        return len(self._entry())

@@ -1,8 +1,11 @@
 """ResponseStream: one chat request, its attempts, and everything it produced so far.
 
-Iterating yields Deltas. Every retry happens before the first Delta; once one was yielded there is no
-retry (a retry would show the answer twice). ``result()`` works at any time: after the end, after a
-RelayError, after Ctrl-C in the middle, and returns the partial state. The stream holds a ``Transport``
+Iterating yields Deltas. A failed attempt is retried only while nothing it yielded was shown to the user
+(the caller's ``shown``; by default anything yielded counts as shown): a retry would show the answer
+twice. A retry after deltas were yielded but not shown (``--json``, reasoning only) first yields
+``RESTART``, which voids them; the text and the result are then the new attempt's alone. ``result()``
+works at any time: after the end, after a RelayError, after Ctrl-C in the middle, and returns the partial
+state. The stream holds a ``Transport``
 (sending, error mapping, the retry plan and the clocks), not the client that made it.
 """
 
@@ -10,20 +13,22 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
 from relaycli.core.formats import StreamParser
-from relaycli.core.formats.common import Completion, body_kind, load_json_object
+from relaycli.core.formats.common import Completion, body_kind, clause, load_json_object
 from relaycli.core.retry import Failure
+from relaycli.core.scrub import scrub
 from relaycli.core.sse import SSEDecoder
 from relaycli.core.transport import Transport
 from relaycli.datatypes import ChatRequest, Delta, Result, Timing, Usage
 from relaycli.errors import APIError, EndpointError, RelayError, StreamError, TruncatedResponse
 
+RESTART = Delta("", "restart")
 _SSE_STARTS = (b"data:", b"event:", b":", b"id:", b"retry:")
 _TOKEN_FIELD = "max_tokens_field"
 _TOKEN_FIELDS = ("max_tokens", "max_completion_tokens")
@@ -57,9 +62,11 @@ class _Resend(Exception):
 
 
 class ResponseStream:
-    def __init__(self, transport: Transport, req: ChatRequest) -> None:
+    def __init__(self, transport: Transport, req: ChatRequest, *, shown: Callable[[], bool] | None = None) -> None:
         self._c = transport
         self.request = req
+        self._shown_by = shown
+        self._pending = False  # deltas were yielded since the start (or the last RESTART)
         self.timing = Timing(started_at=transport.clocks.wall_iso(), t_start=transport.now())
         self.error: RelayError | None = None
         self.retries = 0
@@ -143,6 +150,7 @@ class ResponseStream:
         t_start = self.timing.t_start or 0
         try:
             while True:
+                restart = False
                 try:
                     yield from self._attempt()
                     return
@@ -152,8 +160,12 @@ class ResponseStream:
                     self._close_response()
                     c.plan_retry(failed.failure, failed.error, self.retries, t_start)
                     self.retries += 1
+                    restart = self._pending
                 finally:
                     self._close_response()
+                if restart:
+                    self._discard()
+                    yield RESTART
         except RelayError as exc:
             c.redact(exc)
             self.error = exc
@@ -229,9 +241,11 @@ class ResponseStream:
         chunks = response.iter_bytes()
         try:
             first = next(chunks, b"")
+        except httpx.TimeoutException as exc:
+            error = c.timeout("total" if read_total else "read")
+            raise _AttemptFailed(Failure("read_timeout"), error, exc) from exc
         except httpx.HTTPError as exc:
-            error, failure = c.transport_error(exc, response.request.url)
-            raise _AttemptFailed(failure, error, exc) from exc
+            raise _AttemptFailed(Failure("truncated"), self._tag(self._broken(exc)), exc) from exc
         if not first.lstrip(b"\xef\xbb\xbf\r\n ").startswith(_SSE_STARTS):
             ctype = response.headers.get("content-type", "")
             raise self._tag(c.not_json(ctype, first[:2048], expected="an event stream"))
@@ -253,20 +267,9 @@ class ResponseStream:
                 chunk = next(chunks, None)
             except httpx.TimeoutException as exc:
                 error = c.timeout("total" if read_total else "read")
-                if self._content_seen:
-                    raise self._tag(error) from exc
-                raise _AttemptFailed(Failure("read_timeout", streaming=True), error, exc) from exc
-            except httpx.HTTPError as exc:
-                if self._content_seen:
-                    raise self._tag(
-                        TruncatedResponse(
-                            f"the connection to {c.peer.name} broke in the "
-                            f"middle of the answer ({c.peer.said(str(exc), 80) or type(exc).__name__}); "
-                            "the partial answer is kept"
-                        )
-                    ) from exc
-                error, failure = c.transport_error(exc, response.request.url)
-                raise _AttemptFailed(failure, error, exc) from exc
+                self._retry_unless_shown(Failure("read_timeout"), error, exc)
+            except httpx.HTTPError as exc:  # the response had begun: a stream cut short, not a network error
+                self._retry_unless_shown(Failure("truncated"), self._tag(self._broken(exc)), exc)
             if chunk is None:
                 break
             now = c.now()
@@ -274,14 +277,9 @@ class ResponseStream:
                 try:
                     deltas = parser.feed(event)
                 except StreamError as exc:
-                    self._tag(exc)
-                    if self._content_seen:
-                        raise
-                    raise _AttemptFailed(
-                        Failure("stream_error", error_type=exc.error_type), exc, None
-                    ) from None
-                except EndpointError as exc:
-                    raise self._tag(exc) from exc.__cause__
+                    self._retry_unless_shown(Failure("stream_error", error_type=exc.error_type), self._tag(exc))
+                except EndpointError as exc:  # a chunk that is not JSON
+                    self._retry_unless_shown(Failure("malformed"), self._tag(exc), exc.__cause__)
                 for delta in deltas:
                     if delta.text:
                         last_content = now
@@ -292,19 +290,13 @@ class ResponseStream:
             if now - t_start >= total_ns:
                 raise self._tag(c.timeout("total"))
             if now - last_content >= read_ns:
-                error = c.timeout("content-idle")
-                if self._content_seen:
-                    raise error
-                raise _AttemptFailed(Failure("idle_timeout"), error)
+                self._retry_unless_shown(Failure("idle_timeout"), c.timeout("content-idle"))
         tail = decoder.unfinished() if not parser.complete else None
         if tail is not None and c.fmt.is_end(tail):
             parser.feed(tail)  # the end marker came without its blank line: still the end
         decoder.close()
         if not parser.complete:
-            error = self._tag(self._truncated(parser))
-            if self._content_seen:
-                raise error
-            raise _AttemptFailed(Failure("truncated"), error)
+            self._retry_unless_shown(Failure("truncated"), self._tag(self._truncated(parser)))
 
     def _read_json(self, response: httpx.Response, *, read_total: bool) -> Iterator[Delta]:
         c, streaming = self._c, self.request.stream
@@ -313,10 +305,9 @@ class ResponseStream:
         except httpx.TimeoutException as exc:
             error = c.timeout("total" if read_total else "read")
             raise _AttemptFailed(Failure("read_timeout", streaming=streaming), error, exc) from exc
-        except httpx.HTTPError as exc:
-            error, failure = c.transport_error(exc, response.request.url)
-            kind = failure.kind if streaming else "fatal"  # the server may have done the work already
-            raise _AttemptFailed(Failure(kind, streaming=streaming), error, exc) from exc
+        except httpx.HTTPError as exc:  # the server may have done the work already: retried only if streamed
+            error = self._tag(self._broken(exc))
+            raise _AttemptFailed(Failure("truncated", streaming=streaming), error, exc) from exc
         try:
             completion = c.fmt.parse_response(
                 load_json_object(raw.decode("utf-8", "replace"), what="response", peer=c.peer), c.peer
@@ -340,7 +331,27 @@ class ResponseStream:
     def _content_seen(self) -> bool:
         return self.timing.t_first_token is not None
 
+    def _shown(self) -> bool:
+        """Whether what this stream yielded may have reached the user (then no retry)."""
+        return self._shown_by() if self._shown_by is not None else self._pending
+
+    def _retry_unless_shown(self, failure: Failure, error: RelayError, cause: BaseException | None = None) -> NoReturn:
+        """End this attempt: with ``error`` itself once something was shown, else for the retry policy."""
+        if self._shown():
+            if cause is not None and error.__cause__ is None:
+                raise error from cause
+            raise error
+        raise _AttemptFailed(failure, error, cause)
+
+    def _discard(self) -> None:
+        """Forget what the failed attempts yielded: the next attempt's answer replaces it."""
+        self._text.clear()
+        self._reasoning.clear()
+        self.timing.t_first_token = self.timing.t_last_token = None
+        self._pending = False
+
     def _record(self, delta: Delta, now: int) -> None:
+        self._pending = True
         if self.timing.t_first_token is None:
             self.timing.t_first_token = now
         self.timing.t_last_token = now
@@ -355,6 +366,15 @@ class ResponseStream:
             if error.request_id is None:
                 error.request_id = self.request_id
         return error
+
+    def _broken(self, exc: httpx.HTTPError) -> TruncatedResponse:
+        """The connection closed (or was reset) after the response had begun."""
+        c = self._c
+        n = len(self.text)
+        got = f"after {n} character{'' if n == 1 else 's'}" if self._content_seen else "before any content"
+        detail = clause(scrub(str(exc), c.key.value), 100) or type(exc).__name__
+        kept = "; the partial answer is kept" if n else ""
+        return TruncatedResponse(f"the response from {c.peer.name} broke off {got} ({detail}){kept}")
 
     def _truncated(self, parser: StreamParser) -> TruncatedResponse:
         c = self._c

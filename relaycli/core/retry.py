@@ -4,9 +4,11 @@ Pure: it reads a description of the failure and returns a decision; the client d
 Time and randomness are injected (``rand``, ``wall_clock``) so tests are exact.
 
 Retried: connection errors and connect timeouts before a response, HTTP 408/409/429/5xx (529
-included), and an error event in a 200 stream before any content. Never retried: 400, 401, 403, 404,
-413, 422; anything once content was shown; a non-streaming request whose read timed out after it was
-sent (the server may have done, and billed, the work). ``x-should-retry: true|false`` overrides the
+included), and, in a stream, an error event, a truncation, a malformed chunk, a broken connection, a read
+or content-idle timeout, as long as nothing of the answer was shown (the caller judges that; see
+``ResponseStream``). Never retried: 400, 401, 403, 404, 413, 422; anything once content was shown; a
+non-streaming request whose read timed out (or broke off) after it was sent (the server may have done, and
+billed, the work). ``x-should-retry: true|false`` overrides the
 status rules. The wait is the server's ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date)
 when it is 0..60 s; a longer request means giving up (the client raises RateLimited). Otherwise
 exponential backoff ``min(0.5 * 2**n, 8)`` seconds times a random factor in [0.75, 1.0].
@@ -52,7 +54,8 @@ FailureKind = Literal[
     "idle_timeout",  # keep-alives but no content for `read` seconds
     "status",  # an HTTP error status
     "stream_error",  # an error event inside a 200 stream
-    "truncated",  # the stream ended without its end marker
+    "truncated",  # the stream ended without its end marker, or the connection closed in its middle
+    "malformed",  # a stream chunk that is not JSON
     "fatal",  # malformed responses, DNS and TLS failures, anything that a retry cannot fix
 ]
 
@@ -154,7 +157,7 @@ class RetryPolicy:
             kind_name = (failure.error_type or "").lower()
             # vLLM says BadRequestError / NotFoundError, others a 4xx code: the request itself is wrong
             return kind_name not in _CLIENT_ERROR_TYPES and not kind_name.startswith(_CLIENT_ERROR_PREFIXES)
-        if kind in ("read_timeout", "idle_timeout", "truncated"):
+        if kind in ("read_timeout", "idle_timeout", "truncated", "malformed"):
             return failure.streaming
         return kind in ("connect", "connect_timeout")
 
@@ -182,4 +185,5 @@ def describe(failure: Failure) -> str:
         "read_timeout": "read timeout",
         "idle_timeout": "no content (content-idle timeout)",
         "truncated": "the stream ended early",
+        "malformed": "a malformed chunk in the stream",
     }.get(failure.kind, failure.kind)

@@ -20,6 +20,7 @@ from relaycli.core.errors_map import transport_error
 from relaycli.core.formats import Endpoint, WireFormat, api_url, request_headers
 from relaycli.core.formats.common import Peer, body_kind, looks_like_html
 from relaycli.core.formats.error_body import body_excerpt, error_message
+from relaycli.core.proxy import Proxy
 from relaycli.core.retry import Failure, RetryPolicy
 from relaycli.core.scrub import scrub_error
 from relaycli.core.status import status_error, timeout_error
@@ -63,6 +64,7 @@ class Transport:
         quirks: MutableMapping[str, Any],
         on_retry: Callable[[RetryNotice], None] | None = None,
         suggest: Callable[[str], list[str]] | None = None,
+        proxy: Proxy | None = None,
     ) -> None:
         self.http = http
         self.profile = profile
@@ -73,6 +75,7 @@ class Transport:
         self.quirks = quirks  # this profile's learned facts, e.g. {"no_stream_options": True}
         self.on_retry = on_retry
         self._suggest = suggest
+        self.proxy = proxy  # the proxy requests go through (named when it fails), or None
         self.peer = Peer(profile.host, profile.name, key.value)
 
     # -- time -------------------------------------------------------------------------------------
@@ -136,6 +139,7 @@ class Transport:
             connect_is_total=connect_total,
             read_is_total=read_total,
             secret=self.key.value,
+            proxy=self.proxy,
         )
         self.redact(error)
         error.__cause__ = exc
@@ -232,9 +236,10 @@ class Transport:
         return models
 
     def close_matches(self, model: str) -> list[str]:
-        """Model ids close to ``model``, best effort (the 404 itself is the error to report)."""
+        """Model ids close to ``model`` but not ``model`` itself, best effort (the 404 itself is the error
+        to report)."""
         try:
-            ids = [m.id for m in self.list_models(retry=False)]
+            ids = [m.id for m in self.list_models(retry=False) if m.id.casefold() != model.casefold()]
         except Exception:
             return []
         return difflib.get_close_matches(model, ids, n=3, cutoff=0.5)

@@ -145,6 +145,10 @@ class _AnthropicReply(Reply):
             )
         )
 
+    def reasoning(self, text: str) -> bytes:
+        delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": text}}
+        return _event("content_block_delta", dumps_str(delta))
+
     def token(self, text: str) -> bytes:
         return self._token_prefix + dumps_str(text).encode() + self._token_suffix
 

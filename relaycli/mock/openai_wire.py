@@ -177,6 +177,9 @@ class _OpenAIReply(Reply):
     def start(self) -> bytes:
         return self._chunk('{"role":"assistant","content":"","refusal":null}', "null")
 
+    def reasoning(self, text: str) -> bytes:
+        return self._chunk('{"reasoning_content":' + dumps_str(text) + "}", "null")
+
     def token(self, text: str) -> bytes:
         return self._token_prefix + dumps_str(text).encode() + self._token_suffix
 

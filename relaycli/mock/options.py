@@ -47,7 +47,8 @@ class MockOptions:
     should_retry: bool | None = None
     """Sent as the ``x-should-retry`` header with ``fail``."""
     fail_times: int = 0
-    """Only the first N matching requests fail, later ones succeed; 0 means always fail."""
+    """Only the first N matching requests fail (``fail``, ``html``) or misbehave (the ``*_after`` knobs),
+    later ones are answered normally; 0 means every one."""
     stop_after: int | None = None
     """Stream N tokens, then close the connection: no finish reason, no [DONE], no message_stop."""
     malformed_after: int | None = None
@@ -56,6 +57,10 @@ class MockOptions:
     """After N tokens send an error event inside the 200 stream and end the body."""
     stall_after: int | None = None
     """After N tokens send nothing more (keep-alive pings aside) until the client goes away."""
+    reset_after: int | None = None
+    """Stream N tokens, then reset the connection (a TCP RST, as when a proxy or the server dies); streams only."""
+    reasoning: int = 0
+    """Stream N reasoning deltas (one word each) before the answer's first content token."""
     keepalive: float = 0.0
     """Interval of ``: ping`` comments (OpenAI) or ``ping`` events (Anthropic) while waiting; 0 = none."""
     no_usage: bool = False
@@ -132,6 +137,18 @@ class MockOptions:
         return canonical(changed)
 
     @property
+    def misbehaving(self) -> bool:
+        """Whether a stream fault (``stop_after``, ``malformed_after``, ``error_after``, ``stall_after``,
+        ``reset_after``) is set."""
+        faults = (self.stop_after, self.malformed_after, self.error_after, self.stall_after, self.reset_after)
+        return any(v is not None for v in faults)
+
+    def well_behaved(self) -> MockOptions:
+        """A copy without the stream faults (a request past ``fail_times``)."""
+        return replace(self, stop_after=None, malformed_after=None, error_after=None, stall_after=None,
+                       reset_after=None)
+
+    @property
     def failing(self) -> bool:
         """Whether matching requests get an error answer (subject to ``fail_times``)."""
         return self.html or self.fail not in (None, 0, 200)
@@ -171,6 +188,8 @@ _KINDS: dict[str, tuple[type, bool]] = {
     "malformed_after": (int, True),
     "error_after": (int, True),
     "stall_after": (int, True),
+    "reset_after": (int, True),
+    "reasoning": (int, False),
     "keepalive": (float, False),
     "no_usage": (bool, False),
     "html": (bool, False),

@@ -1,6 +1,6 @@
 """Sending answers: one request's ``MockCall`` and ``MockRecord``, complete responses, and paced
 streams with their misbehaviour knobs (``stop_after``, ``malformed_after``, ``error_after``,
-``stall_after``)."""
+``stall_after``, ``reset_after``)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class MockRecord:
     directives: str = ""
     """The request's own directives (header and prompt) in canonical form; "" for none."""
     outcome: str = "ok"
-    """ok, rejected, failed, html, malformed, error_event, stopped, stalled or disconnected."""
+    """ok, rejected, failed, html, malformed, error_event, stopped, reset, stalled or disconnected."""
     planned_ttft_ms: float | None = None
     """The time to first token the server aimed at (``ttft`` or a draw from ``ttft_dist``); the
     timestamps above say what actually happened."""
@@ -139,17 +139,20 @@ async def stream(
     sse_headers = [("content-type", SSE), ("cache-control", "no-cache"), *ex.headers]
     emitter.raw(head(200, sse_headers, keep_alive=ex.req.keep_alive, chunked=True))
     emitter.add(reply.start())
+    for k in range(opts.reasoning):
+        emitter.add(reply.reasoning(("" if k == 0 else " ") + "thinking"))
     n = len(tokens)
     start = ex.req.t_received_ns / 1e9
 
     def trigger(value: int | None) -> int:
         return -1 if value is None else min(value, n)
 
-    malformed, error, stop, stall = (
+    malformed, error, stop, stall, reset = (
         trigger(opts.malformed_after),
         trigger(opts.error_after),
         trigger(opts.stop_after),
         trigger(opts.stall_after),
+        trigger(opts.reset_after),
     )
 
     def finish() -> None:
@@ -159,7 +162,7 @@ async def stream(
 
     try:
         for k in range(n + 1):
-            if k in (malformed, error, stop, stall):
+            if k in (malformed, error, stop, stall, reset):
                 await emitter.wait_until(start + offsets[k])
                 if k == malformed:
                     rec.outcome = "malformed"
@@ -174,6 +177,12 @@ async def stream(
                     await emitter.flush()
                     finish()
                     emitter.close()
+                    return False
+                if k == reset:
+                    rec.outcome = "reset"
+                    await emitter.flush()
+                    finish()
+                    emitter.reset()
                     return False
                 if k == stall:
                     rec.outcome = "stalled"

@@ -121,6 +121,10 @@ class Router:
     def _should_fail(self, opts: MockOptions, key: str) -> bool:
         if not opts.failing:
             return False
+        return self._counted(opts, key)
+
+    def _counted(self, opts: MockOptions, key: str) -> bool:
+        """Whether this request is one of the first ``fail_times`` that match ``key`` (always when 0)."""
         if opts.fail_times == 0:
             return True
         count = self.fail_counts.get(key, 0) + 1
@@ -190,8 +194,11 @@ class Router:
             raise proto.model_not_found(chat.model)
         if opts.reject_stream_options and chat.has_stream_options:
             raise WireError(400, "invalid_request_error", "Unrecognized request argument supplied: stream_options")
-        if self._should_fail(opts, key):
-            return await self._fail(ex, proto, opts)
+        if opts.failing:
+            if self._counted(opts, key):
+                return await self._fail(ex, proto, opts)
+        elif opts.misbehaving and not self._counted(opts, key):
+            opts = opts.well_behaved()
         truncated = chat.max_tokens is not None and chat.max_tokens < opts.words
         count = chat.max_tokens if truncated and chat.max_tokens is not None else opts.words
         tokens = answer_tokens(chat.n_messages, chat.prompt, opts.seed, count, complete=not truncated)

@@ -5,6 +5,9 @@ the client has gone away."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
 import time
 from collections.abc import Callable
 
@@ -135,3 +138,11 @@ class Emitter:
     def close(self) -> None:
         """Close the connection after what has been written: the abrupt end of ``stop_after``."""
         self._writer.close()
+
+    def reset(self) -> None:
+        """Reset the connection (RST instead of FIN): the end of ``reset_after``."""
+        sock = self._writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._transport.abort()

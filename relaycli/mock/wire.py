@@ -150,6 +150,10 @@ class Reply:
     def finish(self, n_tokens: int, truncated: bool) -> bytes:
         raise NotImplementedError
 
+    def reasoning(self, text: str) -> bytes:
+        """One reasoning delta (OpenAI ``reasoning_content``, Anthropic ``thinking_delta``)."""
+        raise NotImplementedError
+
     def error_event(self) -> bytes:
         raise NotImplementedError
 

@@ -84,7 +84,7 @@ class Pipeline:
                 if index:
                     self._usable_fallback(candidate)
                 return self._one(candidate, ask, forward, command=command, tag=tag, notes=say,
-                                 wire=first_wire if index else None)
+                                 wire=first_wire if index else None, shown=shown or forward.shown)
             except _Skipped as skipped:
                 say.note(f"fallback profile {candidate.name!r} skipped: {skipped.reason.message}")
                 if index == len(candidates) - 1:
@@ -112,7 +112,7 @@ class Pipeline:
 
     # -- one profile -----------------------------------------------------------------------------
     def _one(self, profile: Profile, ask: Ask, sink: DeltaSink, *, command: str, tag: str | None,
-             notes: Notes, wire: str | None) -> Answer:
+             notes: Notes, wire: str | None, shown: Callable[[], bool]) -> Answer:
         key = self.keys(profile)
         request = ask.for_profile(profile, wire)
         model_asked = ask.model_for(profile)
@@ -128,7 +128,7 @@ class Pipeline:
         outcome = "ok"
         try:
             with self.clients(profile, key, notes) as client:
-                stream = client.stream(request)
+                stream = client.stream(request, shown=shown)  # retried while nothing was shown
                 try:
                     for delta in stream:
                         sink(delta)
@@ -185,15 +185,20 @@ class Pipeline:
 
 
 class _Forward:
-    """Passes deltas on to the caller's sink and remembers whether any went through."""
+    """Passes deltas on to the caller's sink and remembers whether any went through (a ``restart``, which
+    voids the deltas before it, is passed on too but is no content)."""
 
     def __init__(self, sink: DeltaSink) -> None:
         self.sink = sink
         self.forwarded = False
 
     def __call__(self, delta: Delta) -> None:
-        self.forwarded = True
+        if delta.kind != "restart":
+            self.forwarded = True
         self.sink(delta)
+
+    def shown(self) -> bool:
+        return self.forwarded
 
 
 class _Skipped(Exception):

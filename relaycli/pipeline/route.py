@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from relaycli.config.profile import Profile
-from relaycli.errors import EndpointError, NetworkError, RateLimited, RelayError, RelayTimeout, TruncatedResponse
+from relaycli.errors import EndpointError, NetworkError, RateLimited, RelayError, RelayTimeout
 
 __all__ = ["FALLBACK_ON", "Router", "worth_falling_back"]
 
-# Failures that make the next profile in ``fallback`` worth trying, if nothing was shown yet.
+# Failures that make the next profile in ``fallback`` worth trying, if nothing was shown yet (a truncated
+# stream included: the pipeline only asks while nothing of it was shown).
 FALLBACK_ON = (NetworkError, RelayTimeout, RateLimited, EndpointError)
 
 
 def worth_falling_back(error: RelayError) -> bool:
-    return isinstance(error, FALLBACK_ON) and not isinstance(error, TruncatedResponse)
+    return isinstance(error, FALLBACK_ON)
 
 
 class Router:

@@ -151,11 +151,12 @@ def test_error_payload_before_content_is_retried() -> None:
 
 
 def test_non_json_chunk_is_malformed_not_skipped() -> None:
-    h, route = routed(sse_response(b'data: {"choices": [\ndata: oops\n\n'), sse_response(openai_stream("x")))
+    bad = b'data: {"choices": [\ndata: oops\n\n'
+    h, route = routed(sse_response(bad), sse_response(bad), sse_response(bad))
     with pytest.raises(EndpointError, match="malformed") as info:
         h.client.complete(REQ)
     assert not isinstance(info.value, StreamError)
-    assert route.call_count == 1
+    assert route.call_count == 3  # before any content it is retried like a truncation
 
 
 def test_retries_503_then_succeeds_with_backoff_waits() -> None:

@@ -47,6 +47,29 @@ def short(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
+
+
+def clause(text: str, limit: int = 120) -> str:
+    """One line of prose, at most ``limit`` characters: cut at a word boundary, with an ellipsis, and
+    with the brackets the cut left open closed again."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: max(limit - 4, 1)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    cut = cut.rstrip(" ,;:-([{")
+    opened: list[str] = []
+    for char in cut:
+        if char in _CLOSING:
+            opened.append(_CLOSING[char])
+        elif opened and char == opened[-1]:
+            opened.pop()
+    return cut + "…" + "".join(reversed(opened))
+
+
 @dataclass(frozen=True, slots=True)
 class Peer:
     """The other end of a request as errors name it, and the key it was sent.
