@@ -280,9 +280,13 @@ _MAX_MODEL_PAGES = 100
 
 
 def _human(seconds: float) -> str:
+    """``61`` -> "about 1 minute", ``7200`` -> "about 2 hours", ``1`` -> "1 second"."""
     if seconds >= 3600:
-        return f"about {seconds / 3600:.1f} hours"
-    if seconds >= 60:
-        return f"about {seconds / 60:.0f} minutes"
-    return f"{seconds:.0f} seconds"
+        amount, unit, about = round(seconds / 3600, 1), "hour", "about "
+    elif seconds >= 60:
+        amount, unit, about = round(seconds / 60), "minute", "about "
+    else:
+        amount, unit, about = round(seconds), "second", ""
+    text = f"{amount:g}"
+    return f"{about}{text} {unit}{'' if text == '1' else 's'}"
 

@@ -103,3 +103,10 @@ def test_in_stream_client_errors_of_other_dialects_are_not_retried(error_type: s
     assert not policy.retryable(Failure("stream_error", error_type=error_type))
     assert policy.retryable(Failure("stream_error", error_type="overloaded_error"))
     assert policy.retryable(Failure("stream_error", error_type="InternalServerError"))
+
+
+def test_waits_too_long_to_honour_are_said_in_words() -> None:
+    from relaycli.core.transport import _human
+
+    assert [_human(s) for s in (1, 2, 61, 90, 3600, 5400)] == [
+        "1 second", "2 seconds", "about 1 minute", "about 2 minutes", "about 1 hour", "about 1.5 hours"]
