@@ -187,7 +187,7 @@ class ChatSession:
         try:
             with self._quiet():  # notes from the pipeline go above the answer being drawn
                 answer = self.services.pipeline.run(ask, on_delta, profile=self.profile, command="chat",
-                                                    notes=self.view.notes_during(sink))
+                                                    notes=self.view.notes_during(sink), shown=lambda: bool(parts))
         except KeyboardInterrupt:
             sink.finish()
             self.view.interrupted()

@@ -267,3 +267,10 @@ def test_list_json_shape(relay_env: dict[str, str]) -> None:
     assert {k: entry[k] for k in ("id", "title", "profile", "model", "turns")} == {
         "id": 1, "title": "hi", "profile": "mock", "model": "gpt-4.1-mini", "turns": 1}
     assert Decimal(entry["cost"]["billed"]["USD"]) > 0 and entry["cost"]["unpriced_answers"] == 0
+
+
+def test_a_stream_that_breaks_before_any_text_is_asked_again(relay_env: dict[str, str]) -> None:
+    chat = Chat(relay_env)
+    assert chat.run("[[mock: reasoning=3 stop_after=0 fail_times=1]] hi", EOFError()) == 0
+    assert len(chat.answers()) == 1  # one answer drawn, after one retry
+    assert "retrying" in chat.err.getvalue()
