@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from relaycli import __version__
 from relaycli.bench.analyze import Record, analyze
+from relaycli.bench.limits import concurrency_for
 from relaycli.bench.results import comparisons, config_block, ledger_row, record_dict, samples, target_metrics, utc_now
 from relaycli.bench.runner import Job, Load, Progress, Runner
 from relaycli.bench.setup import Target, open_wires, read_prompts, request_bytes, resolve_targets
@@ -86,6 +87,7 @@ class _Parsing:
 def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Progress], None] | None = None,
               clock: Callable[[], int] = time.perf_counter_ns) -> BenchRun:
     targets = resolve_targets(services, opts.profiles, opts.models, opts.pairs)
+    concurrency = concurrency_for(opts.concurrency, rate=opts.rate, targets=len(targets))
 
     for profile in {t.profile.name: t.profile for t in targets}.values():
         services.check_budget(profile)  # a profile blocked on its budget sends nothing, benchmark or not
@@ -93,7 +95,6 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
     prompts = read_prompts(opts.prompts, opts.prompts_file)
     payloads = [[request_bytes(t, p, max_tokens=opts.max_tokens) for p in prompts] for t in targets]
     wires = open_wires(targets, services.env)
-    concurrency = opts.concurrency or (1 if opts.rate is None else 256)
     load = Load(concurrency=concurrency, rate=opts.rate, n=opts.n, duration_s=opts.duration_s, warmup=opts.warmup,
                 seed=opts.seed)
     engine = Engine(wires, clock=clock)
