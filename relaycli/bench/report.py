@@ -96,6 +96,8 @@ def _summary(t: dict[str, Any]) -> str:
     throughput = "-" if t["throughput_tokens_per_s"] is None else f"{t['throughput_tokens_per_s']:.1f} tok/s"
     per_1k = t["cost_per_1k_output_usd"]
     cost = _money(t["cost_usd"]) + " per request" + ("" if per_1k is None else f", {_money(per_1k)} per 1k output")
+    if t.get("unpriced_requests") and t["cost_usd"] is not None:
+        cost += f" ({t['unpriced_requests']} unpriced)"
     line = (f"requests {t['requests']}, ok {t['ok']}, errors: {errors}; output tokens {tokens}; throughput "
             f"{throughput}; new connections {t['new_connections']}; cost {cost}")
     for kind, detail in t.get("error_examples", {}).items():

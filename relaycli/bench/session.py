@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 from relaycli import __version__
 from relaycli.bench.analyze import Record, analyze
 from relaycli.bench.limits import concurrency_for
-from relaycli.bench.results import comparisons, config_block, ledger_row, record_dict, samples, target_metrics, utc_now
+from relaycli.bench.results import (
+    comparisons,
+    config_block,
+    empty_warnings,
+    ledger_row,
+    record_dict,
+    samples,
+    target_metrics,
+    utc_now,
+)
 from relaycli.bench.runner import Job, Load, Progress, Runner
 from relaycli.bench.setup import Target, open_wires, read_prompts, request_bytes, resolve_targets
 from relaycli.errors import ExitCode, RelayError
@@ -130,6 +139,7 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
     check.analysis_s = (clock() - t_parse) / 1e9
     check.warnings[:0] = early
     records.sort(key=lambda r: r.t_send)
+    check.warnings.extend(empty_warnings([t.label for t in targets], records))
     rows = _ledger(services, records, targets, wall_t0, t0, check.warnings, opts.record_ledger)
     per_target = [samples([r for r in records if r.target == i]) for i in range(len(targets))]
     labels = [t.label for t in targets]
@@ -144,7 +154,7 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
             receive_times="kernel (SO_TIMESTAMPNS) for plain-TCP targets" if engine.kernel_stamps else "event loop",
             prompt_source="--prompt" if opts.prompts else str(opts.prompts_file) if opts.prompts_file else "built-in",
         ),
-        "targets": [target_metrics(t, [r for r in records if r.target == i], [row for row, rec in rows
+        "targets": [target_metrics(t, [r for r in records if r.target == i], [(row, rec) for row, rec in rows
                                                                                 if rec.target == i and not rec.warmup])
                     for i, t in enumerate(targets)],
         "comparisons": comparisons(labels, per_target, baseline, seed=opts.seed),

@@ -186,7 +186,7 @@ def _chat(services: Services, attempt: Attempt, profile: Profile, key: ResolvedK
     if rec.t_first_token is not None:
         attempt.chat_ttft_ms = (rec.t_first_token - rec.t_send) / 1e6
     _record(services, rec, target)
-    error = rec.failure
+    error = rec.failure if rec.error != "empty" else None  # it answered: that is all ping asks
     if error is not None:
         error.message = f"--chat (model {asked!r}): {error.message}"
         error.args = (error.message, *error.args[1:])
