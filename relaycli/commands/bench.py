@@ -88,7 +88,13 @@ def bench(
         ctx.warn(warning)
     code = run.exit_code
     if save is not None:
-        save.write_text(_dumps({**run.document, "records": run.raw}) + "\n", encoding="utf-8")
+        from relaycli.paths import write_private
+
+        try:  # 0600: a saved run names hosts, profiles and request ids, and is nobody else's to read
+            write_private(save, _dumps({**run.document, "records": run.raw}) + "\n")
+        except OSError as exc:
+            ctx.warn(f"--save {save}: not written: {exc.strerror or exc}")
+            code = code or 1
     if json_out:
         _emit(ctx.stdout, _dumps({**run.document, **({"records": run.raw} if raw else {})}) + "\n")
     elif csv_out:
