@@ -149,9 +149,14 @@ def text_histogram(values: Sequence[float], *, unit: str = "ms", bins: int = 12,
         return []
     ordered = sorted(values)
     lo, hi = ordered[0], percentile(ordered, 0.99) if len(ordered) >= 100 else ordered[-1]
-    if hi <= lo:
-        hi = lo + 1e-9
+    if hi <= lo:  # all alike, up to the p99: one bar, and the rest past it
+        over = sum(1 for v in ordered if v > hi)
+        rows = [(f"{fmt(lo, ''):>8}   {'':>8}", len(ordered) - over)] + ([(f"{'>':>8}   {fmt(hi, ''):>8}", over)]
+                                                                         if over else [])
+        top = max(count for _, count in rows)
+        return [f"  {label} {unit} | {'#' * round(count / top * width):<{width}} {count}" for label, count in rows]
     step = (hi - lo) / bins
+    edges = _edge_labels([lo + i * step for i in range(bins + 1)])
     counts = [0] * bins
     over = 0
     for v in ordered:
@@ -162,12 +167,24 @@ def text_histogram(values: Sequence[float], *, unit: str = "ms", bins: int = 12,
     top = max(counts + [over]) or 1
     lines = []
     for i, count in enumerate(counts):
-        left = lo + i * step
         bar = "#" * round(count / top * width)
-        lines.append(f"  {fmt(left, ''):>8} - {fmt(left + step, ''):>8} {unit} | {bar:<{width}} {count}")
+        lines.append(f"  {edges[i]:>8} - {edges[i + 1]:>8} {unit} | {bar:<{width}} {count}")
     if over:
-        lines.append(f"  {'>':>8}   {fmt(hi, ''):>8} {unit} | {'#' * round(over / top * width):<{width}} {over}")
+        lines.append(f"  {'>':>8}   {edges[-1]:>8} {unit} | {'#' * round(over / top * width):<{width}} {over}")
     return lines
+
+
+def _edge_labels(edges: Sequence[float]) -> list[str]:
+    """The bin edges with as many decimals as it takes to tell each from the next (``141.2 - 141.4``, never
+    ``141 - 141``), at least as many as ``fmt`` gives the smallest of them."""
+    smallest = min(abs(e) for e in edges)
+    decimals = 0 if smallest >= 100 else 1 if smallest >= 10 else 2 if smallest >= 1 else 3
+    while decimals < 9:
+        labels = [f"{e:.{decimals}f}" for e in edges]
+        if len(set(labels)) == len(labels):
+            return labels
+        decimals += 1
+    return [f"{e:.{decimals}f}" for e in edges]
 
 
 def to_csv(doc: dict[str, Any]) -> str:
