@@ -67,6 +67,8 @@ def bench(
         from relaycli.bench.compare import compare_runs
 
         result = compare_runs(compare[0], compare[1], seed=seed)
+        for warning in result["warnings"]:
+            ctx.warn(warning)
         if json_out:
             _emit(ctx.stdout, _dumps(result) + "\n")
         else:
