@@ -12,7 +12,9 @@ import typer
 def bench(
     profile: list[str] | None = typer.Option(None, "-p", "--profile", help="Profile to benchmark (repeat it)."),
     model: list[str] | None = typer.Option(None, "-m", "--model", help="Model or alias (repeat it)."),
-    target: list[str] | None = typer.Option(None, "-t", "--target", help="PROFILE:MODEL pair (repeat it)."),
+    target: list[str] | None = typer.Option(None, "-T", "--target", help="PROFILE:MODEL pair (repeat it)."),
+    old_target: list[str] | None = typer.Option(None, "-t", hidden=True,
+                                                help="Deprecated spelling of -T/--target."),
     prompt: list[str] | None = typer.Option(None, "--prompt", help="Prompt text (repeat it)."),
     prompts: Path | None = typer.Option(None, "--prompts", help="File: one prompt a line, or JSON lines."),
     n: int | None = typer.Option(None, "-n", min=1, help="Measured requests per target [default: 50]."),
@@ -63,6 +65,10 @@ def bench(
         raise UsageError("--json and --csv exclude each other")
     finite("--rate", rate)
     finite("--duration", duration)
+    if old_target:
+        ctx.warn("-t is deprecated in relay bench and will be removed: use -T/--target PROFILE:MODEL "
+                 "(-t is the temperature in relay stream and relay chat)")
+        target = [*(target or ()), *old_target]
     if compare is not None:
         from relaycli.bench.compare import compare_runs
 
