@@ -143,6 +143,11 @@ def _judge(attempt: Attempt, res: ProbeResult, fmt: WireFormat, key: ResolvedKey
         return RateLimited(f"HTTP 429: rate limited by {where}{said}", status=status)
     if status >= 500:
         return EndpointError(f"HTTP {status}: server error from {where}{said}", status=status)
+    if 300 <= status <= 399:  # as relay stream says it (exit 5): the key must not follow to another host
+        location = res.headers.get("location", "")
+        to = f" to {peer.scrub(location)!r}" if location else ""
+        return EndpointError(f"HTTP {status}: {where} answered GET /models with a redirect{to}; relay does not "
+                             "follow redirects (the key must not go to another host): fix base_url", status=status)
     if not 200 <= status <= 299:
         return APIError(f"HTTP {status} from {where} for GET /models{said}", status=status)
     if looks_like_html("", res.body):  # a 200 login or portal page is no model list and no verdict on the key
