@@ -46,7 +46,8 @@ def render(out: TextIO, doc: dict[str, Any], *, isatty: bool, histogram: dict[st
     console.print(_headline(cfg))
     if doc.get("self_check", {}).get("interrupted"):
         done = sum(t["requests"] for t in doc["targets"])
-        console.print(f"interrupted by Ctrl-C after {done} measured request(s): the figures cover the requests "
+        by = doc["self_check"].get("interrupted_by") or "Ctrl-C"
+        console.print(f"interrupted by {by} after {done} measured request(s): the figures cover the requests "
                       "that finished; those cut short are counted as errors (interrupted)", markup=False)
     flagged = False
     for target in doc["targets"]:

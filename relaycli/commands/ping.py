@@ -64,7 +64,8 @@ def ping(
         error = next((a.error for a in report.attempts if a.error is not None), None)
         if error is not None:
             ctx.stderr.write(f"relay: error: {error.message}\n")
-    raise typer.Exit(next((r.exit_code for r in reports if r.exit_code), 0))
+    interrupted = next((r.interrupt_code for r in reports if r.interrupt_code), None)
+    raise typer.Exit(interrupted or next((r.exit_code for r in reports if r.exit_code), 0))
 
 
 def select_profiles(ctx: AppContext, names: Sequence[str]) -> list[Profile]:
