@@ -7,7 +7,11 @@ timestamps are the same as if each event had been parsed the moment its last byt
 A failed request's ``Record.failure`` is the same RelayError the httpx client raises for that failure (built
 by the same functions, naming the host, with the key scrubbed); ``Record.error`` is its stable label for
 counting (``http_NNN``, ``timeout``, ``network``, ``tls``, ``truncated``, ``malformed``, ``stream_error``,
-``not_sse``, ``protocol``, ``interrupted``) and ``Record.detail`` what the endpoint said.
+``not_sse``, ``protocol``, ``interrupted``, ``empty``) and ``Record.detail`` what the endpoint said.
+
+An empty answer (HTTP 200 and a proper end, but no content and 0 output tokens: LiteLLM sends one when its
+upstream cuts off) is the error ``empty``: it has no first token, and counted as a success it would make a
+target look fast.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from relaycli.measure.engine import TimedRequest
 from relaycli.measure.sockets import exchange_error
 
 NETWORK_KINDS = frozenset({"dns", "refused", "reset", "network"})
+EMPTY = "empty"  # HTTP 200, a complete answer, no content and 0 output tokens
 
 
 @dataclass(slots=True)
@@ -92,7 +97,17 @@ def analyze(ex: TimedRequest, *, fmt: WireFormat, target: int, seq: int, warmup:
                                     request_id=rec.request_id)
         return rec
     _stream(rec, fmt, ex, peer)
+    _empty(rec, peer)
     return rec
+
+
+def _empty(rec: Record, peer: Peer) -> None:
+    if rec.error is None and rec.chunks == 0 and not rec.output_tokens:
+        reason = f" (finish reason {rec.finish_reason})" if rec.finish_reason else ""
+        _failed(rec, EMPTY, EndpointError(
+            f"{peer.name} answered HTTP {rec.status} with an empty answer{reason}: no content and 0 output "
+            "tokens (an upstream that was cut off?)"))
+        rec.detail = f"HTTP {rec.status}, no content, 0 output tokens{reason}"
 
 
 def _transport_failure(rec: Record, ex: TimedRequest, peer: Peer) -> None:
@@ -164,6 +179,7 @@ def _complete_json(rec: Record, fmt: WireFormat, ex: TimedRequest, peer: Peer) -
         rec.chunks = 1
     rec.model, rec.finish_reason, rec.usage = done.model, done.finish_reason, done.usage
     _tokens(rec)
+    _empty(rec, peer)
     return rec
 
 

@@ -46,7 +46,8 @@ def render(out: TextIO, doc: dict[str, Any], *, isatty: bool, histogram: dict[st
     console.print(_headline(cfg))
     if doc.get("self_check", {}).get("interrupted"):
         done = sum(t["requests"] for t in doc["targets"])
-        console.print(f"interrupted by Ctrl-C after {done} measured request(s): the figures cover the requests "
+        by = doc["self_check"].get("interrupted_by") or "Ctrl-C"
+        console.print(f"interrupted by {by} after {done} measured request(s): the figures cover the requests "
                       "that finished; those cut short are counted as errors (interrupted)", markup=False)
     flagged = False
     for target in doc["targets"]:
@@ -96,6 +97,8 @@ def _summary(t: dict[str, Any]) -> str:
     throughput = "-" if t["throughput_tokens_per_s"] is None else f"{t['throughput_tokens_per_s']:.1f} tok/s"
     per_1k = t["cost_per_1k_output_usd"]
     cost = _money(t["cost_usd"]) + " per request" + ("" if per_1k is None else f", {_money(per_1k)} per 1k output")
+    if t.get("unpriced_requests") and t["cost_usd"] is not None:
+        cost += f" ({t['unpriced_requests']} unpriced)"
     line = (f"requests {t['requests']}, ok {t['ok']}, errors: {errors}; output tokens {tokens}; throughput "
             f"{throughput}; new connections {t['new_connections']}; cost {cost}")
     for kind, detail in t.get("error_examples", {}).items():
@@ -147,9 +150,14 @@ def text_histogram(values: Sequence[float], *, unit: str = "ms", bins: int = 12,
         return []
     ordered = sorted(values)
     lo, hi = ordered[0], percentile(ordered, 0.99) if len(ordered) >= 100 else ordered[-1]
-    if hi <= lo:
-        hi = lo + 1e-9
+    if hi <= lo:  # all alike, up to the p99: one bar, and the rest past it
+        over = sum(1 for v in ordered if v > hi)
+        rows = [(f"{fmt(lo, ''):>8}   {'':>8}", len(ordered) - over)] + ([(f"{'>':>8}   {fmt(hi, ''):>8}", over)]
+                                                                         if over else [])
+        top = max(count for _, count in rows)
+        return [f"  {label} {unit} | {'#' * round(count / top * width):<{width}} {count}" for label, count in rows]
     step = (hi - lo) / bins
+    edges = _edge_labels([lo + i * step for i in range(bins + 1)])
     counts = [0] * bins
     over = 0
     for v in ordered:
@@ -160,12 +168,24 @@ def text_histogram(values: Sequence[float], *, unit: str = "ms", bins: int = 12,
     top = max(counts + [over]) or 1
     lines = []
     for i, count in enumerate(counts):
-        left = lo + i * step
         bar = "#" * round(count / top * width)
-        lines.append(f"  {fmt(left, ''):>8} - {fmt(left + step, ''):>8} {unit} | {bar:<{width}} {count}")
+        lines.append(f"  {edges[i]:>8} - {edges[i + 1]:>8} {unit} | {bar:<{width}} {count}")
     if over:
-        lines.append(f"  {'>':>8}   {fmt(hi, ''):>8} {unit} | {'#' * round(over / top * width):<{width}} {over}")
+        lines.append(f"  {'>':>8}   {edges[-1]:>8} {unit} | {'#' * round(over / top * width):<{width}} {over}")
     return lines
+
+
+def _edge_labels(edges: Sequence[float]) -> list[str]:
+    """The bin edges with as many decimals as it takes to tell each from the next (``141.2 - 141.4``, never
+    ``141 - 141``), at least as many as ``fmt`` gives the smallest of them."""
+    smallest = min(abs(e) for e in edges)
+    decimals = 0 if smallest >= 100 else 1 if smallest >= 10 else 2 if smallest >= 1 else 3
+    while decimals < 9:
+        labels = [f"{e:.{decimals}f}" for e in edges]
+        if len(set(labels)) == len(labels):
+            return labels
+        decimals += 1
+    return [f"{e:.{decimals}f}" for e in edges]
 
 
 def to_csv(doc: dict[str, Any]) -> str:

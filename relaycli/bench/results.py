@@ -7,11 +7,12 @@ import math
 import random
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from relaycli.bench.analyze import Record
+from relaycli.bench.analyze import EMPTY, Record
 from relaycli.bench.formulas import FORMULAS, OUTPUT_TOKENS, PERCENTILES
 from relaycli.bench.setup import Target
 from relaycli.bench.stats import COMPARED, P95_MIN_N, P99_MIN_N, difference, summarize, verdict
@@ -69,7 +70,9 @@ def samples(records: Sequence[Record]) -> dict[str, list[float]]:
     return out
 
 
-def target_metrics(target: Target, records: Sequence[Record], rows: Sequence[LedgerRow]) -> dict[str, Any]:
+def target_metrics(target: Target, records: Sequence[Record], rows: Sequence[tuple[LedgerRow, Record]]
+                   ) -> dict[str, Any]:
+    """``rows``: the measured requests' ledger rows, each with its record."""
     measured = [r for r in records if not r.warmup]
     ok = [r for r in measured if r.ok]
     values = samples(measured)
@@ -81,9 +84,8 @@ def target_metrics(target: Target, records: Sequence[Record], rows: Sequence[Led
     tokens: list[int] = [r.output_tokens for r in ok if r.output_tokens is not None]
     total_tokens = sum(tokens)
     window = (max(r.t_end for r in ok) - min(r.t_send for r in ok)) / 1e9 if ok else 0
-    costs = [row.cost_usd for row in rows]
-    priced = [c for c in costs if c is not None]
-    total_cost = sum(priced, Decimal(0)) if priced and len(priced) == len(costs) else None
+    cost = costs(rows)
+    total_cost = cost.total
     doc: dict[str, Any] = {
         "label": target.label,
         "profile": target.profile.name,
@@ -105,12 +107,51 @@ def target_metrics(target: Target, records: Sequence[Record], rows: Sequence[Led
     doc["output_tokens_estimated"] = any(r.tokens_estimated for r in ok)
     doc["throughput_tokens_per_s"] = total_tokens / window if window > 0 else None
     doc["new_connections"] = sum(1 for r in measured if not r.reused)
-    doc["cost_usd"] = float(total_cost / len(ok)) if total_cost is not None and ok else None
+    doc["cost_usd"] = float(total_cost / cost.priced_ok) if total_cost is not None and cost.priced_ok else None
     doc["cost_usd_total"] = float(total_cost) if total_cost is not None else None
-    doc["cost_per_1k_output_usd"] = (float(total_cost / total_tokens * 1000)
-                                     if total_cost is not None and total_tokens else None)
-    doc["unpriced_requests"] = sum(1 for c in costs if c is None)
+    doc["cost_per_1k_output_usd"] = (float(total_cost / cost.priced_tokens * 1000)
+                                     if total_cost is not None and cost.priced_tokens else None)
+    doc["priced_requests"] = cost.priced
+    doc["unpriced_requests"] = cost.unpriced
+    doc["empty"] = errors.get("empty", 0)
     return doc
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    total: Decimal | None  # the priced requests' sum; None only when requests cost something and none is priced
+    priced: int  # requests with a cost
+    priced_ok: int  # successful ones among them: the per-request figure divides by these
+    priced_tokens: int  # their output tokens: the per-1k-output figure divides by these
+    unpriced: int  # requests that cost something unknown (no price for the model, or no usage reported)
+
+
+def costs(rows: Sequence[tuple[LedgerRow, Record]]) -> Costs:
+    """Sums over the priced requests; the others are counted, as in ``relay cost``: a failed request that
+    reported no usage (the endpoint refused it) costs nothing and is not unpriced."""
+    priced = [(row, rec) for row, rec in rows if row.cost_usd is not None]
+    unpriced = sum(1 for row, _ in rows if row.cost_usd is None and not _free_failure(row))
+    total = sum((row.cost_usd for row, _ in priced if row.cost_usd is not None), Decimal(0))
+    ok = [row for row, rec in priced if rec.ok]
+    return Costs(total=None if unpriced and not priced else total, priced=len(priced), priced_ok=len(ok),
+                 priced_tokens=sum(row.completion_tokens or 0 for row in ok), unpriced=unpriced)
+
+
+def _free_failure(row: LedgerRow) -> bool:
+    return row.outcome == "error" and row.prompt_tokens is None and row.completion_tokens is None
+
+
+def empty_warnings(labels: Sequence[str], records: Sequence[Record]) -> list[str]:
+    """Empty answers (HTTP 200, no content, 0 output tokens: a gateway whose upstream cut off) are their
+    own error class, left out of the percentiles; say so, since the endpoint called them a success."""
+    out = []
+    for index, label in enumerate(labels):
+        measured = [r for r in records if r.target == index and not r.warmup]
+        empty = sum(1 for r in measured if r.error == "empty")
+        if empty:
+            out.append(f"{label}: {empty} of {len(measured)} answers were empty (HTTP 200 with no content and 0 "
+                       "output tokens); they are counted as errors (empty), not in the percentiles")
+    return out
 
 
 def comparisons(labels: Sequence[str], per_target: Sequence[dict[str, list[float]]], baseline: int, *,
@@ -179,11 +220,13 @@ def ledger_row(rec: Record, target: Target, prices: PriceTable, *, wall_t0: date
     timing = Timing(started_at=sent_at.isoformat(timespec="milliseconds"), t_start=rec.t_send, t_send=rec.t_send,
                     t_headers=rec.t_headers, t_first_token=rec.t_first_token, t_last_token=rec.t_last_token,
                     t_end=rec.t_end)
+    empty = rec.error == EMPTY  # answered in full, with nothing: for the ledger an ordinary request
     result = Result(text="", model=rec.model, finish_reason=rec.finish_reason, usage=rec.usage,
-                    request_id=rec.request_id, timing=timing, status=rec.status or None, complete=rec.ok)
-    outcome = "ok" if rec.ok else rec.error if rec.error in ("truncated", "interrupted") else "error"
+                    request_id=rec.request_id, timing=timing, status=rec.status or None, complete=rec.ok or empty)
+    outcome = "ok" if rec.ok or empty else rec.error if rec.error in ("truncated", "interrupted") else "error"
     return build_row(command=command, profile=target.profile, model_requested=target.model, result=result,
-                     outcome=outcome, error=_error(rec), prices=prices, tag=command, now=lambda: sent_at)
+                     outcome=outcome, error=None if empty else _error(rec), prices=prices, tag=command,
+                     now=lambda: sent_at)
 
 
 def utc_now() -> datetime:

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from relaycli.bench.stats import percentile
+from relaycli.errors import interrupt_exit_code
 from relaycli.measure.engine import TimedRequest
+from relaycli.measure.interrupts import Deferred, describe
 
 POLL_MAX_S = 0.05
 CPU_WARN = 0.85
@@ -33,7 +35,7 @@ class EngineLike(Protocol):
 
     def submit(self, ex: TimedRequest) -> None: ...
     def poll(self, timeout_s: float | None) -> list[TimedRequest]: ...
-    def abandon(self) -> list[TimedRequest]: ...
+    def abandon(self, reason: str = ...) -> list[TimedRequest]: ...
     def connect(self, wire_index: int, count: int) -> None: ...
     @property
     def connecting(self) -> int: ...
@@ -113,6 +115,8 @@ class SelfCheck:
     queued: int = 0  # open loop: requests that waited for a free slot (the -c cap)
     schedule_lag_ms: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    interrupt_code: int | None = None  # 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP
+    interrupted_by: str | None = None  # "Ctrl-C", "SIGTERM", "SIGHUP"
     analysis_s: float = 0.0  # parsing responses after the run (the loop defers it; see core.engine)
     warnings: list[str] = field(default_factory=list)
 
@@ -124,7 +128,8 @@ class SelfCheck:
         return {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "cpu_share": self.cpu_share,
                 "loop_busy_ms": self.blind_ms, "timer_late_ms": self.late_ms, "offered_rps": self.offered_rps,
                 "realised_rps": self.realised_rps, "achieved_rps": self.achieved_rps, "queued": self.queued,
-                "schedule_lag_ms": self.schedule_lag_ms, "interrupted": self.interrupted, "analysis_s": self.analysis_s,
+                "schedule_lag_ms": self.schedule_lag_ms, "interrupted": self.interrupted,
+                "interrupted_by": self.interrupted_by, "analysis_s": self.analysis_s,
                 "warnings": self.warnings}
 
 
@@ -143,7 +148,10 @@ class Runner:
         progress_every_s: float = 0.25,
         backlog: Backlog | None = None,
         after_warmup: Callable[[], None] | None = None,
+        held: Deferred | None = None,
     ) -> None:
+        """``held``: entered when the load ends (done, or cut short by a signal), so that a signal after that
+        is noted, not raised, until the caller has recorded the results and leaves it."""
         self.engine, self.make, self.load = engine, make, load
         self.labels = labels
         self.n_targets = n_targets = len(labels)
@@ -151,6 +159,7 @@ class Runner:
         self.progress, self.progress_every_ns = progress, int(progress_every_s * 1e9)
         self.backlog = backlog
         self.after_warmup = after_warmup
+        self.held = held
         self.check = SelfCheck()
         self._done = [0] * n_targets
         self._errors = [0] * n_targets
@@ -185,9 +194,19 @@ class Runner:
                 self._closed(jobs, load.concurrency, deadline, warm=False)
             else:
                 self._open(jobs, load.rate, load.concurrency, deadline)
-        except KeyboardInterrupt:
-            self.check.interrupted = True
-            self._collect(self.engine.abandon())  # requests cut short still get their records
+            if self.held is not None:
+                self.held.__enter__()
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP as errors.Terminated
+            held = self.held or Deferred()  # a second signal does not cost the requests cut short their records
+            held.__enter__()
+            try:
+                check = self.check
+                check.interrupted, check.interrupt_code, check.interrupted_by = True, interrupt_exit_code(exc), \
+                    describe(exc)
+                self._collect(self.engine.abandon(f"interrupted by {check.interrupted_by}"))
+            finally:
+                if self.held is None:
+                    held.__exit__(None, None, None)
         end = self.clock()
         self.check.wall_s = (end - self._t0) / 1e9 if self._t0 else 0.0
         self.check.cpu_s = self.cpu() - start_cpu if self._t0 else 0.0

@@ -12,11 +12,22 @@ from typing import TYPE_CHECKING, Any
 
 from relaycli import __version__
 from relaycli.bench.analyze import Record, analyze
-from relaycli.bench.results import comparisons, config_block, ledger_row, record_dict, samples, target_metrics, utc_now
-from relaycli.bench.runner import Job, Load, Progress, Runner
-from relaycli.bench.setup import Target, open_wires, read_prompts, request_bytes, resolve_targets
+from relaycli.bench.limits import concurrency_for
+from relaycli.bench.results import (
+    comparisons,
+    config_block,
+    empty_warnings,
+    ledger_row,
+    record_dict,
+    samples,
+    target_metrics,
+    utc_now,
+)
+from relaycli.bench.runner import Job, Load, Progress, Runner, SelfCheck
+from relaycli.bench.setup import Prompt, Target, open_wires, read_prompts, request_bytes, resolve_targets
 from relaycli.errors import ExitCode, RelayError
 from relaycli.measure.engine import Engine, TimedRequest
+from relaycli.measure.interrupts import Deferred
 
 if TYPE_CHECKING:
     from relaycli.bench.services import Services
@@ -86,6 +97,7 @@ class _Parsing:
 def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Progress], None] | None = None,
               clock: Callable[[], int] = time.perf_counter_ns) -> BenchRun:
     targets = resolve_targets(services, opts.profiles, opts.models, opts.pairs)
+    concurrency = concurrency_for(opts.concurrency, rate=opts.rate, targets=len(targets))
 
     for profile in {t.profile.name: t.profile for t in targets}.values():
         services.check_budget(profile)  # a profile blocked on its budget sends nothing, benchmark or not
@@ -93,7 +105,6 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
     prompts = read_prompts(opts.prompts, opts.prompts_file)
     payloads = [[request_bytes(t, p, max_tokens=opts.max_tokens) for p in prompts] for t in targets]
     wires = open_wires(targets, services.env)
-    concurrency = opts.concurrency or (1 if opts.rate is None else 256)
     load = Load(concurrency=concurrency, rate=opts.rate, n=opts.n, duration_s=opts.duration_s, warmup=opts.warmup,
                 seed=opts.seed)
     engine = Engine(wires, clock=clock)
@@ -118,17 +129,30 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
     proxied = (proxy_warning(t.profile.name, t.profile.base_url, "relay bench") for t in targets)
     early = list(dict.fromkeys(w for w in proxied if w))
     wall_t0, t0 = utc_now(), clock()
+    held = Deferred()  # entered by the runner when the load ends: a signal after that waits for the ledger
     runner = Runner(engine, make, load, labels=[t.label for t in targets], on_done=parsing.add, clock=clock,
-                    progress=progress, backlog=parsing, after_warmup=after_warmup)
+                    progress=progress, backlog=parsing, after_warmup=after_warmup, held=held)
     try:
-        check = runner.run()
+        try:
+            check = runner.run()
+        finally:
+            engine.close()
+        return _wrap_up(services, opts, targets, parsing, check, engine.kernel_stamps, prompts, rejected,
+                        concurrency, baseline, wall_t0, t0, early, clock, held)
     finally:
-        engine.close()
+        held.__exit__(None, None, None)
+
+
+def _wrap_up(services: Services, opts: BenchOptions, targets: list[Target], parsing: _Parsing, check: SelfCheck,
+             kernel_stamps: bool, prompts: Sequence[Prompt], rejected: list[str], concurrency: int, baseline: int,
+             wall_t0: Any, t0: int, early: list[str], clock: Callable[[], int], held: Deferred) -> BenchRun:
+    """The records parsed, the ledger rows written, the document built: after the load, or after Ctrl-C."""
     t_parse = clock()
     records = parsing.drain()
     check.analysis_s = (clock() - t_parse) / 1e9
     check.warnings[:0] = early
     records.sort(key=lambda r: r.t_send)
+    check.warnings.extend(empty_warnings([t.label for t in targets], records))
     rows = _ledger(services, records, targets, wall_t0, t0, check.warnings, opts.record_ledger)
     per_target = [samples([r for r in records if r.target == i]) for i in range(len(targets))]
     labels = [t.label for t in targets]
@@ -140,10 +164,10 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
             baseline=labels[baseline], mode="open" if opts.rate is not None else "closed",
             concurrency=concurrency, rate=opts.rate, n=opts.n, duration_s=opts.duration_s, warmup=opts.warmup,
             seed=opts.seed, max_tokens=opts.max_tokens, prompts=len(prompts), stream_options_refused=rejected,
-            receive_times="kernel (SO_TIMESTAMPNS) for plain-TCP targets" if engine.kernel_stamps else "event loop",
+            receive_times="kernel (SO_TIMESTAMPNS) for plain-TCP targets" if kernel_stamps else "event loop",
             prompt_source="--prompt" if opts.prompts else str(opts.prompts_file) if opts.prompts_file else "built-in",
         ),
-        "targets": [target_metrics(t, [r for r in records if r.target == i], [row for row, rec in rows
+        "targets": [target_metrics(t, [r for r in records if r.target == i], [(row, rec) for row, rec in rows
                                                                                 if rec.target == i and not rec.warmup])
                     for i, t in enumerate(targets)],
         "comparisons": comparisons(labels, per_target, baseline, seed=opts.seed),
@@ -152,7 +176,7 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
     }
     run = BenchRun(document, records, targets)
     run.raw = [record_dict(r, labels[r.target], t0) for r in records]
-    run.exit_code = _exit_code(records, len(targets), check.interrupted)
+    run.exit_code = held.code or _exit_code(records, len(targets), check.interrupt_code)
     return run
 
 
@@ -180,9 +204,9 @@ def _ledger(services: Services, records: Sequence[Record], targets: Sequence[Tar
     return rows
 
 
-def _exit_code(records: Sequence[Record], n_targets: int, interrupted: bool) -> int:
+def _exit_code(records: Sequence[Record], n_targets: int, interrupted: int | None) -> int:
     if interrupted:
-        return int(ExitCode.INTERRUPTED)
+        return interrupted
     for target in range(n_targets):
         mine = [r for r in records if r.target == target and not r.warmup]
         if mine and not any(r.ok for r in mine):

@@ -61,13 +61,13 @@ class Prompt:
 
 def resolve_targets(services: Services, profiles: Sequence[str], models: Sequence[str],
                     pairs: Sequence[str]) -> list[Target]:
-    """``-t PROFILE:MODEL`` pairs, else every ``-p`` profile (or the default one) with every ``-m`` model
+    """``-T PROFILE:MODEL`` pairs, else every ``-p`` profile (or the default one) with every ``-m`` model
     (or the profile's default model)."""
     chosen: list[tuple[Profile, str]] = []
     for pair in pairs:
         name, sep, model = pair.partition(":")
         if not sep or not name:
-            raise UsageError(f"-t/--target {pair!r}: expected PROFILE:MODEL (e.g. relay:gpt-4.1)")
+            raise UsageError(f"-T/--target {pair!r}: expected PROFILE:MODEL (e.g. relay:gpt-4.1)")
         profile = services.profile(name)
         chosen.append((profile, model or services.default_model(profile)))
     if not pairs:

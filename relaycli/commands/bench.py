@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import TextIO
 
 import typer
 
@@ -10,7 +12,9 @@ import typer
 def bench(
     profile: list[str] | None = typer.Option(None, "-p", "--profile", help="Profile to benchmark (repeat it)."),
     model: list[str] | None = typer.Option(None, "-m", "--model", help="Model or alias (repeat it)."),
-    target: list[str] | None = typer.Option(None, "-t", "--target", help="PROFILE:MODEL pair (repeat it)."),
+    target: list[str] | None = typer.Option(None, "-T", "--target", help="PROFILE:MODEL pair (repeat it)."),
+    old_target: list[str] | None = typer.Option(None, "-t", hidden=True,
+                                                help="Deprecated spelling of -T/--target."),
     prompt: list[str] | None = typer.Option(None, "--prompt", help="Prompt text (repeat it)."),
     prompts: Path | None = typer.Option(None, "--prompts", help="File: one prompt a line, or JSON lines."),
     n: int | None = typer.Option(None, "-n", min=1, help="Measured requests per target [default: 50]."),
@@ -18,7 +22,7 @@ def bench(
                                            help="Closed loop: requests in flight [1]. With --rate: the most."),
     rate: float | None = typer.Option(None, "--rate", min=0.001, help="Open loop: Poisson arrivals per second."),
     seed: int = typer.Option(0, "--seed", help="Seed of the target order, arrivals and bootstrap."),
-    warmup: int = typer.Option(1, "--warmup", min=1, help="Warm-up requests per target (not measured)."),
+    warmup: int = typer.Option(1, "--warmup", min=0, help="Warm-up requests per target (not measured); 0: none."),
     max_tokens: int = typer.Option(64, "--max-tokens", min=1, help="Cap on output tokens per request."),
     duration: float | None = typer.Option(None, "--duration", min=0.001, help="Stop sending after SECONDS."),
     baseline: str | None = typer.Option(None, "--baseline", help="Target the others are compared to [first]."),
@@ -50,6 +54,7 @@ def bench(
     against the baseline get a bootstrap 95% CI. Errors are counted by class, never in the percentiles.
     Every request is recorded in the ledger, tagged bench.
     """
+    from relaycli.bench.limits import finite
     from relaycli.bench.report import ProgressLine, raw_csv, render, render_comparisons, to_csv
     from relaycli.bench.session import BenchOptions, run_bench
     from relaycli.context import AppContext
@@ -58,14 +63,24 @@ def bench(
     ctx = AppContext()
     if json_out and csv_out:
         raise UsageError("--json and --csv exclude each other")
+    finite("--rate", rate)
+    finite("--duration", duration)
+    if old_target:
+        ctx.warn("-t is deprecated in relay bench and will be removed: use -T/--target PROFILE:MODEL "
+                 "(-t is the temperature in relay stream and relay chat)")
+        target = [*(target or ()), *old_target]
     if compare is not None:
         from relaycli.bench.compare import compare_runs
 
         result = compare_runs(compare[0], compare[1], seed=seed)
+        for warning in result["warnings"]:
+            ctx.warn(warning)
         if json_out:
-            ctx.stdout.write(_dumps(result) + "\n")
+            _emit(ctx.stdout, _dumps(result) + "\n")
         else:
-            render_comparisons(ctx.stdout, result["comparisons"], isatty=ctx.stdout_isatty)
+            buf = io.StringIO()
+            render_comparisons(buf, result["comparisons"], isatty=ctx.stdout_isatty)
+            _emit(ctx.stdout, buf.getvalue())
         return
     progress = ProgressLine(ctx.stderr, enabled=_isatty(ctx.stderr))
     opts = BenchOptions(profiles=profile or (), models=model or (), pairs=target or (), prompts=prompt or (),
@@ -79,17 +94,39 @@ def bench(
         ctx.close()
     for warning in run.document["warnings"]:
         ctx.warn(warning)
+    code = run.exit_code
     if save is not None:
-        save.write_text(_dumps({**run.document, "records": run.raw}) + "\n", encoding="utf-8")
+        from relaycli.paths import write_private
+
+        try:  # 0600: a saved run names hosts, profiles and request ids, and is nobody else's to read
+            write_private(save, _dumps({**run.document, "records": run.raw}) + "\n")
+        except OSError as exc:
+            ctx.warn(f"--save {save}: not written: {exc.strerror or exc}")
+            code = code or 1
     if json_out:
-        ctx.stdout.write(_dumps({**run.document, **({"records": run.raw} if raw else {})}) + "\n")
+        _emit(ctx.stdout, _dumps({**run.document, **({"records": run.raw} if raw else {})}) + "\n")
     elif csv_out:
-        ctx.stdout.write(raw_csv(run.raw) if raw else to_csv(run.document))
+        _emit(ctx.stdout, raw_csv(run.raw) if raw else to_csv(run.document))
     else:
         lat = {t.label: [(r.t_end - r.t_send) / 1e6 for r in run.records if r.target == i and r.ok and not r.warmup]
                for i, t in enumerate(run.targets)} if histogram else None
-        render(ctx.stdout, run.document, isatty=ctx.stdout_isatty, histogram=lat)
-    raise typer.Exit(run.exit_code)
+        buf = io.StringIO()
+        render(buf, run.document, isatty=ctx.stdout_isatty, histogram=lat)
+        _emit(ctx.stdout, buf.getvalue())
+    raise typer.Exit(code)
+
+
+def _emit(out: TextIO, text: str) -> None:
+    """Write and flush; a reader that went away (``relay bench | head -1``) ends the command quietly with 0,
+    the requests already recorded."""
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        from relaycli.output.sinks import silence
+
+        silence(out)
+        raise typer.Exit(0) from None
 
 
 def _dumps(doc: object) -> str:

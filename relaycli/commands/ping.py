@@ -31,9 +31,11 @@ def ping(
     """
     import json
 
+    from relaycli.bench.limits import finite
     from relaycli.context import AppContext
     from relaycli.ping.run import attempt_line, ping_all, render, to_json
 
+    finite("--interval", interval)
     ctx = AppContext()
     profiles = select_profiles(ctx, profile or [])
     from relaycli.measure.sockets import proxy_warning
@@ -50,7 +52,8 @@ def ping(
             ctx.stdout.flush()
 
     try:
-        reports = ping_all(ctx.measure_services(), profiles, count=count, interval=interval, chat=chat, model=model, on_attempt=show)
+        reports = ping_all(ctx.measure_services(), profiles, count=count, interval=interval, chat=chat, model=model,
+                           on_attempt=show)
     finally:
         ctx.close()
     if json_out:
@@ -61,7 +64,8 @@ def ping(
         error = next((a.error for a in report.attempts if a.error is not None), None)
         if error is not None:
             ctx.stderr.write(f"relay: error: {error.message}\n")
-    raise typer.Exit(next((r.exit_code for r in reports if r.exit_code), 0))
+    interrupted = next((r.interrupt_code for r in reports if r.interrupt_code), None)
+    raise typer.Exit(interrupted or next((r.exit_code for r in reports if r.exit_code), 0))
 
 
 def select_profiles(ctx: AppContext, names: Sequence[str]) -> list[Profile]:

@@ -136,12 +136,12 @@ class Engine:
             if reason:
                 conn.fail("timeout", reason, now)
 
-    def abandon(self) -> list[TimedRequest]:
-        """Stop every request still in flight (Ctrl-C): each ends as an ``interrupted`` exchange."""
+    def abandon(self, reason: str = "interrupted by Ctrl-C") -> list[TimedRequest]:
+        """Stop every request still in flight (Ctrl-C, SIGTERM): each ends as an ``interrupted`` exchange."""
         now = self.clock()
         for conn in list(self.busy):
             if conn.ex is not None:
-                conn.fail("interrupted", "interrupted by Ctrl-C", now)
+                conn.fail("interrupted", reason, now)
         done, self._done = self._done, []
         return done
 

@@ -30,8 +30,10 @@ from relaycli.errors import (
     MissingKey,
     RateLimited,
     RelayError,
+    interrupt_exit_code,
 )
 from relaycli.measure.http1 import encode_request, parse_origin
+from relaycli.measure.interrupts import Deferred, describe
 from relaycli.measure.probe import ProbeResult, probe
 from relaycli.measure.sockets import ssl_context
 
@@ -62,6 +64,7 @@ class Report:
     profile: Profile
     key_source: str
     attempts: list[Attempt] = field(default_factory=list)
+    interrupt_code: int | None = None  # 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP: the checks stopped here
 
     @property
     def ok(self) -> bool:
@@ -75,17 +78,29 @@ class Report:
 def ping_all(services: Services, profiles: Sequence[Profile], *, count: int = 1, interval: float = 1.0,
              chat: bool = False, model: str | None = None, sleep: Callable[[float], None] = time.sleep,
              on_attempt: Callable[[Report, Attempt], None] | None = None) -> list[Report]:
+    """Every profile, ``count`` times. Ctrl-C, SIGTERM or SIGHUP ends the checks: the reports so far come back,
+    the last one with its ``interrupt_code`` (a one-token completion cut short is recorded as interrupted)."""
     reports = []
     for profile in profiles:
         key, missing = _key(services, profile)
         report = Report(profile, key.source)
-        for number in range(count):
-            if number:
-                sleep(interval)
-            attempt = ping_once(services, profile, key, missing, chat=chat, model=model)
-            report.attempts.append(attempt)
-            if on_attempt is not None:
-                on_attempt(report, attempt)
+        try:
+            for number in range(count):
+                if number:
+                    sleep(interval)
+                attempt = ping_once(services, profile, key, missing, chat=chat, model=model)
+                report.attempts.append(attempt)
+                if on_attempt is not None:
+                    on_attempt(report, attempt)
+        except KeyboardInterrupt as exc:
+            report.interrupt_code = interrupt_exit_code(exc)
+            if report.attempts:
+                reports.append(report)
+            elif reports:
+                reports[-1].interrupt_code = report.interrupt_code
+            else:
+                raise
+            return reports
         reports.append(report)
     return reports
 
@@ -143,6 +158,11 @@ def _judge(attempt: Attempt, res: ProbeResult, fmt: WireFormat, key: ResolvedKey
         return RateLimited(f"HTTP 429: rate limited by {where}{said}", status=status)
     if status >= 500:
         return EndpointError(f"HTTP {status}: server error from {where}{said}", status=status)
+    if 300 <= status <= 399:  # as relay stream says it (exit 5): the key must not follow to another host
+        location = res.headers.get("location", "")
+        to = f" to {peer.scrub(location)!r}" if location else ""
+        return EndpointError(f"HTTP {status}: {where} answered GET /models with a redirect{to}; relay does not "
+                             "follow redirects (the key must not go to another host): fix base_url", status=status)
     if not 200 <= status <= 299:
         return APIError(f"HTTP {status} from {where} for GET /models{said}", status=status)
     if looks_like_html("", res.body):  # a 200 login or portal page is no model list and no verdict on the key
@@ -161,7 +181,7 @@ def _judge(attempt: Attempt, res: ProbeResult, fmt: WireFormat, key: ResolvedKey
 
 def _chat(services: Services, attempt: Attempt, profile: Profile, key: ResolvedKey, model: str | None,
           context: Any) -> RelayError | None:
-    from relaycli.bench.analyze import analyze
+    from relaycli.bench.analyze import Record, analyze
     from relaycli.bench.setup import Prompt, Target, request_bytes
     from relaycli.measure.engine import TimedRequest
 
@@ -175,10 +195,17 @@ def _chat(services: Services, attempt: Attempt, profile: Profile, key: ResolvedK
     target = Target(profile, asked, profile.resolve_model(asked), key, profile.name)
     payload = request_bytes(target, Prompt((Message("user", "Say OK."),)), max_tokens=1)
     origin = parse_origin(profile.base_url, profile=profile.name)
+    t_start = time.perf_counter_ns()
     try:
         res = probe(origin, payload, timeouts=profile.timeout, profile=profile.name, context=context)
     except RelayError as exc:
         return scrub_error(exc, key.value)
+    except KeyboardInterrupt as exc:  # the completion was sent, perhaps billed: it gets its row
+        with Deferred():
+            cut = Record(target=0, seq=0, t_send=t_start, t_end=time.perf_counter_ns(), error="interrupted",
+                         detail=f"interrupted by {describe(exc)}")
+            _record(services, cut, target)
+        raise
     ex = TimedRequest(0, payload, t_send=res.t_send, t_headers=res.t_first_byte, status=res.status,
                   headers=res.headers, pieces=res.pieces, t_end=res.t_end)
     rec = analyze(ex, fmt=target.fmt, target=0, seq=0, peer=target.peer, key_source=key.source)
@@ -186,7 +213,7 @@ def _chat(services: Services, attempt: Attempt, profile: Profile, key: ResolvedK
     if rec.t_first_token is not None:
         attempt.chat_ttft_ms = (rec.t_first_token - rec.t_send) / 1e6
     _record(services, rec, target)
-    error = rec.failure
+    error = rec.failure if rec.error != "empty" else None  # it answered: that is all ping asks
     if error is not None:
         error.message = f"--chat (model {asked!r}): {error.message}"
         error.args = (error.message, *error.args[1:])

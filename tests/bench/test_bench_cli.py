@@ -63,7 +63,7 @@ def test_two_models_interleaved_with_raw_records_and_comparisons(relay_env: dict
 
 
 def test_both_protocols_with_explicit_targets_and_a_baseline(relay_env: dict[str, str]) -> None:
-    doc = json.loads(bench(relay_env, "-t", "mock:gpt-4.1", "-t", "mock-anthropic:claude-haiku-4-5", "-n", "4",
+    doc = json.loads(bench(relay_env, "-T", "mock:gpt-4.1", "-T", "mock-anthropic:claude-haiku-4-5", "-n", "4",
                            "--baseline", "mock-anthropic", "--json"))
     assert [t["label"] for t in doc["targets"]] == ["mock", "mock-anthropic"]
     assert all(t["ok"] == 4 and t["output_tokens"] == 4 * 40 for t in doc["targets"])
@@ -119,7 +119,7 @@ default_model = "gpt-4.1"
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--json", "--csv"], "exclude each other"), (["--baseline", "other"], "not one of the targets"),
-     (["-t", "nocolon"], "PROFILE:MODEL"), (["-p", "nope"], "unknown profile")],
+     (["-T", "nocolon"], "PROFILE:MODEL"), (["-p", "nope"], "unknown profile")],
 )
 def test_usage_errors(relay_env: dict[str, str], args: list[str], message: str) -> None:
     ran = run_relay("bench", "-p", "mock", "-n", "1", *args, env=relay_env) if args[0] != "-p" else \

@@ -65,11 +65,11 @@ class FakeEngine:
         self.last_events = len(done)
         return done
 
-    def abandon(self) -> list[TimedRequest]:
+    def abandon(self, reason: str = "interrupted by Ctrl-C") -> list[TimedRequest]:
         done = [ex for _, _, ex in self._heap]
         self._heap.clear()
         for ex in done:
-            ex.t_end, ex.error, ex.detail = self.clock.now, "interrupted", "interrupted by Ctrl-C"
+            ex.t_end, ex.error, ex.detail = self.clock.now, "interrupted", reason
             self.in_flight -= 1
         return done
 

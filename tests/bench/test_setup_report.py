@@ -38,11 +38,13 @@ def test_prompts_from_flags_file_or_the_built_in_set(tmp_path: Path) -> None:
 
 def test_target_labels() -> None:
     ctx = AppContext(env={"RELAY_HOME": "/nonexistent-relay-home"})
-    assert [t.label for t in resolve_targets(ctx.measure_services(), ["mock", "mock-anthropic"], [], [])] == ["mock", "mock-anthropic"]
-    assert [t.label for t in resolve_targets(ctx.measure_services(), ["mock"], ["fast", "smart"], [])] == ["fast", "smart"]
+    services = ctx.measure_services()
+    assert [t.label for t in resolve_targets(services, ["mock", "mock-anthropic"], [], [])] == \
+        ["mock", "mock-anthropic"]
+    assert [t.label for t in resolve_targets(services, ["mock"], ["fast", "smart"], [])] == ["fast", "smart"]
     both = resolve_targets(ctx.measure_services(), ["mock", "mock-anthropic"], ["gpt-4.1", "x"], [])
     assert [t.label for t in both] == ["mock:gpt-4.1", "mock:x", "mock-anthropic:gpt-4.1", "mock-anthropic:x"]
-    assert resolve_targets(ctx.measure_services(), [], [], ["mock:fast"])[0].wire_model == "gpt-4.1-mini"  # alias resolved
+    assert resolve_targets(services, [], [], ["mock:fast"])[0].wire_model == "gpt-4.1-mini"  # alias resolved
     with pytest.raises(UsageError, match="given twice"):
         resolve_targets(ctx.measure_services(), [], [], ["mock:a", "mock:a"])
 
