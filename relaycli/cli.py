@@ -138,6 +138,14 @@ def handle_termination() -> None:
             signal.signal(signum, _terminate)
 
 
+def _reader_left() -> None:
+    """``relay log | head -1``: the reader of stdout went away, which ends relay quietly with 0."""
+    from relaycli.output.sinks import silence
+
+    silence(sys.__stdout__ or sys.stdout)
+    sys.exit(int(ExitCode.OK))
+
+
 def run(argv: list[str] | None = None) -> None:
     args = hoist_root_options(sys.argv[1:] if argv is None else list(argv))
     OPTIONS.debug = False
@@ -149,9 +157,11 @@ def run(argv: list[str] | None = None) -> None:
     try:
         try:
             app(args=args, prog_name="relay")
-        except SystemExit:  # click turns a KeyboardInterrupt into exit 130; a command may end on its own
+        except SystemExit as done:  # click turns a KeyboardInterrupt into exit 130; a command may end on its own
             if _RECEIVED:
                 sys.exit(128 + _RECEIVED[0])
+            if done.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+                _reader_left()  # click's way of saying stdout's reader went away (EPIPE): a normal end
             raise
     except RelayError as exc:
         if OPTIONS.debug:
@@ -161,10 +171,7 @@ def run(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt as exc:
         sys.exit(interrupt_exit_code(exc) if not _RECEIVED else 128 + _RECEIVED[0])
     except BrokenPipeError:  # `relay models | head -1`: the reader left; end quietly
-        from relaycli.output.sinks import silence
-
-        silence(sys.stdout)
-        sys.exit(int(ExitCode.OK))
+        _reader_left()
     except Exception as exc:  # a bug: say so in one line unless --debug
         from relaycli.core.scrub import scrub_known
 
