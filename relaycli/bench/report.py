@@ -32,8 +32,12 @@ def _num(value: Any) -> str:
     return "-" if value is None else fmt(float(value), "")
 
 
-def _money(value: float | None) -> str:
-    return "unpriced" if value is None else f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+def _money(value: str | None) -> str:
+    """A money string from the document (exact decimal) as the table shows it."""
+    if value is None:
+        return "unpriced"
+    amount = float(value)
+    return f"${amount:.6f}" if amount < 0.01 else f"${amount:.4f}"
 
 
 def render(out: TextIO, doc: dict[str, Any], *, isatty: bool, histogram: dict[str, list[float]] | None = None) -> None:
@@ -196,9 +200,14 @@ def to_csv(doc: dict[str, Any]) -> str:
         for key, _, _ in ROWS:
             stats = t.get(key)
             if stats:
-                writer.writerow([t["label"], t["profile"], t["model"], key, *(stats[c] for c in COLUMNS),
+                writer.writerow([t["label"], t["profile"], t["model"], key, *(_cell(stats[c]) for c in COLUMNS),
                                  stats["p95_reliable"], stats["p99_reliable"]])
     return buf.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """Statistics to 0.1 µs, without binary-float noise (781.6060500000001 -> 781.6061)."""
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def raw_csv(records: Sequence[dict[str, Any]]) -> str:

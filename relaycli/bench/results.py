@@ -107,14 +107,21 @@ def target_metrics(target: Target, records: Sequence[Record], rows: Sequence[tup
     doc["output_tokens_estimated"] = any(r.tokens_estimated for r in ok)
     doc["throughput_tokens_per_s"] = total_tokens / window if window > 0 else None
     doc["new_connections"] = sum(1 for r in measured if not r.reused)
-    doc["cost_usd"] = float(total_cost / cost.priced_ok) if total_cost is not None and cost.priced_ok else None
-    doc["cost_usd_total"] = float(total_cost) if total_cost is not None else None
-    doc["cost_per_1k_output_usd"] = (float(total_cost / cost.priced_tokens * 1000)
+    # money as exact decimal strings (averages to the pico-dollar the ledger keeps)
+    doc["cost_usd"] = _money(total_cost / cost.priced_ok) if total_cost is not None and cost.priced_ok else None
+    doc["cost_usd_total"] = _money(total_cost)
+    doc["cost_per_1k_output_usd"] = (_money(total_cost / cost.priced_tokens * 1000)
                                      if total_cost is not None and cost.priced_tokens else None)
     doc["priced_requests"] = cost.priced
     doc["unpriced_requests"] = cost.unpriced
     doc["empty"] = errors.get("empty", 0)
     return doc
+
+
+def _money(amount: Decimal | None) -> str | None:
+    from relaycli.output.money import decimal_string
+
+    return None if amount is None else decimal_string(amount.quantize(Decimal("1e-12")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_json_has_the_contract_shape(relay_env: dict[str, str]) -> None:
         ("mock", "gpt-4.1-mini", 6, 6, {})
     assert target["ttft_ms"]["n"] == 6 and target["ttft_ms"]["p99_reliable"] is False
     assert target["ttfb_ms"]["p50"] <= target["ttft_ms"]["p50"] <= target["latency_ms"]["p50"]
-    assert target["cost_usd"] > 0 and target["output_tokens"] == 6 * 40 and not target["output_tokens_estimated"]
+    assert Decimal(target["cost_usd"]) > 0 and target["output_tokens"] == 6 * 40 and not target["output_tokens_estimated"]
     assert "records" not in doc
 
 

@@ -25,7 +25,8 @@ def test_priced_requests_are_summed_and_the_rest_counted(relay_env: dict[str, st
     assert len(priced) == 4  # the answers and the empty ones; a 503 costs nothing, a cut stream is unknown
     total = sum(priced, Decimal(0))
     assert target["unpriced_requests"] == 2 and target["priced_requests"] == 4
-    assert target["cost_usd_total"] == float(total) and target["cost_usd"] == float(total / 2)
+    assert Decimal(target["cost_usd_total"]) == total  # exact decimal strings, as everywhere in JSON
+    assert Decimal(target["cost_usd"]) == (total / 2).quantize(Decimal("1e-12"))
     table = run_relay("bench", "-p", "mock", "-n", "8", "--warmup", "0", *PROMPTS, env=relay_env)
     assert "per request" in table.out and "(2 unpriced)" in table.out
 
@@ -61,3 +62,13 @@ def test_some_empty_answers_leave_the_rest_measured(relay_env: dict[str, str]) -
     (target,) = json.loads(ran.out)["targets"]
     assert target["ok"] == 2 and target["errors"] == {"empty": 2} and target["latency_ms"]["n"] == 2
     assert "2 of 4 answers were empty" in ran.err
+
+
+def test_money_is_exact_and_the_csv_has_no_float_noise(relay_env: dict[str, str]) -> None:
+    ran = run_relay("bench", "-p", "mock", "-n", "3", "--warmup", "0", "--json", env=relay_env)
+    (target,) = json.loads(ran.out)["targets"]
+    for key in ("cost_usd", "cost_usd_total", "cost_per_1k_output_usd"):
+        assert isinstance(target[key], str) and "e" not in target[key].lower(), (key, target[key])
+    csv = run_relay("bench", "-p", "mock", "-n", "3", "--warmup", "0", "--csv", env=relay_env).out
+    numbers = [cell for line in csv.splitlines()[1:] for cell in line.split(",")[4:12]]
+    assert numbers and all(len(cell.partition(".")[2]) <= 4 for cell in numbers), csv
