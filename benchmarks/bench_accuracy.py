@@ -31,13 +31,22 @@ if str(ROOT) not in sys.path:
 
 from relaycli.bench.stats import percentile  # noqa: E402
 
-BODY = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True,
-        "stream_options": {"include_usage": True}, "max_tokens": 200}
+BODY = {
+    "model": "gpt-4.1-mini",
+    "messages": [{"role": "user", "content": "hi"}],
+    "stream": True,
+    "stream_options": {"include_usage": True},
+    "max_tokens": 200,
+}
 
 
 def start_server(directives: str, log: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "relaycli.mock", "--set", directives, "--log", str(log)],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relaycli.mock", "--set", directives, "--log", str(log)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
 
@@ -95,9 +104,30 @@ def relay_bench(url: str, n: int, concurrency: int, home: Path) -> tuple[dict[st
     (home / "config.toml").write_text(f'[profiles.t]\nbase_url = "{url}/v1"\ndefault_model = "gpt-4.1-mini"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
     env.update(RELAY_HOME=str(home), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "relaycli", "bench", "-p", "t", "-n", str(n), "-c", str(concurrency),
-                           "--warmup", "3", "--max-tokens", "200", "--json", "--raw"], env=env, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "relaycli",
+            "bench",
+            "-p",
+            "t",
+            "-n",
+            str(n),
+            "-c",
+            str(concurrency),
+            "--warmup",
+            "3",
+            "--max-tokens",
+            "200",
+            "--json",
+            "--raw",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     doc: dict[str, Any] = json.loads(done.stdout)
     records = {r["request_id"]: (r["ttft_ms"], r["latency_ms"]) for r in doc["records"] if not r["warmup"] and r["ok"]}
     return records, doc["self_check"]["cpu_s"] / n * 1e3
@@ -121,8 +151,7 @@ def main() -> int:
     parser.add_argument("--n16", type=int, default=800)
     parser.add_argument("--words", type=int, default=60)
     args = parser.parse_args()
-    directives = (f"ttft_dist=lognormal:0.03:0.5 token_delay_dist=uniform:0.0005:0.002 words={args.words} "
-                  "dist_seed=1")
+    directives = f"ttft_dist=lognormal:0.03:0.5 token_delay_dist=uniform:0.0005:0.002 words={args.words} dist_seed=1"
     print(f"workload: {directives}; server in its own process\n")
     print("client              c    n   error ms: TTFT p50 / p95 / p99 | latency p50 / p95 / p99   CPU ms/req")
     tmp = Path(tempfile.mkdtemp(prefix="relay-bench-accuracy-"))
@@ -140,8 +169,10 @@ def main() -> int:
                 proc.terminate()
                 proc.wait()
             e = errors(client, truth(log))
-            print(f"{name:<17} {concurrency:>3} {n:>5}   {e[0]:+6.2f} {e[1]:+6.2f} {e[2]:+6.2f}        | "
-                  f"{e[3]:+6.2f} {e[4]:+6.2f} {e[5]:+6.2f}          {cpu:6.2f}")
+            print(
+                f"{name:<17} {concurrency:>3} {n:>5}   {e[0]:+6.2f} {e[1]:+6.2f} {e[2]:+6.2f}        | "
+                f"{e[3]:+6.2f} {e[4]:+6.2f} {e[5]:+6.2f}          {cpu:6.2f}"
+            )
     return 0
 
 

@@ -46,8 +46,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ADDED_TARGET_MS = 1.0
 RATE_TARGET = 500.0
-BODY = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "Say something."}], "stream": True,
-        "stream_options": {"include_usage": True}, "max_tokens": 64}
+BODY = {
+    "model": "gpt-4.1-mini",
+    "messages": [{"role": "user", "content": "Say something."}],
+    "stream": True,
+    "stream_options": {"include_usage": True},
+    "max_tokens": 64,
+}
 
 
 def p50(values: list[float]) -> float:
@@ -64,18 +69,42 @@ def p50(values: list[float]) -> float:
 def response_bytes(words: int) -> bytes:
     events = []
     for k in range(words):
-        chunk = {"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4.1-mini",
-                 "choices": [{"index": 0, "delta": {"content": f" w{k}"}, "finish_reason": None}]}
+        chunk = {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "model": "gpt-4.1-mini",
+            "choices": [{"index": 0, "delta": {"content": f" w{k}"}, "finish_reason": None}],
+        }
         events.append(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-    events.append(b"data: " + json.dumps({"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4.1-mini",
-                                          "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}).encode()
-                   + b"\n\n")
-    events.append(b"data: " + json.dumps({"id": "c1", "choices": [], "usage": {
-        "prompt_tokens": 5, "completion_tokens": words, "total_tokens": words + 5}}).encode() + b"\n\n")
+    events.append(
+        b"data: "
+        + json.dumps(
+            {
+                "id": "c1",
+                "object": "chat.completion.chunk",
+                "model": "gpt-4.1-mini",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
+        ).encode()
+        + b"\n\n"
+    )
+    events.append(
+        b"data: "
+        + json.dumps(
+            {
+                "id": "c1",
+                "choices": [],
+                "usage": {"prompt_tokens": 5, "completion_tokens": words, "total_tokens": words + 5},
+            }
+        ).encode()
+        + b"\n\n"
+    )
     events.append(b"data: [DONE]\n\n")
     body = b"".join(b"%x\r\n%b\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
-    head = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: req_fast\r\n"
-            b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n")
+    head = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: req_fast\r\n"
+        b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n"
+    )
     return head + body
 
 
@@ -112,9 +141,29 @@ def serve(words: int) -> None:
 def run_hey(url: str, n: int, concurrency: int, body_file: str) -> tuple[list[float], float]:
     """Per-request response times (ms) and requests/s, from hey's CSV."""
     t = time.perf_counter()
-    done = subprocess.run(["hey", "-n", str(n), "-c", str(concurrency), "-m", "POST", "-T", "application/json",
-                           "-H", "Accept: text/event-stream", "-D", body_file, "-o", "csv", url],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            "hey",
+            "-n",
+            str(n),
+            "-c",
+            str(concurrency),
+            "-m",
+            "POST",
+            "-T",
+            "application/json",
+            "-H",
+            "Accept: text/event-stream",
+            "-D",
+            body_file,
+            "-o",
+            "csv",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wall = time.perf_counter() - t
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     return [float(r["response-time"]) * 1e3 for r in rows if r["status-code"] == "200"], n / wall
@@ -130,8 +179,12 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def run_wrk(url: str, seconds: float, script: str) -> float:
     """wrk's p50 latency in ms at one connection."""
-    done = subprocess.run(["wrk", "-t1", "-c1", f"-d{seconds:g}s", "--latency", "-s", script, url],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["wrk", "-t1", "-c1", f"-d{seconds:g}s", "--latency", "-s", script, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for line in done.stdout.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] == "50%":
@@ -143,8 +196,10 @@ def run_wrk(url: str, seconds: float, script: str) -> float:
 
 def run_raw(port: int, n: int) -> list[float]:
     body = json.dumps(BODY).encode()
-    request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
-               b"Accept: text/event-stream\r\nContent-Length: %d\r\n\r\n%b" % (port, len(body), body))
+    request = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+        b"Accept: text/event-stream\r\nContent-Length: %d\r\n\r\n%b" % (port, len(body), body)
+    )
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     out = []
@@ -162,8 +217,26 @@ def run_raw(port: int, n: int) -> list[float]:
 
 
 def run_relay(env: dict[str, str], n: int, concurrency: int) -> dict:
-    done = subprocess.run([sys.executable, "-m", "relaycli", "bench", "-p", "fast", "-n", str(n), "-c",
-                           str(concurrency), "--warmup", "20", "--json"], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "relaycli",
+            "bench",
+            "-p",
+            "fast",
+            "-n",
+            str(n),
+            "-c",
+            str(concurrency),
+            "--warmup",
+            "20",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit(f"relay bench failed ({done.returncode}): {done.stderr}")
     return json.loads(done.stdout)
@@ -182,14 +255,16 @@ def main() -> int:
     if args.serve:
         serve(args.words)
         return 0
-    server = subprocess.Popen([sys.executable, __file__, "--serve", "--words", str(args.words)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--words", str(args.words)], stdout=subprocess.PIPE, text=True
+    )
     assert server.stdout is not None
     port = int(server.stdout.readline())
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
     home = tempfile.mkdtemp(prefix="relay-bench-overhead-")
     Path(home, "config.toml").write_text(
-        f'[profiles.fast]\nbase_url = "http://127.0.0.1:{port}/v1"\ndefault_model = "gpt-4.1-mini"\n')
+        f'[profiles.fast]\nbase_url = "http://127.0.0.1:{port}/v1"\ndefault_model = "gpt-4.1-mini"\n'
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
     env.update(RELAY_HOME=home, PYTHONPATH=str(ROOT))
     body_file = str(Path(home, "body.json"))
@@ -199,15 +274,23 @@ def main() -> int:
     wrk_script = str(Path(home, "post.lua"))
     Path(wrk_script).write_text(WRK_SCRIPT.format(body=json.dumps(BODY)))
     try:
-        print(f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python "
-              f"{platform.python_version()}; hey: {'yes' if has_hey else 'not installed'}, wrk: "
-              f"{'yes' if has_wrk else 'not installed'}")
+        print(
+            f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}; hey: {'yes' if has_hey else 'not installed'}, wrk: "
+            f"{'yes' if has_wrk else 'not installed'}"
+        )
         print(f"endpoint: a fixed streamed chat completion of {args.words} content events, in its own process\n")
-        p50s: dict[str, list[float]] = {"hey": [], "wrk": [], "raw socket": [], "relay latency": [],
-                                        "relay TTFT": [], "relay TTFB": []}
+        p50s: dict[str, list[float]] = {
+            "hey": [],
+            "wrk": [],
+            "raw socket": [],
+            "relay latency": [],
+            "relay TTFT": [],
+            "relay TTFB": [],
+        }
         kinds = [k for k, ok in (("hey", has_hey), ("wrk", has_wrk), ("raw", True), ("relay", True)) if ok]
         for r in range(args.rounds):
-            for kind in kinds[r % len(kinds):] + kinds[: r % len(kinds)]:
+            for kind in kinds[r % len(kinds) :] + kinds[: r % len(kinds)]:
                 if kind == "hey":
                     times, _ = run_hey(url, args.n + 20, 1, body_file)
                     p50s["hey"].append(p50(times[20:]))
@@ -220,17 +303,21 @@ def main() -> int:
                     p50s["relay latency"].append(target["latency_ms"]["p50"])
                     p50s["relay TTFT"].append(target["ttft_ms"]["p50"])
                     p50s["relay TTFB"].append(target["ttfb_ms"]["p50"])
-        print(f"concurrency 1, {args.n} requests per client per round (wrk: {max(1.0, args.n / 2000):g} s), "
-              f"{args.rounds} rounds (order rotated):")
+        print(
+            f"concurrency 1, {args.n} requests per client per round (wrk: {max(1.0, args.n / 2000):g} s), "
+            f"{args.rounds} rounds (order rotated):"
+        )
         print("client            p50 ms per round           median")
         for name, values in p50s.items():
             if values:
                 print(f"{name:<17} {' '.join(f'{v:7.3f}' for v in values):<26} {statistics.median(values):7.3f}")
         relay_p50 = statistics.median(p50s["relay latency"])
-        diffs = {name: relay_p50 - statistics.median(p50s[name]) for name in ("hey", "wrk", "raw socket")
-                 if p50s[name]}
-        print("relay p50 - reference p50: " + ", ".join(f"{name} {d:+.3f} ms" for name, d in diffs.items())
-              + (" (hey's CSV has 0.1 ms resolution)" if has_hey else ""))
+        diffs = {name: relay_p50 - statistics.median(p50s[name]) for name in ("hey", "wrk", "raw socket") if p50s[name]}
+        print(
+            "relay p50 - reference p50: "
+            + ", ".join(f"{name} {d:+.3f} ms" for name, d in diffs.items())
+            + (" (hey's CSV has 0.1 ms resolution)" if has_hey else "")
+        )
         reference, added = max(diffs.items(), key=lambda item: item[1])
         doc = run_relay(env, args.throughput_n, args.throughput_c)
         check = doc["self_check"]
@@ -240,13 +327,17 @@ def main() -> int:
         hey_rate = None
         if has_hey:
             _, hey_rate = run_hey(url, args.throughput_n, args.throughput_c, body_file)
-        print(f"\nthroughput at concurrency {args.throughput_c}, {requests} requests: relay {rate:.0f} req/s with "
-              f"every response parsed ({io_rate:.0f} req/s on the wire, {check['analysis_s']:.2f} s parsing; client "
-              f"CPU {check['cpu_share']:.0%} of a core, loop busy p99 {check['loop_busy_ms'].get('p99', 0):.2f} ms)"
-              + (f"; hey {hey_rate:.0f} req/s" if hey_rate else ""))
+        print(
+            f"\nthroughput at concurrency {args.throughput_c}, {requests} requests: relay {rate:.0f} req/s with "
+            f"every response parsed ({io_rate:.0f} req/s on the wire, {check['analysis_s']:.2f} s parsing; client "
+            f"CPU {check['cpu_share']:.0%} of a core, loop busy p99 {check['loop_busy_ms'].get('p99', 0):.2f} ms)"
+            + (f"; hey {hey_rate:.0f} req/s" if hey_rate else "")
+        )
         ok_added, ok_rate = added < ADDED_TARGET_MS, rate >= RATE_TARGET
-        print(f"added latency p50 (relay - {reference}, the largest difference): {added:+.3f} ms "
-              f"(target < {ADDED_TARGET_MS:g} ms): {'PASS' if ok_added else 'FAIL'}")
+        print(
+            f"added latency p50 (relay - {reference}, the largest difference): {added:+.3f} ms "
+            f"(target < {ADDED_TARGET_MS:g} ms): {'PASS' if ok_added else 'FAIL'}"
+        )
         print(f"sustained rate: {rate:.0f} req/s (target >= {RATE_TARGET:g}): {'PASS' if ok_rate else 'FAIL'}")
         return 0 if (ok_added and ok_rate) or not args.check else 1
     finally:

@@ -47,8 +47,8 @@ from relaycli.datatypes import Result, Timing, Usage  # noqa: E402
 from relaycli.errors import RateLimited  # noqa: E402
 from relaycli.ledger import Ledger, LedgerRow, utc_timestamp  # noqa: E402
 from relaycli.ledger.store import COLUMNS  # noqa: E402
-from relaycli.usage.prices import PriceTable  # noqa: E402
 from relaycli.pipeline.recording import build_row  # noqa: E402
+from relaycli.usage.prices import PriceTable  # noqa: E402
 
 CONFIG = """\
 default_profile = "relay"
@@ -74,8 +74,16 @@ output = 1.20
 """
 
 # (model, weight): one is in no price table at all.
-MODELS = [("gpt-4.1", 20), ("gpt-4.1-mini", 25), ("claude-sonnet-4-5", 18), ("claude-haiku-4-5", 12),
-          ("deepseek-chat", 10), ("gemini-2.5-flash", 8), ("house-model", 5), ("mystery-model-x", 2)]
+MODELS = [
+    ("gpt-4.1", 20),
+    ("gpt-4.1-mini", 25),
+    ("claude-sonnet-4-5", 18),
+    ("claude-haiku-4-5", 12),
+    ("deepseek-chat", 10),
+    ("gemini-2.5-flash", 8),
+    ("house-model", 5),
+    ("mystery-model-x", 2),
+]
 PROFILES = [("relay", 70), ("direct", 15), ("router", 15)]
 TARGETS = {"monthly": 1.0, "by day,model": 2.0}
 _UNIT = Decimal(10) ** 12
@@ -103,22 +111,41 @@ def shapes(seed: int) -> list[LedgerRow]:
                 prompt = rng.choice([200, 800, 2_000, 6_000, 20_000, 60_000]) + rng.randrange(100)
                 cached = prompt * rng.choice([0, 0, 0, 1, 2, 3]) // 4
                 completion = rng.choice([50, 150, 400, 900, 2_500]) + rng.randrange(50)
-                raw = {"prompt_tokens": prompt, "completion_tokens": completion,
-                       "prompt_tokens_details": {"cached_tokens": cached}}
+                raw = {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "prompt_tokens_details": {"cached_tokens": cached},
+                }
                 usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached, raw=raw)
                 outcome, error, result = "ok", None, _result(model, usage)
                 if variant == 10:  # a failure that came back with nothing
                     outcome, error, result = "error", RateLimited("429 after retries", status=429), None
                 if variant == 11:  # a truncated stream: partial usage
                     outcome = "truncated"
-                out.append(build_row(command="stream", profile=profile, model_requested=model, result=result,
-                                     outcome=outcome, error=error, prices=prices))
+                out.append(
+                    build_row(
+                        command="stream",
+                        profile=profile,
+                        model_requested=model,
+                        result=result,
+                        outcome=outcome,
+                        error=error,
+                        prices=prices,
+                    )
+                )
     return out
 
 
 def _result(model: str, usage: Usage) -> Result:
-    return Result(text="", model=model, finish_reason="stop", usage=usage, request_id="req_x",
-                  timing=Timing(t_send=0, t_first_token=300_000_000, t_end=2_000_000_000), status=200)
+    return Result(
+        text="",
+        model=model,
+        finish_reason="stop",
+        usage=usage,
+        request_id="req_x",
+        timing=Timing(t_send=0, t_first_token=300_000_000, t_end=2_000_000_000),
+        status=200,
+    )
 
 
 def generate(path: Path, rows: int, months: int, seed: int) -> None:
@@ -147,9 +174,14 @@ def generate(path: Path, rows: int, months: int, seed: int) -> None:
         choices = by_key[(rng.choices(models, model_weights)[0], rng.choices(names, name_weights)[0])]
         template = rng.choices(choices, weights)[0]
         row = dataclasses.replace(
-            template, id=f"{seed:04x}{n:028x}", ts=utc_timestamp(start + timedelta(seconds=offset)),
-            request_id=f"req_{n:012d}", latency_ms=round(rng.uniform(400, 9000), 3),
-            ttft_ms=round(rng.uniform(150, 900), 3), tag="bench" if rng.random() < 0.02 else None)
+            template,
+            id=f"{seed:04x}{n:028x}",
+            ts=utc_timestamp(start + timedelta(seconds=offset)),
+            request_id=f"req_{n:012d}",
+            latency_ms=round(rng.uniform(400, 9000), 3),
+            ttft_ms=round(rng.uniform(150, 900), 3),
+            tag="bench" if rng.random() < 0.02 else None,
+        )
         batch.append([_db(name, getattr(row, name)) for name in COLUMNS])
         if len(batch) == 50_000:
             conn.executemany(insert, batch)
@@ -220,12 +252,16 @@ def main() -> int:
         t0 = time.perf_counter()
         generate(ledger, args.rows, args.months, args.seed)
         size = ledger.stat().st_size / 1e6
-        print(f"wrote {args.rows:,} rows over {args.months} months to {ledger} ({size:,.0f} MB) "
-              f"in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"wrote {args.rows:,} rows over {args.months} months to {ledger} ({size:,.0f} MB) "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
     if args.no_time:
         return 0
-    print(f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"SQLite {sqlite3.sqlite_version}; whole `relay` processes, best of {args.runs}, TZ=UTC unless given")
+    print(
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}; whole `relay` processes, best of {args.runs}, TZ=UTC unless given"
+    )
     failed = False
     reports = [
         ("monthly", ["cost", "--json"]),

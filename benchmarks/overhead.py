@@ -46,10 +46,10 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from relaycli import __version__  # noqa: E402
+from relaycli.commands.stream import run as run_stream  # noqa: E402
 from relaycli.context import AppContext  # noqa: E402
 from relaycli.mock.options import MockOptions  # noqa: E402
 from relaycli.mock.server import MockServer  # noqa: E402
-from relaycli.commands.stream import run as run_stream  # noqa: E402
 
 TARGET_MS = 15.0
 PROMPT = "Say something about benchmarks."
@@ -159,12 +159,12 @@ def median_of(fn: Callable[[], object], reps: int) -> float:
 
 
 def breakdown(env: dict[str, str], reps: int) -> list[tuple[str, float, str]]:
-    from relaycli.usage import prices as pricing
     from relaycli.core.client import RelayClient
     from relaycli.datatypes import Message
-    from relaycli.pipeline import Ask
     from relaycli.ledger import Ledger
+    from relaycli.pipeline import Ask
     from relaycli.pipeline.recording import build_row
+    from relaycli.usage import prices as pricing
 
     def context() -> tuple[AppContext, object, object]:
         ctx = AppContext(env=env, stdin=io.StringIO(""), stdout=io.StringIO(), stderr=io.StringIO())
@@ -185,8 +185,15 @@ def breakdown(env: dict[str, str], reps: int) -> list[tuple[str, float, str]]:
     result = stream_only()
 
     def row() -> object:
-        return build_row(command="stream", profile=profile, model_requested=MODEL, result=result,  # type: ignore[arg-type]
-                         outcome="ok", error=None, prices=pricing.PriceTable.load(ctx.settings.prices))
+        return build_row(
+            command="stream",
+            profile=profile,
+            model_requested=MODEL,
+            result=result,  # type: ignore[arg-type]
+            outcome="ok",
+            error=None,
+            prices=pricing.PriceTable.load(ctx.settings.prices),
+        )
 
     ledger_path = Path(env["RELAY_HOME"]) / "breakdown" / "ledger.db"  # not the one being counted
     Ledger.open(ledger_path).close()  # created and migrated once, as an existing ledger is
@@ -224,14 +231,16 @@ def breakdown(env: dict[str, str], reps: int) -> list[tuple[str, float, str]]:
     raw_fresh = "per request, in the raw-fresh column"
     steps = [
         ("AppContext + config load + profile, model, key", context, per_request),
-        ("the stream on an open `RelayClient` (send, SSE decode, parse)", stream_only,
-         "per request; compare with raw reused"),
+        (
+            "the stream on an open `RelayClient` (send, SSE decode, parse)",
+            stream_only,
+            "per request; compare with raw reused",
+        ),
         ("price lookup + ledger row built (`build_row`)", row, per_request),
         ("ledger open + `BEGIN IMMEDIATE` insert + close", ledger_write, per_request),
         ("`RelayClient(...)` created and closed", client_new_close, per_request),
         ("the raw-fresh column's `httpx.Client(...)` created and closed", httpx_client_raw, raw_fresh),
-        ("`httpx.Client()` with defaults (loads the CA bundle)", httpx_client_default,
-         "https profiles only; not here"),
+        ("`httpx.Client()` with defaults (loads the CA bundle)", httpx_client_default, "https profiles only; not here"),
         ("built-in price table parsed (`prices.json`)", snapshot, "once per process; warm in-process"),
     ]
     out = []
@@ -239,11 +248,15 @@ def breakdown(env: dict[str, str], reps: int) -> list[tuple[str, float, str]]:
         fn()  # warm
         out.append((label, median_of(fn, reps), note))
         if fn is ledger_write:
-            what = {"open": "open (connect, pragmas, schema check; makes -wal, -shm)",
-                    "insert": "insert (new WAL: fdatasync of the WAL and its directory)",
-                    "close": "close (last one out: checkpoint, 2 fdatasync, -wal, -shm removed)"}
-            out.extend((f"  of which {what[name]}", statistics.median(values[1:]), per_request)
-                       for name, values in parts.items())
+            what = {
+                "open": "open (connect, pragmas, schema check; makes -wal, -shm)",
+                "insert": "insert (new WAL: fdatasync of the WAL and its directory)",
+                "close": "close (last one out: checkpoint, 2 fdatasync, -wal, -shm removed)",
+            }
+            out.extend(
+                (f"  of which {what[name]}", statistics.median(values[1:]), per_request)
+                for name, values in parts.items()
+            )
     client.close()
     return out
 
@@ -264,26 +277,29 @@ def profile_relay(relay: Relay, runs: int) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200, help="measured requests of each kind (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests of each kind first")
     parser.add_argument("--words", type=int, default=40, help="answer length in tokens (default 40)")
-    parser.add_argument("--sink", choices=("devnull", "stringio"), default="devnull",
-                        help="where relay's stdout goes (default: a /dev/null text file)")
+    parser.add_argument(
+        "--sink",
+        choices=("devnull", "stringio"),
+        default="devnull",
+        help="where relay's stdout goes (default: a /dev/null text file)",
+    )
     parser.add_argument("--breakdown-reps", type=int, default=50, help="repetitions per breakdown step")
     parser.add_argument("--no-breakdown", action="store_true", help="skip the per-step breakdown")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of 50 relay requests")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 when the median overhead misses the target")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the median overhead misses the target")
     args = parser.parse_args()
     if args.n < 1 or args.breakdown_reps < 1 or args.warmup < 0:
         parser.error("--n and --breakdown-reps must be at least 1, --warmup at least 0")
 
     wall = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="relay-bench-") as home, \
-            MockServer(port=0, options=MockOptions(words=args.words), keep_log=False) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="relay-bench-") as home,
+        MockServer(port=0, options=MockOptions(words=args.words), keep_log=False) as server,
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
         env.update(RELAY_HOME=home, RELAY_MOCK_URL=server.url)
         raw, relay = Raw(server.url), Relay(env, args.sink)
@@ -299,7 +315,7 @@ def main() -> int:
         order = list(kinds)
         for i in range(args.n):
             # ABC, BCA, CAB, ...: no kind always runs right after the same other one
-            for name in order[i % 3:] + order[:i % 3]:
+            for name in order[i % 3 :] + order[: i % 3]:
                 times[name].append(timed(kinds[name]))
 
         from relaycli.ledger import Ledger
@@ -319,10 +335,12 @@ def main() -> int:
     overhead = statistics.median(mine) - statistics.median(fresh)
     verdict = "PASS" if overhead < TARGET_MS else "FAIL"
 
-    print(f"relay per-request overhead, {args.n} interleaved requests of each kind after {args.warmup} "
-          f"warm-up (Python {platform.python_version()}, httpx {httpx.__version__}, {platform.system()} "
-          f"{platform.machine()}, {os.cpu_count()} cores); local relay in-process, {args.words}-token "
-          f"answers ({data_lines} SSE data lines), no delays.\n")
+    print(
+        f"relay per-request overhead, {args.n} interleaved requests of each kind after {args.warmup} "
+        f"warm-up (Python {platform.python_version()}, httpx {httpx.__version__}, {platform.system()} "
+        f"{platform.machine()}, {os.cpu_count()} cores); local relay in-process, {args.words}-token "
+        f"answers ({data_lines} SSE data lines), no delays.\n"
+    )
     print("| request | median ms | p90 ms | p99 ms | median vs raw fresh |")
     print("|---|---:|---:|---:|---:|")
     base = statistics.median(fresh)
@@ -336,8 +354,10 @@ def main() -> int:
         for label, value, note in steps:
             print(f"| {label} | {value:.2f} | {note} |")
         snapshot_ms = steps[-1][1]
-        print(f"\na fresh `relay stream` process also parses the price table: overhead + that = "
-              f"{overhead + snapshot_ms:.2f} ms")
+        print(
+            f"\na fresh `relay stream` process also parses the price table: overhead + that = "
+            f"{overhead + snapshot_ms:.2f} ms"
+        )
     rows_ok = "ok" if rows == expected_rows else "MISMATCH"
     print(f"\nledger rows: {rows} (expected {expected_rows}, one per relay request): {rows_ok}")
     print(f"wall time: {elapsed:.1f} s")

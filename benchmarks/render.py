@@ -29,14 +29,51 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-WORDS = ("relay", "stream", "token", "latency", "budget", "profile", "model", "answer", "ledger", "request",
-         "window", "cache", "price", "header", "event", "parser", "buffer", "socket", "retry", "timeout", "server",
-         "client", "terminal", "render", "chunk", "line")
+WORDS = (
+    "relay",
+    "stream",
+    "token",
+    "latency",
+    "budget",
+    "profile",
+    "model",
+    "answer",
+    "ledger",
+    "request",
+    "window",
+    "cache",
+    "price",
+    "header",
+    "event",
+    "parser",
+    "buffer",
+    "socket",
+    "retry",
+    "timeout",
+    "server",
+    "client",
+    "terminal",
+    "render",
+    "chunk",
+    "line",
+)
 CODE = {
-    "python": ["def {w}(items: list[int]) -> int:", '    """Sum the {w} items."""', "    total = 0",
-               "    for item in items:  # {w}", "        total += item * {n}", "    return total", ""],
-    "rust": ["fn {w}(items: &[u64]) -> u64 {{", "    // {w} with {n}", "    items.iter().map(|x| x * {n}).sum()",
-             "}}", ""],
+    "python": [
+        "def {w}(items: list[int]) -> int:",
+        '    """Sum the {w} items."""',
+        "    total = 0",
+        "    for item in items:  # {w}",
+        "        total += item * {n}",
+        "    return total",
+        "",
+    ],
+    "rust": [
+        "fn {w}(items: &[u64]) -> u64 {{",
+        "    // {w} with {n}",
+        "    items.iter().map(|x| x * {n}).sum()",
+        "}}",
+        "",
+    ],
     "bash": ["for f in *.{w}; do", '  echo "$f" | wc -c  # {n}', "done", ""],
 }
 
@@ -93,7 +130,7 @@ def chunks(text: str, seed: int = 11) -> list[str]:
     out, i = [], 0
     while i < len(text):
         step = rng.randint(1, 7)
-        out.append(text[i:i + step])
+        out.append(text[i : i + step])
         i += step
     return out
 
@@ -118,8 +155,15 @@ class NaiveStream:
         pass
 
 
-def run(tokens: int, width: int, height: int, frame_interval: float, window: int,
-        naive: bool = False, arrival_rate: float = 0.0) -> dict[str, float]:
+def run(
+    tokens: int,
+    width: int,
+    height: int,
+    frame_interval: float,
+    window: int,
+    naive: bool = False,
+    arrival_rate: float = 0.0,
+) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from rich.console import Console
 
@@ -127,15 +171,22 @@ def run(tokens: int, width: int, height: int, frame_interval: float, window: int
 
     answer = build_answer(tokens)
     pieces = chunks(answer)
-    console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor", width=width,
-                      height=height, legacy_windows=False)
+    console = Console(
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        width=width,
+        height=height,
+        legacy_windows=False,
+    )
     # With --arrival-rate R the renderer's clock says chunk k arrived at k / R seconds (as a model streaming
     # R chunks a second would deliver them), so its frame limit redraws as often as it would in use;
     # the time measured is still the real time spent rendering.
     arrived = [0.0]
     renderer_clock = (lambda: arrived[0]) if arrival_rate > 0 else time.monotonic
-    stream = NaiveStream(console) if naive else MarkdownStream(console, frame_interval=frame_interval,
-                                                               clock=renderer_clock)
+    stream = (
+        NaiveStream(console) if naive else MarkdownStream(console, frame_interval=frame_interval, clock=renderer_clock)
+    )
     times = []
     clock = time.perf_counter
     started = clock()
@@ -151,10 +202,19 @@ def run(tokens: int, width: int, height: int, frame_interval: float, window: int
     total = clock() - started
     window = min(window, len(times) // 2)
     first, last = sum(times[:window]), sum(times[-window:])
-    return {"chars": len(answer), "chunks": len(pieces), "first": first, "last": last,
-            "ratio": last / first if first else float("inf"), "total": total, "finish": finish,
-            "redraws": stream.redraws, "rows": stream.committed_rows, "output": len(console.file.getvalue()),
-            "window": window}
+    return {
+        "chars": len(answer),
+        "chunks": len(pieces),
+        "first": first,
+        "last": last,
+        "ratio": last / first if first else float("inf"),
+        "total": total,
+        "finish": finish,
+        "redraws": stream.redraws,
+        "rows": stream.committed_rows,
+        "output": len(console.file.getvalue()),
+        "window": window,
+    }
 
 
 def main() -> None:
@@ -164,22 +224,39 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=40)
     parser.add_argument("--frame-interval", type=float, default=0.05)
     parser.add_argument("--window", type=int, default=1000)
-    parser.add_argument("--arrival-rate", type=float, default=0.0,
-                        help="chunks per second the renderer's clock sees (e.g. 100, a fast model); "
-                             "0 = as fast as they can be fed")
-    parser.add_argument("--naive", action="store_true",
-                        help="for comparison, re-render the whole answer on every chunk (try --tokens 2000)")
+    parser.add_argument(
+        "--arrival-rate",
+        type=float,
+        default=0.0,
+        help="chunks per second the renderer's clock sees (e.g. 100, a fast model); 0 = as fast as they can be fed",
+    )
+    parser.add_argument(
+        "--naive",
+        action="store_true",
+        help="for comparison, re-render the whole answer on every chunk (try --tokens 2000)",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 unless ratio < 2 and total < 2 s")
     args = parser.parse_args()
-    r = run(args.tokens, args.width, args.height, args.frame_interval, args.window, naive=args.naive,
-            arrival_rate=args.arrival_rate)
+    r = run(
+        args.tokens,
+        args.width,
+        args.height,
+        args.frame_interval,
+        args.window,
+        naive=args.naive,
+        arrival_rate=args.arrival_rate,
+    )
     mode = "whole answer re-rendered per chunk (naive)" if args.naive else f"frame interval {args.frame_interval:g} s"
     if args.arrival_rate > 0:
         mode += f", chunks arriving at {args.arrival_rate:g}/s on the renderer's clock"
-    print(f"python {platform.python_version()} on {platform.machine()}, {args.width}x{args.height} virtual "
-          f"terminal, {mode}")
-    print(f"answer: {r['chars']:,} characters (~{r['chars'] // 4:,} tokens) in {r['chunks']:,} chunks; "
-          f"{r['rows']:,} rows committed, {r['redraws']:,} draws, {r['output']:,} bytes written")
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {args.width}x{args.height} virtual "
+        f"terminal, {mode}"
+    )
+    print(
+        f"answer: {r['chars']:,} characters (~{r['chars'] // 4:,} tokens) in {r['chunks']:,} chunks; "
+        f"{r['rows']:,} rows committed, {r['redraws']:,} draws, {r['output']:,} bytes written"
+    )
     print(f"first {r['window']:,} chunks: {r['first'] * 1000:.1f} ms")
     print(f"last  {r['window']:,} chunks: {r['last'] * 1000:.1f} ms")
     ok = r["ratio"] < 2 and r["total"] < 2

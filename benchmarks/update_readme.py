@@ -20,11 +20,12 @@ def main() -> None:
     text = readme.read_text()
     for marker, argv in SCRIPTS.items():
         command = f"python benchmarks/{' '.join(argv)}"
-        done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / argv[0]), *argv[1:]],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / argv[0]), *argv[1:]], capture_output=True, text=True, check=True
+        )
         block = f"<!-- {marker} -->\n`{command}`:\n\n{done.stdout.strip()}\n<!-- /{marker} -->"
         start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
         print(done.stdout)
     readme.write_text(text)
 

@@ -84,8 +84,9 @@ OPTIONS = _Options()
 
 @app.callback()
 def root(
-    version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_version, help="Print the version and exit."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors (anywhere on the command line)."),
 ) -> None:
     """A client for AI API relays: stream answers, list models, track usage and cost."""
@@ -178,6 +179,7 @@ def run(argv: list[str] | None = None) -> None:
         if OPTIONS.debug:
             print_traceback()
         else:
-            sys.stderr.write(scrub_known(f"relay: internal error: {type(exc).__name__}: {exc} (rerun with --debug)")
-                             + "\n")
+            sys.stderr.write(
+                scrub_known(f"relay: internal error: {type(exc).__name__}: {exc} (rerun with --debug)") + "\n"
+            )
         sys.exit(int(ExitCode.ERROR))

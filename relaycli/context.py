@@ -140,8 +140,9 @@ class AppContext:
         def announce(notice: RetryNotice) -> None:
             say.note(f"{notice.reason}; retrying in {notice.wait_s:.1f} s (retry {notice.attempt})")
 
-        return RelayClient(profile, key, transport=self.transport, on_retry=announce,
-                           quirks=self.quirks.for_client(profile))
+        return RelayClient(
+            profile, key, transport=self.transport, on_retry=announce, quirks=self.quirks.for_client(profile)
+        )
 
     @cached_property
     def quirks(self) -> QuirkStore:
@@ -167,8 +168,15 @@ class AppContext:
         """What ``relay bench`` and ``relay ping`` need."""
         from relaycli.bench.services import Services
 
-        return Services(profile=self.profile, default_model=lambda chosen: self.model(chosen, None)[0], key=self.key,
-                        ledger=self.ledger, prices=lambda: self.prices, warn=self.warn, env=self.env)
+        return Services(
+            profile=self.profile,
+            default_model=lambda chosen: self.model(chosen, None)[0],
+            key=self.key,
+            ledger=self.ledger,
+            prices=lambda: self.prices,
+            warn=self.warn,
+            env=self.env,
+        )
 
     def close(self) -> None:
         if "quirks" in self.__dict__:

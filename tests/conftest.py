@@ -65,15 +65,20 @@ class Ran:
     err: str
 
 
-def run_relay(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-              timeout: float = 60) -> Ran:
+def run_relay(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60) -> Ran:
     """Run the real CLI in a subprocess, as a user's shell would."""
     full_env = {k: v for k, v in os.environ.items() if k not in RELAY_VARS}
     full_env.update(env or {})
     full_env.setdefault("PYTHONUNBUFFERED", "1")
-    done = subprocess.run([sys.executable, "-m", "relaycli", *args], env=full_env, input=input,
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=None if input is not None else subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "relaycli", *args],
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
     return Ran(done.returncode, done.stdout, done.stderr)
 
 

@@ -26,8 +26,9 @@ def test_every_command_loads_and_its_help_line_matches_its_docstring() -> None:
 
 
 def test_completions_are_current() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_completions.py"), "--check"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_completions.py"), "--check"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

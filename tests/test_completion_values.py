@@ -82,10 +82,17 @@ def test_by_keys_combine_with_commas(shell_env: dict[str, str]) -> None:
 
 def test_setting_keys_for_config_set(shell_env: dict[str, str]) -> None:
     offered = complete(shell_env, "config", "set", "")
-    assert {"default_profile", "profiles.work.base_url", "profiles.home.timeout.read",
-            "profiles.mock.billing.per_usd"} <= set(offered)
+    assert {
+        "default_profile",
+        "profiles.work.base_url",
+        "profiles.home.timeout.read",
+        "profiles.mock.billing.per_usd",
+    } <= set(offered)
     assert complete(shell_env, "config", "set", "profiles.work.time") == [
-        "profiles.work.timeout.connect", "profiles.work.timeout.read", "profiles.work.timeout.total"]
+        "profiles.work.timeout.connect",
+        "profiles.work.timeout.read",
+        "profiles.work.timeout.total",
+    ]
     assert "default_profile" not in complete(shell_env, "config", "set", "default_profile", "")  # a value
 
 
@@ -104,5 +111,9 @@ def test_what_completion_runs_imports_nothing_heavy(tmp_path: Path, args: list[s
     from tests.test_startup import heavy, imported
 
     modules = imported(tmp_path, *args)
-    assert heavy(modules, "httpx", "httpcore", "sqlite3", "_sqlite3", "rich", "tomli_w", "relaycli.core",
-                 "relaycli.ledger") == []
+    assert (
+        heavy(
+            modules, "httpx", "httpcore", "sqlite3", "_sqlite3", "rich", "tomli_w", "relaycli.core", "relaycli.ledger"
+        )
+        == []
+    )

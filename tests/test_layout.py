@@ -21,8 +21,16 @@ RULES: dict[str, tuple[str, ...]] = {
     "click": ("cli.py", "commands/"),
 }
 CONTEXT_ALLOWED = ("context.py", "cli.py", "commands/")
-LOOSE_ALLOWED = {"__init__.py", "__main__.py", "entry.py", "cli.py", "context.py", "errors.py", "datatypes.py",
-                 "paths.py"}
+LOOSE_ALLOWED = {
+    "__init__.py",
+    "__main__.py",
+    "entry.py",
+    "cli.py",
+    "context.py",
+    "errors.py",
+    "datatypes.py",
+    "paths.py",
+}
 
 
 def modules(root: Path) -> Iterator[tuple[str, ast.Module]]:

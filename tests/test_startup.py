@@ -24,8 +24,7 @@ main()
 
 def imported(tmp_path: Path, *args: str) -> set[str]:
     out = tmp_path / "modules.json"
-    done = subprocess.run([sys.executable, "-c", PROBE, str(out), *args], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([sys.executable, "-c", PROBE, str(out), *args], capture_output=True, text=True, timeout=60)
     assert done.returncode in (0, 2), done.stderr
     return set(json.loads(out.read_text()))
 
@@ -39,12 +38,36 @@ def test_version_imports_neither_typer_nor_httpx(tmp_path: Path) -> None:
     assert heavy(modules, "typer", "click", "httpx", "rich", "sqlite3", "platformdirs") == []
 
 
-@pytest.mark.parametrize("args", [["--help"], ["stream", "--help"], ["config", "--help"], [], ["chat", "--help"],
-                                  ["cost", "--help"], ["bench", "--help"], ["ping", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["stream", "--help"],
+        ["config", "--help"],
+        [],
+        ["chat", "--help"],
+        ["cost", "--help"],
+        ["bench", "--help"],
+        ["ping", "--help"],
+    ],
+)
 def test_help_imports_no_httpx_sqlite_or_rich_live(tmp_path: Path, args: list[str]) -> None:
     modules = imported(tmp_path, *args)
-    assert heavy(modules, "httpx", "httpcore", "sqlite3", "_sqlite3", "rich.live", "rich.markdown",
-                 "tomli_w", "relaycli.core", "relaycli.ledger") == []
+    assert (
+        heavy(
+            modules,
+            "httpx",
+            "httpcore",
+            "sqlite3",
+            "_sqlite3",
+            "rich.live",
+            "rich.markdown",
+            "tomli_w",
+            "relaycli.core",
+            "relaycli.ledger",
+        )
+        == []
+    )
 
 
 def test_version_output() -> None:

@@ -69,13 +69,31 @@ class Record:
         return self.error is None
 
 
-def analyze(ex: TimedRequest, *, fmt: WireFormat, target: int, seq: int, warmup: bool = False,
-            peer: Peer = UNNAMED, key_source: str = "no key configured") -> Record:
+def analyze(
+    ex: TimedRequest,
+    *,
+    fmt: WireFormat,
+    target: int,
+    seq: int,
+    warmup: bool = False,
+    peer: Peer = UNNAMED,
+    key_source: str = "no key configured",
+) -> Record:
     """The record of one exchange. ``peer`` names the endpoint in errors and holds the key sent, which is
     scrubbed from everything the server said; ``key_source`` goes into a 401's message."""
-    rec = Record(target=target, seq=seq, warmup=warmup, t_sched=ex.t_sched, t_send=ex.t_send,
-                 t_headers=ex.t_headers, t_end=ex.t_end, status=ex.status, reused=ex.reused,
-                 connect_ns=ex.connect_ns, tls_ns=ex.tls_ns)
+    rec = Record(
+        target=target,
+        seq=seq,
+        warmup=warmup,
+        t_sched=ex.t_sched,
+        t_send=ex.t_send,
+        t_headers=ex.t_headers,
+        t_end=ex.t_end,
+        status=ex.status,
+        reused=ex.reused,
+        connect_ns=ex.connect_ns,
+        tls_ns=ex.tls_ns,
+    )
     request_id = fmt.request_id(ex.headers)
     rec.request_id = peer.scrub(request_id) if request_id else None
     if ex.error is not None:
@@ -85,16 +103,21 @@ def analyze(ex: TimedRequest, *, fmt: WireFormat, target: int, seq: int, warmup:
     if not 200 <= ex.status <= 299:
         rec.error = f"http_{ex.status}"
         rec.detail = short(error_message(body, ex.headers.get("content-type", ""), peer)[0], 120)
-        rec.failure = status_error(ex.status, message=rec.detail, peer=peer, key_source=key_source,
-                                   key_sent=bool(peer.secret), request_id=rec.request_id)
+        rec.failure = status_error(
+            ex.status,
+            message=rec.detail,
+            peer=peer,
+            key_source=key_source,
+            key_sent=bool(peer.secret),
+            request_id=rec.request_id,
+        )
         return rec
     ctype = ex.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
         return _complete_json(rec, fmt, ex, peer)
     if ctype not in ("text/event-stream", "", "text/plain"):
         rec.error, rec.detail = "not_sse", f"{ctype} instead of an event stream"
-        rec.failure = EndpointError(f"{peer.name} returned {rec.detail}", status=ex.status,
-                                    request_id=rec.request_id)
+        rec.failure = EndpointError(f"{peer.name} returned {rec.detail}", status=ex.status, request_id=rec.request_id)
         return rec
     _stream(rec, fmt, ex, peer)
     _empty(rec, peer)
@@ -104,9 +127,14 @@ def analyze(ex: TimedRequest, *, fmt: WireFormat, target: int, seq: int, warmup:
 def _empty(rec: Record, peer: Peer) -> None:
     if rec.error is None and rec.chunks == 0 and not rec.output_tokens:
         reason = f" (finish reason {rec.finish_reason})" if rec.finish_reason else ""
-        _failed(rec, EMPTY, EndpointError(
-            f"{peer.name} answered HTTP {rec.status} with an empty answer{reason}: no content and 0 output "
-            "tokens (an upstream that was cut off?)"))
+        _failed(
+            rec,
+            EMPTY,
+            EndpointError(
+                f"{peer.name} answered HTTP {rec.status} with an empty answer{reason}: no content and 0 output "
+                "tokens (an upstream that was cut off?)"
+            ),
+        )
         rec.detail = f"HTTP {rec.status}, no content, 0 output tokens{reason}"
 
 
@@ -154,9 +182,14 @@ def _stream(rec: Record, fmt: WireFormat, ex: TimedRequest, peer: Peer) -> None:
     rec.model, rec.finish_reason, rec.usage = parser.model, parser.finish_reason, parser.usage
     if rec.error is None and not parser.complete:
         missing = fmt.end_marker if not parser.done else fmt.finish_field
-        _failed(rec, "truncated", TruncatedResponse(
-            f"the stream from {peer.name} ended without {missing} after {chunks} content events; "
-            "the answer is incomplete"))
+        _failed(
+            rec,
+            "truncated",
+            TruncatedResponse(
+                f"the stream from {peer.name} ended without {missing} after {chunks} content events; "
+                "the answer is incomplete"
+            ),
+        )
         rec.detail = f"the stream ended without its end marker after {chunks} content events"
     _tokens(rec)
 
@@ -164,8 +197,10 @@ def _stream(rec: Record, fmt: WireFormat, ex: TimedRequest, peer: Peer) -> None:
 def _complete_json(rec: Record, fmt: WireFormat, ex: TimedRequest, peer: Peer) -> Record:
     """An endpoint that ignored ``stream: true``: the whole answer is its first (and last) token."""
     try:
-        done = fmt.parse_response(load_json_object(b"".join(d for _, d in ex.pieces).decode("utf-8", "replace"),
-                                                   what="response", peer=peer), peer)
+        done = fmt.parse_response(
+            load_json_object(b"".join(d for _, d in ex.pieces).decode("utf-8", "replace"), what="response", peer=peer),
+            peer,
+        )
     except StreamError as exc:
         _failed(rec, "stream_error", exc)
         return rec

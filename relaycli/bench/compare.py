@@ -64,21 +64,37 @@ def compare_runs(old_path: Path, new_path: Path, *, seed: int = 0) -> dict[str, 
                     continue
                 diff = y - x
                 better = None if x == 0 else (diff / x if higher else -diff / x) * 100
-                out.append({"baseline": names[0], "target": names[1], "metric": metric, "quantile": quantile,
-                            "baseline_value": x, "value": y, "difference": diff, "ci95": None, "n": None,
-                            "significant": None, "reliable": True, "improvement_pct": better,
-                            "verdict": f"{name} {quantile}: {'+' if diff >= 0 else ''}{fmt(diff, unit)} "
-                                       "(no confidence interval: save runs with --json --raw for one)"})
+                out.append(
+                    {
+                        "baseline": names[0],
+                        "target": names[1],
+                        "metric": metric,
+                        "quantile": quantile,
+                        "baseline_value": x,
+                        "value": y,
+                        "difference": diff,
+                        "ci95": None,
+                        "n": None,
+                        "significant": None,
+                        "reliable": True,
+                        "improvement_pct": better,
+                        "verdict": f"{name} {quantile}: {'+' if diff >= 0 else ''}{fmt(diff, unit)} "
+                        "(no confidence interval: save runs with --json --raw for one)",
+                    }
+                )
     if not matched:
-        raise UsageError(f"--compare: no target in {new_path} is also in {old_path} "
-                         f"({', '.join(old_targets)} vs {', '.join(t['label'] for t in new['targets'])})")
+        raise UsageError(
+            f"--compare: no target in {new_path} is also in {old_path} "
+            f"({', '.join(old_targets)} vs {', '.join(t['label'] for t in new['targets'])})"
+        )
     warnings = []
     changed = load_differences(old.get("config") or {}, new.get("config") or {})
     if changed:
-        warnings.append(f"--compare: {old_path.name} and {new_path.name} ran with different load settings "
-                        f"({'; '.join(changed)}): the differences may come from that, not from the endpoints")
-    return {"old": str(old_path), "new": str(new_path), "targets": matched, "comparisons": out,
-            "warnings": warnings}
+        warnings.append(
+            f"--compare: {old_path.name} and {new_path.name} ran with different load settings "
+            f"({'; '.join(changed)}): the differences may come from that, not from the endpoints"
+        )
+    return {"old": str(old_path), "new": str(new_path), "targets": matched, "comparisons": out, "warnings": warnings}
 
 
 # settings that change what a run measures, as named in the config block
@@ -87,8 +103,12 @@ LOAD_SETTINGS = ("mode", "concurrency", "rate", "n", "duration_s", "max_tokens",
 
 def load_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """``"concurrency 1 vs 8"`` for each load setting the two runs' config blocks disagree on."""
+
     def show(value: Any) -> str:
         return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
-    return [f"{name} {show(old.get(name))} vs {show(new.get(name))}" for name in LOAD_SETTINGS
-            if old.get(name) != new.get(name)]
+    return [
+        f"{name} {show(old.get(name))} vs {show(new.get(name))}"
+        for name in LOAD_SETTINGS
+        if old.get(name) != new.get(name)
+    ]

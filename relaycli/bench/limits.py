@@ -28,8 +28,9 @@ def open_file_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY or soft <= 0 else int(soft)
 
 
-def concurrency_for(asked: int | None, *, rate: float | None, targets: int,
-                    limit: Callable[[], int | None] = open_file_limit) -> int:
+def concurrency_for(
+    asked: int | None, *, rate: float | None, targets: int, limit: Callable[[], int | None] = open_file_limit
+) -> int:
     """Requests in flight: ``-c`` as given, else 1 (closed loop) or up to ``OPEN_LOOP_CAP`` (open loop).
 
     Each target may hold up to that many connections, so ``-c`` times the targets must fit in the open-file
@@ -47,4 +48,5 @@ def concurrency_for(asked: int | None, *, rate: float | None, targets: int,
     raise UsageError(
         f"-c/--concurrency {wanted}: that many connections{per} need more files than this process may open "
         f"(limit {fds}, `ulimit -n`); use -c {max(room, 1)} or less, or raise the limit",
-        hint=f"`ulimit -n {wanted * max(targets, 1) + RESERVED_FDS}` in the shell first")
+        hint=f"`ulimit -n {wanted * max(targets, 1) + RESERVED_FDS}` in the shell first",
+    )

@@ -24,8 +24,13 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("tokens_per_chunk", "tokens/chunk", ""),
 )
 COLUMNS = ("n", "mean", "min", "p50", "p90", "p95", "p99", "max")
-TABLE_ROWS = {"ttft_ms": "TTFT", "latency_ms": "latency", "ttfb_ms": "TTFB", "tpot_ms": "TPOT",
-              "output_tokens_per_s": "output tokens/s"}
+TABLE_ROWS = {
+    "ttft_ms": "TTFT",
+    "latency_ms": "latency",
+    "ttfb_ms": "TTFB",
+    "tpot_ms": "TPOT",
+    "output_tokens_per_s": "output tokens/s",
+}
 
 
 def _num(value: Any) -> str:
@@ -44,19 +49,33 @@ def render(out: TextIO, doc: dict[str, Any], *, isatty: bool, histogram: dict[st
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out, force_terminal=isatty, no_color=not isatty, highlight=False, soft_wrap=not isatty,
-                      width=None if isatty else 160)
+    console = Console(
+        file=out,
+        force_terminal=isatty,
+        no_color=not isatty,
+        highlight=False,
+        soft_wrap=not isatty,
+        width=None if isatty else 160,
+    )
     cfg = doc["config"]
     console.print(_headline(cfg))
     if doc.get("self_check", {}).get("interrupted"):
         done = sum(t["requests"] for t in doc["targets"])
         by = doc["self_check"].get("interrupted_by") or "Ctrl-C"
-        console.print(f"interrupted by {by} after {done} measured request(s): the figures cover the requests "
-                      "that finished; those cut short are counted as errors (interrupted)", markup=False)
+        console.print(
+            f"interrupted by {by} after {done} measured request(s): the figures cover the requests "
+            "that finished; those cut short are counted as errors (interrupted)",
+            markup=False,
+        )
     flagged = False
     for target in doc["targets"]:
-        table = Table(title=f"{target['label']}  ({target['profile']}, {target['model']} @ {target['host']})",
-                      title_justify="left", header_style="bold", box=None, pad_edge=False)
+        table = Table(
+            title=f"{target['label']}  ({target['profile']}, {target['model']} @ {target['host']})",
+            title_justify="left",
+            header_style="bold",
+            box=None,
+            pad_edge=False,
+        )
         table.add_column("metric")
         for name in COLUMNS:
             table.add_column(name, justify="right")
@@ -91,8 +110,10 @@ def _headline(cfg: dict[str, Any]) -> str:
     size = f"{cfg['n']} requests per target" if cfg["n"] else "no request limit"
     if cfg.get("duration_s"):
         size += f", at most {cfg['duration_s']:g} s"
-    return (f"relay bench: {len(cfg['targets'])} target(s), {load}; {size}, {cfg['warmup']} warm-up each; "
-            f"{cfg['prompts']} prompt(s) ({cfg['prompt_source']}), max_tokens {cfg['max_tokens']}")
+    return (
+        f"relay bench: {len(cfg['targets'])} target(s), {load}; {size}, {cfg['warmup']} warm-up each; "
+        f"{cfg['prompts']} prompt(s) ({cfg['prompt_source']}), max_tokens {cfg['max_tokens']}"
+    )
 
 
 def _summary(t: dict[str, Any]) -> str:
@@ -103,8 +124,10 @@ def _summary(t: dict[str, Any]) -> str:
     cost = _money(t["cost_usd"]) + " per request" + ("" if per_1k is None else f", {_money(per_1k)} per 1k output")
     if t.get("unpriced_requests") and t["cost_usd"] is not None:
         cost += f" ({t['unpriced_requests']} unpriced)"
-    line = (f"requests {t['requests']}, ok {t['ok']}, errors: {errors}; output tokens {tokens}; throughput "
-            f"{throughput}; new connections {t['new_connections']}; cost {cost}")
+    line = (
+        f"requests {t['requests']}, ok {t['ok']}, errors: {errors}; output tokens {tokens}; throughput "
+        f"{throughput}; new connections {t['new_connections']}; cost {cost}"
+    )
     for kind, detail in t.get("error_examples", {}).items():
         if detail:
             line += f"\n  {kind}: {detail}"
@@ -114,8 +137,14 @@ def _summary(t: dict[str, Any]) -> str:
 def render_comparisons(out: TextIO, comparisons: Sequence[dict[str, Any]], *, isatty: bool) -> None:
     from rich.console import Console
 
-    console = Console(file=out, force_terminal=isatty, no_color=not isatty, highlight=False, soft_wrap=not isatty,
-                      width=None if isatty else 160)
+    console = Console(
+        file=out,
+        force_terminal=isatty,
+        no_color=not isatty,
+        highlight=False,
+        soft_wrap=not isatty,
+        width=None if isatty else 160,
+    )
     _comparison(console, comparisons)
     if any(not c["reliable"] for c in comparisons):
         console.print(f"* unreliable: p95 needs n >= {P95_MIN_N}, p99 needs n >= {P99_MIN_N}")
@@ -128,8 +157,7 @@ def _comparison(console: Any, comparisons: Sequence[dict[str, Any]]) -> None:
     for c in comparisons:
         pairs.setdefault((c["baseline"], c["target"]), []).append(c)
     for (base, other), rows in pairs.items():
-        table = Table(title=f"{other} vs {base}", title_justify="left", header_style="bold", box=None,
-                      pad_edge=False)
+        table = Table(title=f"{other} vs {base}", title_justify="left", header_style="bold", box=None, pad_edge=False)
         for name in ("metric", base, other, "difference [95% CI]", "improvement"):
             table.add_column(name, justify="left" if name == "metric" else "right")
         for c in rows:
@@ -137,9 +165,13 @@ def _comparison(console: Any, comparisons: Sequence[dict[str, Any]]) -> None:
             mark = " (n.s.)" if c["significant"] is False else ""
             star = "" if c["reliable"] else "*"
             improvement = "-" if c["improvement_pct"] is None else f"{c['improvement_pct']:+.1f}%"
-            table.add_row(f"{TABLE_ROWS.get(c['metric'], c['metric'])} {c['quantile']}{star}",
-                          _num(c["baseline_value"]), _num(c["value"]),
-                          f"{'+' if c['difference'] >= 0 else ''}{_num(c['difference'])}{ci}{mark}", improvement)
+            table.add_row(
+                f"{TABLE_ROWS.get(c['metric'], c['metric'])} {c['quantile']}{star}",
+                _num(c["baseline_value"]),
+                _num(c["value"]),
+                f"{'+' if c['difference'] >= 0 else ''}{_num(c['difference'])}{ci}{mark}",
+                improvement,
+            )
         console.print(table)
         for c in rows:
             if c["metric"] in ("ttft_ms", "latency_ms") and c["quantile"] in ("p50", "p99"):
@@ -156,8 +188,9 @@ def text_histogram(values: Sequence[float], *, unit: str = "ms", bins: int = 12,
     lo, hi = ordered[0], percentile(ordered, 0.99) if len(ordered) >= 100 else ordered[-1]
     if hi <= lo:  # all alike, up to the p99: one bar, and the rest past it
         over = sum(1 for v in ordered if v > hi)
-        rows = [(f"{fmt(lo, ''):>8}   {'':>8}", len(ordered) - over)] + ([(f"{'>':>8}   {fmt(hi, ''):>8}", over)]
-                                                                         if over else [])
+        rows = [(f"{fmt(lo, ''):>8}   {'':>8}", len(ordered) - over)] + (
+            [(f"{'>':>8}   {fmt(hi, ''):>8}", over)] if over else []
+        )
         top = max(count for _, count in rows)
         return [f"  {label} {unit} | {'#' * round(count / top * width):<{width}} {count}" for label, count in rows]
     step = (hi - lo) / bins
@@ -200,8 +233,17 @@ def to_csv(doc: dict[str, Any]) -> str:
         for key, _, _ in ROWS:
             stats = t.get(key)
             if stats:
-                writer.writerow([t["label"], t["profile"], t["model"], key, *(_cell(stats[c]) for c in COLUMNS),
-                                 stats["p95_reliable"], stats["p99_reliable"]])
+                writer.writerow(
+                    [
+                        t["label"],
+                        t["profile"],
+                        t["model"],
+                        key,
+                        *(_cell(stats[c]) for c in COLUMNS),
+                        stats["p95_reliable"],
+                        stats["p99_reliable"],
+                    ]
+                )
     return buf.getvalue()
 
 
@@ -234,9 +276,10 @@ class ProgressLine:
         if p.warmup:
             text = "warming up..."
         else:
-            parts = [f"{label} {done}{'/' + str(p.planned) if p.planned else ''}"
-                     + (f" ({err} err)" if err else "")
-                     for label, done, err in zip(p.labels, p.done, p.errors, strict=True)]
+            parts = [
+                f"{label} {done}{'/' + str(p.planned) if p.planned else ''}" + (f" ({err} err)" if err else "")
+                for label, done, err in zip(p.labels, p.done, p.errors, strict=True)
+            ]
             rate = sum(p.done) / p.elapsed_s if p.elapsed_s > 0 else 0.0
             lat = sorted(p.latencies_ms[-500:])
             p50 = f", latency p50 {fmt(percentile(lat, 0.5))}" if lat else ""

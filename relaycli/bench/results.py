@@ -22,8 +22,15 @@ from relaycli.ledger import LedgerRow
 from relaycli.pipeline.recording import build_row
 from relaycli.usage.prices import PriceTable
 
-SAMPLED = ("ttfb_ms", "ttft_ms", "latency_ms", "tpot_ms", "output_tokens_per_s", "corrected_latency_ms",
-           "schedule_lag_ms")
+SAMPLED = (
+    "ttfb_ms",
+    "ttft_ms",
+    "latency_ms",
+    "tpot_ms",
+    "output_tokens_per_s",
+    "corrected_latency_ms",
+    "schedule_lag_ms",
+)
 # (metric, label for people, unit, higher is better)
 COMPARE_METRICS: tuple[tuple[str, str, str, bool], ...] = (
     ("ttft_ms", "TTFT", "ms", False),
@@ -70,8 +77,9 @@ def samples(records: Sequence[Record]) -> dict[str, list[float]]:
     return out
 
 
-def target_metrics(target: Target, records: Sequence[Record], rows: Sequence[tuple[LedgerRow, Record]]
-                   ) -> dict[str, Any]:
+def target_metrics(
+    target: Target, records: Sequence[Record], rows: Sequence[tuple[LedgerRow, Record]]
+) -> dict[str, Any]:
     """``rows``: the measured requests' ledger rows, each with its record."""
     measured = [r for r in records if not r.warmup]
     ok = [r for r in measured if r.ok]
@@ -110,8 +118,9 @@ def target_metrics(target: Target, records: Sequence[Record], rows: Sequence[tup
     # money as exact decimal strings (averages to the pico-dollar the ledger keeps)
     doc["cost_usd"] = _money(total_cost / cost.priced_ok) if total_cost is not None and cost.priced_ok else None
     doc["cost_usd_total"] = _money(total_cost)
-    doc["cost_per_1k_output_usd"] = (_money(total_cost / cost.priced_tokens * 1000)
-                                     if total_cost is not None and cost.priced_tokens else None)
+    doc["cost_per_1k_output_usd"] = (
+        _money(total_cost / cost.priced_tokens * 1000) if total_cost is not None and cost.priced_tokens else None
+    )
     doc["priced_requests"] = cost.priced
     doc["unpriced_requests"] = cost.unpriced
     doc["empty"] = errors.get("empty", 0)
@@ -140,8 +149,13 @@ def costs(rows: Sequence[tuple[LedgerRow, Record]]) -> Costs:
     unpriced = sum(1 for row, _ in rows if row.cost_usd is None and not _free_failure(row))
     total = sum((row.cost_usd for row, _ in priced if row.cost_usd is not None), Decimal(0))
     ok = [row for row, rec in priced if rec.ok]
-    return Costs(total=None if unpriced and not priced else total, priced=len(priced), priced_ok=len(ok),
-                 priced_tokens=sum(row.completion_tokens or 0 for row in ok), unpriced=unpriced)
+    return Costs(
+        total=None if unpriced and not priced else total,
+        priced=len(priced),
+        priced_ok=len(ok),
+        priced_tokens=sum(row.completion_tokens or 0 for row in ok),
+        unpriced=unpriced,
+    )
 
 
 def _free_failure(row: LedgerRow) -> bool:
@@ -156,13 +170,16 @@ def empty_warnings(labels: Sequence[str], records: Sequence[Record]) -> list[str
         measured = [r for r in records if r.target == index and not r.warmup]
         empty = sum(1 for r in measured if r.error == "empty")
         if empty:
-            out.append(f"{label}: {empty} of {len(measured)} answers were empty (HTTP 200 with no content and 0 "
-                       "output tokens); they are counted as errors (empty), not in the percentiles")
+            out.append(
+                f"{label}: {empty} of {len(measured)} answers were empty (HTTP 200 with no content and 0 "
+                "output tokens); they are counted as errors (empty), not in the percentiles"
+            )
     return out
 
 
-def comparisons(labels: Sequence[str], per_target: Sequence[dict[str, list[float]]], baseline: int, *,
-                seed: int, reps: int = 2000) -> list[dict[str, Any]]:
+def comparisons(
+    labels: Sequence[str], per_target: Sequence[dict[str, list[float]]], baseline: int, *, seed: int, reps: int = 2000
+) -> list[dict[str, Any]]:
     """Each target against the baseline: the difference at p50/p95/p99 of every compared metric, with a
     bootstrap 95 % CI (seeded), the improvement and a verdict."""
     out = []
@@ -173,28 +190,43 @@ def comparisons(labels: Sequence[str], per_target: Sequence[dict[str, list[float
             continue
         for metric, name, unit, higher in COMPARE_METRICS:
             for quantile, q in COMPARED:
-                d = difference(per_target[baseline][metric], per_target[index][metric], quantile, q, reps=reps,
-                               rng=rng)
+                d = difference(per_target[baseline][metric], per_target[index][metric], quantile, q, reps=reps, rng=rng)
                 if d is None:
                     continue
                 change = d.change
                 better = None if change is None else (change if higher else -change) * 100
-                out.append({
-                    "baseline": base_label, "target": label, "metric": metric, "quantile": quantile,
-                    "baseline_value": d.base, "value": d.other, "difference": d.diff, "ci95": [d.low, d.high],
-                    "n": [d.n_base, d.n_other], "significant": d.significant, "reliable": d.reliable,
-                    "improvement_pct": better,
-                    "verdict": verdict(d, metric=name, base=base_label, other=label, unit=unit,
-                                       higher_is_better=higher),
-                })
+                out.append(
+                    {
+                        "baseline": base_label,
+                        "target": label,
+                        "metric": metric,
+                        "quantile": quantile,
+                        "baseline_value": d.base,
+                        "value": d.other,
+                        "difference": d.diff,
+                        "ci95": [d.low, d.high],
+                        "n": [d.n_base, d.n_other],
+                        "significant": d.significant,
+                        "reliable": d.reliable,
+                        "improvement_pct": better,
+                        "verdict": verdict(
+                            d, metric=name, base=base_label, other=label, unit=unit, higher_is_better=higher
+                        ),
+                    }
+                )
     return out
 
 
 def config_block(**settings: Any) -> dict[str, Any]:
-    return {**settings, "metrics": FORMULAS, "output_tokens": OUTPUT_TOKENS, "percentiles": PERCENTILES,
-            "reliability": {"p95_min_n": P95_MIN_N, "p99_min_n": P99_MIN_N},
-            "comparison": "difference = target - baseline at each quantile; percentile bootstrap 95 % CI "
-                          "(seeded); improvement = how much better the target is than the baseline, in %"}
+    return {
+        **settings,
+        "metrics": FORMULAS,
+        "output_tokens": OUTPUT_TOKENS,
+        "percentiles": PERCENTILES,
+        "reliability": {"p95_min_n": P95_MIN_N, "p99_min_n": P99_MIN_N},
+        "comparison": "difference = target - baseline at each quantile; percentile bootstrap 95 % CI "
+        "(seeded); improvement = how much better the target is than the baseline, in %",
+    }
 
 
 def record_dict(rec: Record, label: str, t0: int) -> dict[str, Any]:
@@ -205,12 +237,24 @@ def record_dict(rec: Record, label: str, t0: int) -> dict[str, Any]:
         return None if t is None else round((t - t0) / 1e6, 4)
 
     return {
-        "target": label, "seq": rec.seq, "warmup": rec.warmup, "ok": rec.ok, "status": rec.status or None,
-        "error": rec.error, "detail": rec.detail or None, "t_sched_ms": rel(rec.t_sched),
-        "t_send_ms": rel(rec.t_send), **{k: None if v is None else round(v, 4) for k, v in values.items()},
-        "output_tokens": rec.output_tokens, "tokens_estimated": rec.tokens_estimated, "chunks": rec.chunks,
-        "chunk_gaps_ms": [round(g / 1e6, 4) for g in rec.gaps_ns], "request_id": rec.request_id,
-        "model": rec.model, "reused_connection": rec.reused, "connect_ms": _ms(0, rec.connect_ns),
+        "target": label,
+        "seq": rec.seq,
+        "warmup": rec.warmup,
+        "ok": rec.ok,
+        "status": rec.status or None,
+        "error": rec.error,
+        "detail": rec.detail or None,
+        "t_sched_ms": rel(rec.t_sched),
+        "t_send_ms": rel(rec.t_send),
+        **{k: None if v is None else round(v, 4) for k, v in values.items()},
+        "output_tokens": rec.output_tokens,
+        "tokens_estimated": rec.tokens_estimated,
+        "chunks": rec.chunks,
+        "chunk_gaps_ms": [round(g / 1e6, 4) for g in rec.gaps_ns],
+        "request_id": rec.request_id,
+        "model": rec.model,
+        "reused_connection": rec.reused,
+        "connect_ms": _ms(0, rec.connect_ns),
         "tls_ms": _ms(0, rec.tls_ns),
     }
 
@@ -219,21 +263,44 @@ def _error(rec: Record) -> RelayError | None:
     return rec.failure
 
 
-def ledger_row(rec: Record, target: Target, prices: PriceTable, *, wall_t0: datetime, t0: int,
-               command: str = "bench") -> LedgerRow:
+def ledger_row(
+    rec: Record, target: Target, prices: PriceTable, *, wall_t0: datetime, t0: int, command: str = "bench"
+) -> LedgerRow:
     """The ledger row of one bench request (warm-ups included: they were real requests), tagged with the
     command's name."""
     sent_at = wall_t0 + timedelta(microseconds=(rec.t_send - t0) / 1e3)
-    timing = Timing(started_at=sent_at.isoformat(timespec="milliseconds"), t_start=rec.t_send, t_send=rec.t_send,
-                    t_headers=rec.t_headers, t_first_token=rec.t_first_token, t_last_token=rec.t_last_token,
-                    t_end=rec.t_end)
+    timing = Timing(
+        started_at=sent_at.isoformat(timespec="milliseconds"),
+        t_start=rec.t_send,
+        t_send=rec.t_send,
+        t_headers=rec.t_headers,
+        t_first_token=rec.t_first_token,
+        t_last_token=rec.t_last_token,
+        t_end=rec.t_end,
+    )
     empty = rec.error == EMPTY  # answered in full, with nothing: for the ledger an ordinary request
-    result = Result(text="", model=rec.model, finish_reason=rec.finish_reason, usage=rec.usage,
-                    request_id=rec.request_id, timing=timing, status=rec.status or None, complete=rec.ok or empty)
+    result = Result(
+        text="",
+        model=rec.model,
+        finish_reason=rec.finish_reason,
+        usage=rec.usage,
+        request_id=rec.request_id,
+        timing=timing,
+        status=rec.status or None,
+        complete=rec.ok or empty,
+    )
     outcome = "ok" if rec.ok or empty else rec.error if rec.error in ("truncated", "interrupted") else "error"
-    return build_row(command=command, profile=target.profile, model_requested=target.model, result=result,
-                     outcome=outcome, error=None if empty else _error(rec), prices=prices, tag=command,
-                     now=lambda: sent_at)
+    return build_row(
+        command=command,
+        profile=target.profile,
+        model_requested=target.model,
+        result=result,
+        outcome=outcome,
+        error=None if empty else _error(rec),
+        prices=prices,
+        tag=command,
+        now=lambda: sent_at,
+    )
 
 
 def utc_now() -> datetime:

@@ -125,12 +125,22 @@ class SelfCheck:
         return self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "cpu_share": self.cpu_share,
-                "loop_busy_ms": self.blind_ms, "timer_late_ms": self.late_ms, "offered_rps": self.offered_rps,
-                "realised_rps": self.realised_rps, "achieved_rps": self.achieved_rps, "queued": self.queued,
-                "schedule_lag_ms": self.schedule_lag_ms, "interrupted": self.interrupted,
-                "interrupted_by": self.interrupted_by, "analysis_s": self.analysis_s,
-                "warnings": self.warnings}
+        return {
+            "wall_s": self.wall_s,
+            "cpu_s": self.cpu_s,
+            "cpu_share": self.cpu_share,
+            "loop_busy_ms": self.blind_ms,
+            "timer_late_ms": self.late_ms,
+            "offered_rps": self.offered_rps,
+            "realised_rps": self.realised_rps,
+            "achieved_rps": self.achieved_rps,
+            "queued": self.queued,
+            "schedule_lag_ms": self.schedule_lag_ms,
+            "interrupted": self.interrupted,
+            "interrupted_by": self.interrupted_by,
+            "analysis_s": self.analysis_s,
+            "warnings": self.warnings,
+        }
 
 
 class Runner:
@@ -201,8 +211,11 @@ class Runner:
             held.__enter__()
             try:
                 check = self.check
-                check.interrupted, check.interrupt_code, check.interrupted_by = True, interrupt_exit_code(exc), \
-                    describe(exc)
+                check.interrupted, check.interrupt_code, check.interrupted_by = (
+                    True,
+                    interrupt_exit_code(exc),
+                    describe(exc),
+                )
                 self._collect(self.engine.abandon(f"interrupted by {check.interrupted_by}"))
             finally:
                 if self.held is None:
@@ -326,9 +339,18 @@ class Runner:
             now = self.clock()
             if now >= self._next_progress:
                 self._next_progress = now + self.progress_every_ns
-                self.progress(Progress(self.labels, list(self._done), list(self._errors), self.load.n,
-                                       (now - self._t0) / 1e9 if self._t0 else 0.0, self.engine.in_flight,
-                                       self._latencies, self._warm))
+                self.progress(
+                    Progress(
+                        self.labels,
+                        list(self._done),
+                        list(self._errors),
+                        self.load.n,
+                        (now - self._t0) / 1e9 if self._t0 else 0.0,
+                        self.engine.in_flight,
+                        self._latencies,
+                        self._warm,
+                    )
+                )
 
     # -- self-check -------------------------------------------------------------------------------
 
@@ -343,31 +365,45 @@ class Runner:
         if check.cpu_share >= CPU_WARN:
             check.warnings.append(
                 f"the client used {check.cpu_share:.0%} of a CPU core: it, not the endpoint, may have limited "
-                "the result (fewer targets or less concurrency per process, or a faster machine)")
+                "the result (fewer targets or less concurrency per process, or a faster machine)"
+            )
         p99 = check.blind_ms.get("p99", 0.0)
         if p99 > BLIND_WARN_MS:
-            effect = ("requests may have been sent late (receive times come from the kernel)"
-                      if getattr(self.engine, "kernel_stamps", False) else "timestamps may be late by that much")
+            effect = (
+                "requests may have been sent late (receive times come from the kernel)"
+                if getattr(self.engine, "kernel_stamps", False)
+                else "timestamps may be late by that much"
+            )
             check.warnings.append(
                 f"the client's event loop was busy for up to {p99:.1f} ms at a time (p99; max "
-                f"{check.blind_ms.get('max', 0.0):.1f} ms): {effect}")
+                f"{check.blind_ms.get('max', 0.0):.1f} ms): {effect}"
+            )
         if self.load.rate is not None:
             offered = check.realised_rps or self.load.rate
             if check.achieved_rps < RATE_WARN * offered and len(sends) > 10:
-                cause = (f"{check.queued} requests waited for a free slot (-c {self.load.concurrency}); "
-                         "their corrected latency counts that wait" if check.queued
-                         else "the client could not keep up with the schedule")
+                cause = (
+                    f"{check.queued} requests waited for a free slot (-c {self.load.concurrency}); "
+                    "their corrected latency counts that wait"
+                    if check.queued
+                    else "the client could not keep up with the schedule"
+                )
                 check.warnings.append(
-                    f"achieved {check.achieved_rps:.1f} req/s of the {offered:.1f} req/s offered: {cause}")
+                    f"achieved {check.achieved_rps:.1f} req/s of the {offered:.1f} req/s offered: {cause}"
+                )
             elif check.queued:
                 check.warnings.append(
                     f"{check.queued} requests waited for a free slot (-c {self.load.concurrency}); "
-                    "their corrected latency counts that wait")
+                    "their corrected latency counts that wait"
+                )
 
 
 def _dist_ms(values_ns: Any) -> dict[str, float]:
     if not len(values_ns):
         return {}
     ordered = sorted(values_ns)
-    return {"p50": percentile(ordered, 0.5) / 1e6, "p99": percentile(ordered, 0.99) / 1e6,
-            "max": ordered[-1] / 1e6, "n": float(len(ordered))}
+    return {
+        "p50": percentile(ordered, 0.5) / 1e6,
+        "p99": percentile(ordered, 0.99) / 1e6,
+        "max": ordered[-1] / 1e6,
+        "n": float(len(ordered)),
+    }

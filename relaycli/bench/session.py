@@ -85,8 +85,17 @@ class _Parsing:
         job, ex = self.pending.popleft()
         self.size -= sum(len(d) for _, d in ex.pieces)
         i = job.target
-        self.records.append(analyze(ex, fmt=self.formats[i], target=i, seq=job.seq, warmup=job.warmup,
-                                    peer=self.peers[i], key_source=self.key_sources[i]))
+        self.records.append(
+            analyze(
+                ex,
+                fmt=self.formats[i],
+                target=i,
+                seq=job.seq,
+                warmup=job.warmup,
+                peer=self.peers[i],
+                key_source=self.key_sources[i],
+            )
+        )
 
     def drain(self) -> list[Record]:
         while self.pending:
@@ -94,8 +103,13 @@ class _Parsing:
         return self.records
 
 
-def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Progress], None] | None = None,
-              clock: Callable[[], int] = time.perf_counter_ns) -> BenchRun:
+def run_bench(
+    services: Services,
+    opts: BenchOptions,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    clock: Callable[[], int] = time.perf_counter_ns,
+) -> BenchRun:
     targets = resolve_targets(services, opts.profiles, opts.models, opts.pairs)
     concurrency = concurrency_for(opts.concurrency, rate=opts.rate, targets=len(targets))
 
@@ -105,8 +119,14 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
     prompts = read_prompts(opts.prompts, opts.prompts_file)
     payloads = [[request_bytes(t, p, max_tokens=opts.max_tokens) for p in prompts] for t in targets]
     wires = open_wires(targets, services.env)
-    load = Load(concurrency=concurrency, rate=opts.rate, n=opts.n, duration_s=opts.duration_s, warmup=opts.warmup,
-                seed=opts.seed)
+    load = Load(
+        concurrency=concurrency,
+        rate=opts.rate,
+        n=opts.n,
+        duration_s=opts.duration_s,
+        warmup=opts.warmup,
+        seed=opts.seed,
+    )
     engine = Engine(wires, clock=clock)
     parsing = _Parsing(targets)
 
@@ -121,8 +141,10 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
             label = targets[rec.target].label
             if rec.warmup and rec.status in (400, 422) and "stream_options" in rec.detail and label not in rejected:
                 rejected.append(label)
-                payloads[rec.target] = [request_bytes(targets[rec.target], p, max_tokens=opts.max_tokens,
-                                                      include_usage=False) for p in prompts]
+                payloads[rec.target] = [
+                    request_bytes(targets[rec.target], p, max_tokens=opts.max_tokens, include_usage=False)
+                    for p in prompts
+                ]
 
     from relaycli.measure.sockets import proxy_warning
 
@@ -130,22 +152,61 @@ def run_bench(services: Services, opts: BenchOptions, *, progress: Callable[[Pro
     early = list(dict.fromkeys(w for w in proxied if w))
     wall_t0, t0 = utc_now(), clock()
     held = Deferred()  # entered by the runner when the load ends: a signal after that waits for the ledger
-    runner = Runner(engine, make, load, labels=[t.label for t in targets], on_done=parsing.add, clock=clock,
-                    progress=progress, backlog=parsing, after_warmup=after_warmup, held=held)
+    runner = Runner(
+        engine,
+        make,
+        load,
+        labels=[t.label for t in targets],
+        on_done=parsing.add,
+        clock=clock,
+        progress=progress,
+        backlog=parsing,
+        after_warmup=after_warmup,
+        held=held,
+    )
     try:
         try:
             check = runner.run()
         finally:
             engine.close()
-        return _wrap_up(services, opts, targets, parsing, check, engine.kernel_stamps, prompts, rejected,
-                        concurrency, baseline, wall_t0, t0, early, clock, held)
+        return _wrap_up(
+            services,
+            opts,
+            targets,
+            parsing,
+            check,
+            engine.kernel_stamps,
+            prompts,
+            rejected,
+            concurrency,
+            baseline,
+            wall_t0,
+            t0,
+            early,
+            clock,
+            held,
+        )
     finally:
         held.__exit__(None, None, None)
 
 
-def _wrap_up(services: Services, opts: BenchOptions, targets: list[Target], parsing: _Parsing, check: SelfCheck,
-             kernel_stamps: bool, prompts: Sequence[Prompt], rejected: list[str], concurrency: int, baseline: int,
-             wall_t0: Any, t0: int, early: list[str], clock: Callable[[], int], held: Deferred) -> BenchRun:
+def _wrap_up(
+    services: Services,
+    opts: BenchOptions,
+    targets: list[Target],
+    parsing: _Parsing,
+    check: SelfCheck,
+    kernel_stamps: bool,
+    prompts: Sequence[Prompt],
+    rejected: list[str],
+    concurrency: int,
+    baseline: int,
+    wall_t0: Any,
+    t0: int,
+    early: list[str],
+    clock: Callable[[], int],
+    held: Deferred,
+) -> BenchRun:
     """The records parsed, the ledger rows written, the document built: after the load, or after Ctrl-C."""
     t_parse = clock()
     records = parsing.drain()
@@ -158,18 +219,33 @@ def _wrap_up(services: Services, opts: BenchOptions, targets: list[Target], pars
     labels = [t.label for t in targets]
     document = {
         "config": config_block(
-            relay_version=__version__, started_at=wall_t0.isoformat(timespec="seconds"),
-            targets=[{"label": t.label, "profile": t.profile.name, "model": t.model, "host": t.profile.host}
-                     for t in targets],
-            baseline=labels[baseline], mode="open" if opts.rate is not None else "closed",
-            concurrency=concurrency, rate=opts.rate, n=opts.n, duration_s=opts.duration_s, warmup=opts.warmup,
-            seed=opts.seed, max_tokens=opts.max_tokens, prompts=len(prompts), stream_options_refused=rejected,
+            relay_version=__version__,
+            started_at=wall_t0.isoformat(timespec="seconds"),
+            targets=[
+                {"label": t.label, "profile": t.profile.name, "model": t.model, "host": t.profile.host} for t in targets
+            ],
+            baseline=labels[baseline],
+            mode="open" if opts.rate is not None else "closed",
+            concurrency=concurrency,
+            rate=opts.rate,
+            n=opts.n,
+            duration_s=opts.duration_s,
+            warmup=opts.warmup,
+            seed=opts.seed,
+            max_tokens=opts.max_tokens,
+            prompts=len(prompts),
+            stream_options_refused=rejected,
             receive_times="kernel (SO_TIMESTAMPNS) for plain-TCP targets" if kernel_stamps else "event loop",
             prompt_source="--prompt" if opts.prompts else str(opts.prompts_file) if opts.prompts_file else "built-in",
         ),
-        "targets": [target_metrics(t, [r for r in records if r.target == i], [(row, rec) for row, rec in rows
-                                                                                if rec.target == i and not rec.warmup])
-                    for i, t in enumerate(targets)],
+        "targets": [
+            target_metrics(
+                t,
+                [r for r in records if r.target == i],
+                [(row, rec) for row, rec in rows if rec.target == i and not rec.warmup],
+            )
+            for i, t in enumerate(targets)
+        ],
         "comparisons": comparisons(labels, per_target, baseline, seed=opts.seed),
         "self_check": check.as_dict(),
         "warnings": check.warnings,
@@ -191,8 +267,15 @@ def _baseline(targets: Sequence[Target], name: str | None) -> int:
     raise UsageError(f"--baseline {name!r} is not one of the targets: {', '.join(t.label for t in targets)}")
 
 
-def _ledger(services: Services, records: Sequence[Record], targets: Sequence[Target], wall_t0: Any, t0: int,
-            warnings: list[str], write: bool) -> list[tuple[Any, Record]]:
+def _ledger(
+    services: Services,
+    records: Sequence[Record],
+    targets: Sequence[Target],
+    wall_t0: Any,
+    t0: int,
+    warnings: list[str],
+    write: bool,
+) -> list[tuple[Any, Record]]:
     """One row per request sent (warm-ups too), written in one transaction after the run."""
     prices = services.prices()
     rows = [(ledger_row(r, targets[r.target], prices, wall_t0=wall_t0, t0=t0), r) for r in records]

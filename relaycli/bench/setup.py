@@ -49,8 +49,9 @@ class Target:
     @property
     def peer(self) -> Peer:
         """The endpoint as errors name it (``host:port``, like every raw-socket error), with the key sent."""
-        return Peer(str(parse_origin(self.profile.base_url, profile=self.profile.name)), self.profile.name,
-                    self.key.value)
+        return Peer(
+            str(parse_origin(self.profile.base_url, profile=self.profile.name)), self.profile.name, self.key.value
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +60,9 @@ class Prompt:
     system: str | None = None
 
 
-def resolve_targets(services: Services, profiles: Sequence[str], models: Sequence[str],
-                    pairs: Sequence[str]) -> list[Target]:
+def resolve_targets(
+    services: Services, profiles: Sequence[str], models: Sequence[str], pairs: Sequence[str]
+) -> list[Target]:
     """``-T PROFILE:MODEL`` pairs, else every ``-p`` profile (or the default one) with every ``-m`` model
     (or the profile's default model)."""
     chosen: list[tuple[Profile, str]] = []
@@ -118,9 +120,15 @@ def _prompt_line(line: str, path: Path, number: int) -> Prompt:
     if isinstance(obj.get("prompt"), str):
         return Prompt((Message("user", obj["prompt"]),), system)
     messages = obj.get("messages")
-    if isinstance(messages, list) and messages and all(
-        isinstance(m, dict) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str)
-        for m in messages
+    if (
+        isinstance(messages, list)
+        and messages
+        and all(
+            isinstance(m, dict)
+            and m.get("role") in ("system", "user", "assistant")
+            and isinstance(m.get("content"), str)
+            for m in messages
+        )
     ):
         return Prompt(tuple(Message(m["role"], m["content"]) for m in messages), system)
     raise UsageError(f'{where}: expected {{"prompt": "..."}} or {{"messages": [{{"role", "content"}}, ...]}}')
@@ -130,8 +138,9 @@ def request_bytes(target: Target, prompt: Prompt, *, max_tokens: int | None, inc
     """The exact bytes of one streamed chat request, as ``relay stream`` would send it."""
     profile = target.profile
     wire = target.fmt
-    req = ChatRequest(model=target.wire_model, messages=prompt.messages, system=prompt.system,
-                      max_tokens=max_tokens, stream=True)
+    req = ChatRequest(
+        model=target.wire_model, messages=prompt.messages, system=prompt.system, max_tokens=max_tokens, stream=True
+    )
     body = json.dumps(wire.build_request(req, include_usage=include_usage), separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json", **request_headers(wire, profile, target.key.value, stream=True)}
     origin = parse_origin(profile.base_url, profile=profile.name)
@@ -152,6 +161,16 @@ def open_wires(targets: Sequence[Target], env: Mapping[str, str]) -> list[Wire]:
         if origin.tls and context is None:
             context = ssl_context(env)
         t = profile.timeout
-        wires.append(Wire(origin, family, sockaddr, context if origin.tls else None, t.connect, t.read, t.total,
-                          profile=profile.name))
+        wires.append(
+            Wire(
+                origin,
+                family,
+                sockaddr,
+                context if origin.tls else None,
+                t.connect,
+                t.read,
+                t.total,
+                profile=profile.name,
+            )
+        )
     return wires

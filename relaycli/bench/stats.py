@@ -128,16 +128,26 @@ class Difference:
         return None if self.base == 0 else self.diff / self.base
 
 
-def difference(base: Sequence[float], other: Sequence[float], name: str, q: float, *, reps: int = 2000,
-               rng: random.Random) -> Difference | None:
+def difference(
+    base: Sequence[float], other: Sequence[float], name: str, q: float, *, reps: int = 2000, rng: random.Random
+) -> Difference | None:
     """The difference at quantile ``q`` with a percentile-bootstrap 95 % CI; ``None`` if a side is empty."""
     a, b = sorted(base), sorted(other)
     if not a or not b:
         return None
-    diffs = sorted(y - x for x, y in zip(bootstrap_quantile(a, q, reps, rng), bootstrap_quantile(b, q, reps, rng),
-                                         strict=True))
-    return Difference(name, percentile(a, q), percentile(b, q), percentile(b, q) - percentile(a, q),
-                      percentile(diffs, 0.025), percentile(diffs, 0.975), len(a), len(b))
+    diffs = sorted(
+        y - x for x, y in zip(bootstrap_quantile(a, q, reps, rng), bootstrap_quantile(b, q, reps, rng), strict=True)
+    )
+    return Difference(
+        name,
+        percentile(a, q),
+        percentile(b, q),
+        percentile(b, q) - percentile(a, q),
+        percentile(diffs, 0.025),
+        percentile(diffs, 0.975),
+        len(a),
+        len(b),
+    )
 
 
 def fmt(value: float | None, unit: str = "ms") -> str:
@@ -145,24 +155,36 @@ def fmt(value: float | None, unit: str = "ms") -> str:
     if value is None or math.isnan(value):
         return "-"
     mag = abs(value)
-    text = f"{value:.0f}" if mag >= 100 else f"{value:.1f}" if mag >= 10 else f"{value:.2f}" if mag >= 1 \
+    text = (
+        f"{value:.0f}"
+        if mag >= 100
+        else f"{value:.1f}"
+        if mag >= 10
+        else f"{value:.2f}"
+        if mag >= 1
         else f"{value:.3f}"
+    )
     return f"{text} {unit}".rstrip() if unit else text
 
 
-def verdict(d: Difference, *, metric: str, base: str, other: str, unit: str = "ms",
-            higher_is_better: bool = False) -> str:
+def verdict(
+    d: Difference, *, metric: str, base: str, other: str, unit: str = "ms", higher_is_better: bool = False
+) -> str:
     """One sentence a person can read, e.g. "relay is 95 ms faster at TTFT p50 [88, 101]"."""
     n = min(d.n_base, d.n_other)
     if not d.significant:
-        text = (f"the {metric} {d.quantile} difference between {other} and {base} is not significant with "
-                f"n = {n} ({'+' if d.diff >= 0 else ''}{fmt(d.diff, unit)} [{fmt(d.low, '')}, {fmt(d.high, '')}])")
+        text = (
+            f"the {metric} {d.quantile} difference between {other} and {base} is not significant with "
+            f"n = {n} ({'+' if d.diff >= 0 else ''}{fmt(d.diff, unit)} [{fmt(d.low, '')}, {fmt(d.high, '')}])"
+        )
     else:
         better = d.diff > 0 if higher_is_better else d.diff < 0
         word = ("faster" if better else "slower") if unit == "ms" else "higher" if d.diff > 0 else "lower"
         lo, hi = (d.low, d.high) if d.diff > 0 else (-d.high, -d.low)
-        text = f"{other} is {fmt(abs(d.diff), unit)} {word} than {base} at {metric} {d.quantile} " \
-               f"[{fmt(lo, '')}, {fmt(hi, '')}]"
+        text = (
+            f"{other} is {fmt(abs(d.diff), unit)} {word} than {base} at {metric} {d.quantile} "
+            f"[{fmt(lo, '')}, {fmt(hi, '')}]"
+        )
     if not d.reliable:
         text += f" ({d.quantile} is unreliable below n = {MIN_N[d.quantile]})"
     return text

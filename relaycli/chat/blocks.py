@@ -112,11 +112,15 @@ class BlockSplitter:
         if len(self._partial) > 1:
             self._partial = [partial]
         if self._fence is not None:
-            return Tail("code", partial=_dedent(partial, self._fence_indent), lines=tuple(self._code_open),
-                        lang=self._lang, context=tuple(self._code_done))
+            return Tail(
+                "code",
+                partial=_dedent(partial, self._fence_indent),
+                lines=tuple(self._code_open),
+                lang=self._lang,
+                context=tuple(self._code_done),
+            )
         if self._table:
-            return Tail("table", partial=partial if partial.lstrip().startswith("|") else "",
-                        lines=tuple(self._table))
+            return Tail("table", partial=partial if partial.lstrip().startswith("|") else "", lines=tuple(self._table))
         if not partial.strip() or _FENCE.match(partial) or _FENCE_START.fullmatch(partial):
             return Tail("prose")  # only spaces so far, or a code fence being typed: nothing to show yet
         stripped = partial.lstrip()
@@ -157,8 +161,7 @@ class BlockSplitter:
     def _code_line(self, line: str, out: list[Block]) -> None:
         char, length = self._fence or ("`", 3)
         candidate = line.strip()
-        if len(line) - len(line.lstrip(" ")) <= 3 and candidate.startswith(char * length) \
-                and not candidate.strip(char):
+        if len(line) - len(line.lstrip(" ")) <= 3 and candidate.startswith(char * length) and not candidate.strip(char):
             self._close_code(out)
             return
         self._code_open.append(_dedent(line, self._fence_indent))
@@ -169,8 +172,7 @@ class BlockSplitter:
 
     def _close_code(self, out: list[Block]) -> None:
         if self._code_open:
-            out.append(Block("code", lines=tuple(self._code_open), lang=self._lang,
-                             context=tuple(self._code_done)))
+            out.append(Block("code", lines=tuple(self._code_open), lang=self._lang, context=tuple(self._code_done)))
         out.append(Block("code_end", lang=self._lang))
         self._fence, self._code_open = None, []
         self._code_done.clear()
@@ -221,8 +223,12 @@ def _safe_cut(line: str, limit: int) -> int:
         if space <= 0:
             break
         head = line[:space]
-        if head.count("`") % 2 == 0 and head.count("**") % 2 == 0 and head.replace("**", "").count("*") % 2 == 0 \
-                and head.count("[") == head.count("]"):
+        if (
+            head.count("`") % 2 == 0
+            and head.count("**") % 2 == 0
+            and head.replace("**", "").count("*") % 2 == 0
+            and head.count("[") == head.count("]")
+        ):
             return space
         space = line.rfind(" ", 0, space)
     return last if last > 0 else limit

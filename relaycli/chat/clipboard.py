@@ -16,20 +16,33 @@ TOOLS: tuple[tuple[str, tuple[str, ...], Callable[[Mapping[str, str]], bool]], .
     ("clip.exe", (), lambda env: True),  # Windows and WSL
 )
 
-NO_CLIPBOARD = ("no clipboard found (relay uses pbcopy, wl-copy, xclip, xsel or clip.exe); "
-                "/save FILE writes the conversation to a file instead")
+NO_CLIPBOARD = (
+    "no clipboard found (relay uses pbcopy, wl-copy, xclip, xsel or clip.exe); "
+    "/save FILE writes the conversation to a file instead"
+)
 
 
-def copy(text: str, env: Mapping[str, str], *, which: Callable[[str], str | None] = shutil.which,
-         run: Callable[..., object] = subprocess.run) -> str | None:
+def copy(
+    text: str,
+    env: Mapping[str, str],
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    run: Callable[..., object] = subprocess.run,
+) -> str | None:
     """Copy ``text``; the name of the tool that did it, or ``None`` when no tool is available or all failed."""
     for tool, args, usable in TOOLS:
         path = which(tool)
         if path is None or not usable(env):
             continue
         try:
-            run([path, *args], input=text.encode(), check=True, timeout=5,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            run(
+                [path, *args],
+                input=text.encode(),
+                check=True,
+                timeout=5,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         except (OSError, subprocess.SubprocessError):
             continue
         return tool

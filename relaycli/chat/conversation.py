@@ -57,8 +57,11 @@ class Totals:
         else:
             cost = "cost unknown" if self.answers else format_money(Decimal(0), "USD")
         turns = f"{self.turns} turn{'s' if self.turns != 1 else ''}"
-        unknown = f" · {self.unknown} answer{'s' if self.unknown != 1 else ''} without known usage or price" \
-            if self.unknown and self.billed else ""
+        unknown = (
+            f" · {self.unknown} answer{'s' if self.unknown != 1 else ''} without known usage or price"
+            if self.unknown and self.billed
+            else ""
+        )
         return f"{turns} · {tokens} · {cost}{unknown}"
 
 
@@ -122,8 +125,9 @@ def estimate_tokens(text: str) -> int:
     return -(-ascii_chars // 4) + (len(text) - ascii_chars)
 
 
-def fit_context(messages: Sequence[Message], *, system: str | None, window: int | None,
-                reserve: int) -> tuple[list[Message], int]:
+def fit_context(
+    messages: Sequence[Message], *, system: str | None, window: int | None, reserve: int
+) -> tuple[list[Message], int]:
     """The messages to send so that they (with the system prompt and ``reserve`` tokens for the answer)
     fit in ``window``: the oldest whole turns are dropped first, the last message is always kept.
     Returns the kept messages and the number of turns dropped. ``window=None``: unknown, keep all."""

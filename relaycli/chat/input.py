@@ -54,8 +54,15 @@ class TerminalInput:
 
     interactive = True
 
-    def __init__(self, *, history: Path | None, completer: Completer | None = None,
-                 prompt_out: TextIO | None = None, stdin: TextIO | None = None, save_history: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        history: Path | None,
+        completer: Completer | None = None,
+        prompt_out: TextIO | None = None,
+        stdin: TextIO | None = None,
+        save_history: bool = True,
+    ) -> None:
         self.history = history
         self.completer = completer
         self.prompt_out = prompt_out  # where to write the prompt when stdout is not the terminal
@@ -112,8 +119,9 @@ class TerminalInput:
 
         if state == 0:
             try:
-                self._matches = self.completer(readline.get_line_buffer()[: readline.get_endidx()], text) \
-                    if self.completer else []
+                self._matches = (
+                    self.completer(readline.get_line_buffer()[: readline.get_endidx()], text) if self.completer else []
+                )
             except Exception:  # a completer must never break the prompt
                 self._matches = []
         return self._matches[state] if state < len(self._matches) else None
@@ -145,7 +153,7 @@ def read_message(source: StreamInput | TerminalInput, prompt: str, continuation:
     stripped = first.strip()
     if not stripped.startswith(QUOTES):
         return first
-    body = stripped[len(QUOTES):]
+    body = stripped[len(QUOTES) :]
     if len(body) >= len(QUOTES) and body.endswith(QUOTES):
         return body[: -len(QUOTES)]
     lines = [body] if body else []

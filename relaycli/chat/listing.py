@@ -26,20 +26,28 @@ def list_conversations(ledger: Ledger | None, streams: Streams, *, limit: int, j
 
 def render_conversations(summaries: list[ConversationSummary], streams: Streams, *, json_out: bool) -> int:
     if json_out:
-        streams.stdout.write(json.dumps({"conversations": [_as_json(s) for s in summaries]}, ensure_ascii=False)
-                             + "\n")
+        streams.stdout.write(json.dumps({"conversations": [_as_json(s) for s in summaries]}, ensure_ascii=False) + "\n")
         return 0
     if not summaries:
         streams.note("no conversations yet: `relay chat` starts one")
         return 0
     from relaycli.output.tables import table
 
-    table(streams.stdout, isatty=streams.stdout_isatty, title=None,
-          columns=["id", "title", "model", "turns", "cost", "last used (UTC)"],
-          rows=[[str(s.info.id), s.info.title, s.info.model, str(s.turns), _cost(s),
-                 s.info.updated[:16].replace("T", " ")] for s in summaries],
-          right=["id", "turns", "cost"], whole=["model", "last used (UTC)"], shorten=["title"],
-          drop=["turns", "last used (UTC)", "cost"], note=streams.note)
+    table(
+        streams.stdout,
+        isatty=streams.stdout_isatty,
+        title=None,
+        columns=["id", "title", "model", "turns", "cost", "last used (UTC)"],
+        rows=[
+            [str(s.info.id), s.info.title, s.info.model, str(s.turns), _cost(s), s.info.updated[:16].replace("T", " ")]
+            for s in summaries
+        ],
+        right=["id", "turns", "cost"],
+        whole=["model", "last used (UTC)"],
+        shorten=["title"],
+        drop=["turns", "last used (UTC)", "cost"],
+        note=streams.note,
+    )
     return 0
 
 
@@ -57,9 +65,10 @@ def _as_json(summary: ConversationSummary) -> dict[str, Any]:
         "profile": info.profile,
         "model": info.model,
         "turns": summary.turns,
-        "cost": {"billed": {currency: decimal_string(amount)
-                            for currency, amount in sorted(summary.billed.items())},
-                 "unpriced_answers": summary.unpriced},
+        "cost": {
+            "billed": {currency: decimal_string(amount) for currency, amount in sorted(summary.billed.items())},
+            "unpriced_answers": summary.unpriced,
+        },
         "created": info.created,
         "updated": info.updated,
     }

@@ -39,8 +39,14 @@ PARTIAL_CONTEXT = 8  # lines of lexer context for the code line being typed
 class MarkdownStream:
     """Feed it the answer's text as it arrives; call :meth:`finish` at the end (or on Ctrl-C)."""
 
-    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic,
-                 frame_interval: float = 0.05, code_theme: str = CODE_THEME) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        frame_interval: float = 0.05,
+        code_theme: str = CODE_THEME,
+    ) -> None:
         self.console = console
         self.clock = clock
         self.frame_interval = frame_interval
@@ -79,8 +85,9 @@ class MarkdownStream:
         self._draw(self.splitter.finish(), Tail("prose"))
 
     # -- drawing ----------------------------------------------------------------------------------
-    def _draw(self, blocks: tuple[Block, ...] | list[Block], tail: Tail, now: float | None = None,
-              before: str = "") -> None:
+    def _draw(
+        self, blocks: tuple[Block, ...] | list[Block], tail: Tail, now: float | None = None, before: str = ""
+    ) -> None:
         options = self.console.options
         rows: list[Row] = []
         for block in blocks:
@@ -92,9 +99,13 @@ class MarkdownStream:
         console = self.console
         with console:  # one write to the terminal
             if self._height:
-                console.control(Control(ControlType.CARRIAGE_RETURN, (ControlType.ERASE_IN_LINE, 2),
-                                        *((ControlType.CURSOR_UP, 1), (ControlType.ERASE_IN_LINE, 2))
-                                        * (self._height - 1)))
+                console.control(
+                    Control(
+                        ControlType.CARRIAGE_RETURN,
+                        (ControlType.ERASE_IN_LINE, 2),
+                        *((ControlType.CURSOR_UP, 1), (ControlType.ERASE_IN_LINE, 2)) * (self._height - 1),
+                    )
+                )
             if before:
                 console.print(Text(before.rstrip("\n")))
             if rows:
@@ -163,11 +174,18 @@ class MarkdownStream:
         document.markup, document.parsed = markup, self._parser.parse(markup)
         return document
 
-    def _code_rows(self, context: tuple[str, ...], lines: tuple[str, ...], lang: str,
-                   options: ConsoleOptions) -> list[Row]:
+    def _code_rows(
+        self, context: tuple[str, ...], lines: tuple[str, ...], lang: str, options: ConsoleOptions
+    ) -> list[Row]:
         first = len(context) + 1
-        syntax = Syntax("\n".join((*context, *lines)), lang or "text", theme=self.code_theme,
-                        word_wrap=True, padding=(0, 1), line_range=(first, first + len(lines) - 1))
+        syntax = Syntax(
+            "\n".join((*context, *lines)),
+            lang or "text",
+            theme=self.code_theme,
+            word_wrap=True,
+            padding=(0, 1),
+            line_range=(first, first + len(lines) - 1),
+        )
         return self._render(syntax, options)
 
     def _render(self, renderable: RenderableType, options: ConsoleOptions) -> list[Row]:
@@ -176,6 +194,7 @@ class MarkdownStream:
 
 def _trim(rows: list[Row]) -> list[Row]:
     """Drop the blank rows rich puts around lists, quotes, tables and rules."""
+
     def blank(row: Row) -> bool:
         return all(not seg.text.strip() and not (seg.style and seg.style.bgcolor) for seg in row)
 
@@ -207,4 +226,3 @@ def _join(rows: list[Row], *, final_newline: bool) -> list[Segment]:
         if final_newline or index < len(rows) - 1:
             out.append(newline)
     return out
-

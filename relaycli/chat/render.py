@@ -28,8 +28,10 @@ class AnswerSink(Protocol):
 def interjecting(stream: MarkdownStream) -> Notes:
     """Notes for while an answer is drawn on the same terminal: each goes above the answer's unfinished
     tail (a retry notice, a budget warning) instead of into it."""
-    return Notes(note=lambda text: stream.interject(f"relay: {text}"),
-                 warn=lambda text: stream.interject(f"relay: warning: {text}"))
+    return Notes(
+        note=lambda text: stream.interject(f"relay: {text}"),
+        warn=lambda text: stream.interject(f"relay: warning: {text}"),
+    )
 
 
 def _lines_to(stderr: TextIO) -> Notes:
@@ -78,8 +80,10 @@ def footer_text(answer: Answer, *, asked_profile: str | None = None) -> str:
     took = "-" if latency is None else f"{latency / 1000:.2f} s" if latency >= 1000 else f"{latency:.0f} ms"
     fallback = f" · via {answer.profile.name}" if asked_profile not in (None, answer.profile.name) else ""
     retries = f" · {r.retries} retr{'y' if r.retries == 1 else 'ies'}" if r.retries else ""
-    return (f"{r.model or answer.model_asked}{fallback} · {count(u.prompt_tokens)} in / "
-            f"{count(u.completion_tokens)} out tokens · {cost} · {ttft} · {took}{retries}")
+    return (
+        f"{r.model or answer.model_asked}{fallback} · {count(u.prompt_tokens)} in / "
+        f"{count(u.completion_tokens)} out tokens · {cost} · {ttft} · {took}{retries}"
+    )
 
 
 class _PlainSink:

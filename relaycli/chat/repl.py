@@ -48,21 +48,33 @@ def run_chat(services: ChatServices, streams: Streams, options: ChatOptions) -> 
         profile = _profile(services, options.profile, stored.info.profile if stored else None, view)
         model = options.model or (stored.info.model if stored else None) or services.default_model(profile)
         system = options.system if options.system is not None or stored is None else stored.info.system
-        session = ChatSession(services, view, profile=profile, model=model, system=system,
-                              temperature=options.temperature, max_tokens=options.max_tokens,
-                              store=options.store, shield=deferred_interrupt,
-                              quiet=(lambda: no_echo(streams.stdin)) if interactive else nullcontext)
+        session = ChatSession(
+            services,
+            view,
+            profile=profile,
+            model=model,
+            system=system,
+            temperature=options.temperature,
+            max_tokens=options.max_tokens,
+            store=options.store,
+            shield=deferred_interrupt,
+            quiet=(lambda: no_echo(streams.stdin)) if interactive else nullcontext,
+        )
         if stored is not None:
             session.resume(stored.info, stored.messages)
             totals = session.conversation.totals()
-            view.note(f"continuing conversation {stored.info.id}: {stored.info.title!r} "
-                      f"({totals.turns} turn{'s' if totals.turns != 1 else ''})")
+            view.note(
+                f"continuing conversation {stored.info.id}: {stored.info.title!r} "
+                f"({totals.turns} turn{'s' if totals.turns != 1 else ''})"
+            )
         if interactive:
             source: StreamInput | TerminalInput = TerminalInput(
                 history=services.history,
                 completer=lambda line, word: slash.complete(session, line, word),
-                prompt_out=None if streams.stdout_isatty else streams.stderr, stdin=streams.stdin,
-                save_history=options.store)
+                prompt_out=None if streams.stdout_isatty else streams.stderr,
+                stdin=streams.stdin,
+                save_history=options.store,
+            )
             title = "relay chat" if view.rich else "chat"  # plain notes already start with "relay: "
             view.note(f'{title} · {session.label()} · /help for commands · """ for several lines · Ctrl-D to exit')
         else:

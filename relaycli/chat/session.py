@@ -42,10 +42,20 @@ class ChatServices:
 
 
 class ChatSession:
-    def __init__(self, services: ChatServices, view: View, *, profile: Profile, model: str, system: str | None,
-                 temperature: float | None = None, max_tokens: int | None = None, store: bool = True,
-                 shield: Callable[[], AbstractContextManager[object]] | None = None,
-                 quiet: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
+    def __init__(
+        self,
+        services: ChatServices,
+        view: View,
+        *,
+        profile: Profile,
+        model: str,
+        system: str | None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        store: bool = True,
+        shield: Callable[[], AbstractContextManager[object]] | None = None,
+        quiet: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
         self.services = services
         self.view = view
         self.profile = profile
@@ -114,8 +124,11 @@ class ChatSession:
     def _remember_settings(self) -> None:
         conversation_id = self.conversation.id
         if conversation_id is not None:
-            self._saving(lambda store: store.append(conversation_id, [], profile=self.profile.name,
-                                                    model=self.model, system=self.system))
+            self._saving(
+                lambda store: store.append(
+                    conversation_id, [], profile=self.profile.name, model=self.model, system=self.system
+                )
+            )
 
     def known_models(self) -> list[str]:
         """Model names for completion: aliases, the endpoint's list (asked once), the price table."""
@@ -161,16 +174,24 @@ class ChatSession:
         wire = self.profile.resolve_model(self.model)
         price = self.services.prices().lookup(wire)
         window = price.context_window if price is not None else None
-        sent, dropped = fit_context(messages, system=self.system, window=window,
-                                    reserve=answer_reserve(window, self.max_tokens))
+        sent, dropped = fit_context(
+            messages, system=self.system, window=window, reserve=answer_reserve(window, self.max_tokens)
+        )
         if dropped != self.dropped_turns:
             if dropped > self.dropped_turns:
                 oldest = "the oldest turn is" if dropped == 1 else f"the oldest {dropped} turns are"
-                self.view.note(f"the conversation is longer than {self.model}'s context window "
-                               f"({window:,} tokens): {oldest} not sent")
+                self.view.note(
+                    f"the conversation is longer than {self.model}'s context window "
+                    f"({window:,} tokens): {oldest} not sent"
+                )
             self.dropped_turns = dropped
-        ask = Ask(model=self.model, messages=tuple(sent), system=self.system, temperature=self.temperature,
-                  max_tokens=self.max_tokens)
+        ask = Ask(
+            model=self.model,
+            messages=tuple(sent),
+            system=self.system,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+        )
         sink = self.view.answer()
         parts: list[str] = []
 
@@ -186,15 +207,25 @@ class ChatSession:
 
         try:
             with self._quiet():  # notes from the pipeline go above the answer being drawn
-                answer = self.services.pipeline.run(ask, on_delta, profile=self.profile, command="chat",
-                                                    notes=self.view.notes_during(sink), shown=lambda: bool(parts))
+                answer = self.services.pipeline.run(
+                    ask,
+                    on_delta,
+                    profile=self.profile,
+                    command="chat",
+                    notes=self.view.notes_during(sink),
+                    shown=lambda: bool(parts),
+                )
         except KeyboardInterrupt:
             sink.finish()
             self.view.interrupted()
             text = "".join(parts)
             if text:
-                meta = AnswerMeta(profile=self.profile.name, model=self.model, outcome="interrupted",
-                                  currency=self.profile.billing.currency)
+                meta = AnswerMeta(
+                    profile=self.profile.name,
+                    model=self.model,
+                    outcome="interrupted",
+                    currency=self.profile.billing.currency,
+                )
                 self._record(question, text, meta, new_question=new_question)
             elif new_question:
                 self.failed_prompt = question
@@ -221,21 +252,34 @@ class ChatSession:
 
     def _store_messages(self, store: Conversations, added: list[ChatMessage]) -> None:
         if self.conversation.id is None:
-            info = store.create(title=self.conversation.title, profile=self.profile.name, model=self.model,
-                                system=self.system)
+            info = store.create(
+                title=self.conversation.title, profile=self.profile.name, model=self.model, system=self.system
+            )
             self.conversation.id = info.id
-        stored = store.append(self.conversation.id, [_to_stored(m) for m in added], profile=self.profile.name,
-                              model=self.model, system=self.system)
+        stored = store.append(
+            self.conversation.id,
+            [_to_stored(m) for m in added],
+            profile=self.profile.name,
+            model=self.model,
+            system=self.system,
+        )
         for message, row in zip(added, stored, strict=True):
             message.seq = row.seq
 
 
 def _meta(answer: Answer) -> AnswerMeta:
     usage = answer.result.usage
-    return AnswerMeta(profile=answer.profile.name, model=answer.result.model or answer.model_asked,
-                      outcome="ok", request_id=answer.result.request_id, prompt_tokens=usage.prompt_tokens,
-                      completion_tokens=usage.completion_tokens, cost_usd=answer.cost_usd,
-                      cost_billed=answer.billed, currency=answer.profile.billing.currency)
+    return AnswerMeta(
+        profile=answer.profile.name,
+        model=answer.result.model or answer.model_asked,
+        outcome="ok",
+        request_id=answer.result.request_id,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=answer.cost_usd,
+        cost_billed=answer.billed,
+        currency=answer.profile.billing.currency,
+    )
 
 
 def _to_stored(message: ChatMessage) -> StoredMessage:
@@ -244,18 +288,34 @@ def _to_stored(message: ChatMessage) -> StoredMessage:
     meta = message.meta
     if meta is None:
         return StoredMessage(role=message.role, content=message.content)
-    return StoredMessage(role=message.role, content=message.content, profile=meta.profile, model=meta.model,
-                         outcome=meta.outcome, request_id=meta.request_id, prompt_tokens=meta.prompt_tokens,
-                         completion_tokens=meta.completion_tokens, cost_usd=meta.cost_usd,
-                         cost_billed=meta.cost_billed, currency=meta.currency)
+    return StoredMessage(
+        role=message.role,
+        content=message.content,
+        profile=meta.profile,
+        model=meta.model,
+        outcome=meta.outcome,
+        request_id=meta.request_id,
+        prompt_tokens=meta.prompt_tokens,
+        completion_tokens=meta.completion_tokens,
+        cost_usd=meta.cost_usd,
+        cost_billed=meta.cost_billed,
+        currency=meta.currency,
+    )
 
 
 def _from_stored(row: StoredMessage) -> ChatMessage:
     meta = None
     if row.role == "assistant":
-        meta = AnswerMeta(profile=row.profile or "", model=row.model or "", outcome=row.outcome or "ok",
-                          request_id=row.request_id, prompt_tokens=row.prompt_tokens,
-                          completion_tokens=row.completion_tokens, cost_usd=row.cost_usd,
-                          cost_billed=row.cost_billed, currency=row.currency or "USD")
+        meta = AnswerMeta(
+            profile=row.profile or "",
+            model=row.model or "",
+            outcome=row.outcome or "ok",
+            request_id=row.request_id,
+            prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.completion_tokens,
+            cost_usd=row.cost_usd,
+            cost_billed=row.cost_billed,
+            currency=row.currency or "USD",
+        )
     role: Literal["user", "assistant"] = "assistant" if row.role == "assistant" else "user"
     return ChatMessage(role, row.content, meta=meta, seq=row.seq, superseded=row.superseded)

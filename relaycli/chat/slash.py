@@ -49,8 +49,9 @@ def _help(session: ChatSession, arg: str) -> Result:
 
 def _model(session: ChatSession, arg: str) -> Result:
     if not arg:
-        session.view.info(f"model: {session.model} (profile {session.profile.name}); /model NAME to change, "
-                          "Tab completes names")
+        session.view.info(
+            f"model: {session.model} (profile {session.profile.name}); /model NAME to change, Tab completes names"
+        )
         return None
     session.set_model(arg)
     wire = session.profile.resolve_model(arg)
@@ -179,8 +180,10 @@ def dispatch(session: ChatSession, text: str) -> Result:
     if command is None:
         close = [] if "/" in name else difflib.get_close_matches(name, [*COMMANDS, *ALIASES], n=1, cutoff=0.7)
         guess = f"did you mean /{ALIASES.get(close[0], close[0])}? " if close else ""
-        session.view.note(f"unknown command /{name}: {guess}/help lists the commands; "
-                          "start with // to send a message that begins with /")
+        session.view.note(
+            f"unknown command /{name}: {guess}/help lists the commands; "
+            "start with // to send a message that begins with /"
+        )
         return None
     try:
         return command.run(session, arg.strip())

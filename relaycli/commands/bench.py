@@ -13,13 +13,13 @@ def bench(
     profile: list[str] | None = typer.Option(None, "-p", "--profile", help="Profile to benchmark (repeat it)."),
     model: list[str] | None = typer.Option(None, "-m", "--model", help="Model or alias (repeat it)."),
     target: list[str] | None = typer.Option(None, "-T", "--target", help="PROFILE:MODEL pair (repeat it)."),
-    old_target: list[str] | None = typer.Option(None, "-t", hidden=True,
-                                                help="Deprecated spelling of -T/--target."),
+    old_target: list[str] | None = typer.Option(None, "-t", hidden=True, help="Deprecated spelling of -T/--target."),
     prompt: list[str] | None = typer.Option(None, "--prompt", help="Prompt text (repeat it)."),
     prompts: Path | None = typer.Option(None, "--prompts", help="File: one prompt a line, or JSON lines."),
     n: int | None = typer.Option(None, "-n", min=1, help="Measured requests per target [default: 50]."),
-    concurrency: int | None = typer.Option(None, "-c", "--concurrency", min=1,
-                                           help="Closed loop: requests in flight [1]. With --rate: the most."),
+    concurrency: int | None = typer.Option(
+        None, "-c", "--concurrency", min=1, help="Closed loop: requests in flight [1]. With --rate: the most."
+    ),
     rate: float | None = typer.Option(None, "--rate", min=0.001, help="Open loop: Poisson arrivals per second."),
     seed: int = typer.Option(0, "--seed", help="Seed of the target order, arrivals and bootstrap."),
     warmup: int = typer.Option(1, "--warmup", min=0, help="Warm-up requests per target (not measured); 0: none."),
@@ -66,8 +66,10 @@ def bench(
     finite("--rate", rate)
     finite("--duration", duration)
     if old_target:
-        ctx.warn("-t is deprecated in relay bench and will be removed: use -T/--target PROFILE:MODEL "
-                 "(-t is the temperature in relay stream and relay chat)")
+        ctx.warn(
+            "-t is deprecated in relay bench and will be removed: use -T/--target PROFILE:MODEL "
+            "(-t is the temperature in relay stream and relay chat)"
+        )
         target = [*(target or ()), *old_target]
     if compare is not None:
         from relaycli.bench.compare import compare_runs
@@ -83,10 +85,21 @@ def bench(
             _emit(ctx.stdout, buf.getvalue())
         return
     progress = ProgressLine(ctx.stderr, enabled=_isatty(ctx.stderr))
-    opts = BenchOptions(profiles=profile or (), models=model or (), pairs=target or (), prompts=prompt or (),
-                        prompts_file=prompts, n=n if n is not None or duration else 50, concurrency=concurrency,
-                        rate=rate, duration_s=duration, warmup=warmup, max_tokens=max_tokens, seed=seed,
-                        baseline=baseline)
+    opts = BenchOptions(
+        profiles=profile or (),
+        models=model or (),
+        pairs=target or (),
+        prompts=prompt or (),
+        prompts_file=prompts,
+        n=n if n is not None or duration else 50,
+        concurrency=concurrency,
+        rate=rate,
+        duration_s=duration,
+        warmup=warmup,
+        max_tokens=max_tokens,
+        seed=seed,
+        baseline=baseline,
+    )
     try:
         run = run_bench(ctx.measure_services(), opts, progress=progress)
     finally:
@@ -108,8 +121,14 @@ def bench(
     elif csv_out:
         _emit(ctx.stdout, raw_csv(run.raw) if raw else to_csv(run.document))
     else:
-        lat = {t.label: [(r.t_end - r.t_send) / 1e6 for r in run.records if r.target == i and r.ok and not r.warmup]
-               for i, t in enumerate(run.targets)} if histogram else None
+        lat = (
+            {
+                t.label: [(r.t_end - r.t_send) / 1e6 for r in run.records if r.target == i and r.ok and not r.warmup]
+                for i, t in enumerate(run.targets)
+            }
+            if histogram
+            else None
+        )
         buf = io.StringIO()
         render(buf, run.document, isatty=ctx.stdout_isatty, histogram=lat)
         _emit(ctx.stdout, buf.getvalue())

@@ -18,8 +18,9 @@ def chat(
     profile: str | None = typer.Option(None, "-p", "--profile", help="Profile to use."),
     model: str | None = typer.Option(None, "-m", "--model", help="Model or alias."),
     system: str | None = typer.Option(None, "-s", "--system", help="System prompt."),
-    temperature: float | None = typer.Option(None, "-t", "--temperature", min=0.0, max=2.0, callback=finite,
-                                             help="Sampling temperature, 0 to 2."),
+    temperature: float | None = typer.Option(
+        None, "-t", "--temperature", min=0.0, max=2.0, callback=finite, help="Sampling temperature, 0 to 2."
+    ),
     max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Cap on output tokens per answer."),
     resume: bool = typer.Option(False, "-c", "--continue", help="Continue the last conversation."),
     conversation: int | None = typer.Option(None, "--conversation", metavar="ID", help="Continue conversation ID."),
@@ -49,9 +50,23 @@ def chat(
             raise typer.Exit(list_conversations(ledger, ctx.streams, limit=count, json_out=json_out))
         from relaycli.chat.repl import ChatOptions, run_chat
 
-        raise typer.Exit(run_chat(services(ctx), ctx.streams, ChatOptions(
-            profile=profile, model=model, system=system, temperature=temperature, max_tokens=max_tokens,
-            resume_last=resume, conversation=conversation, store=not no_store, plain=plain)))
+        raise typer.Exit(
+            run_chat(
+                services(ctx),
+                ctx.streams,
+                ChatOptions(
+                    profile=profile,
+                    model=model,
+                    system=system,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    resume_last=resume,
+                    conversation=conversation,
+                    store=not no_store,
+                    plain=plain,
+                ),
+            )
+        )
     finally:
         ctx.close()
 
@@ -68,7 +83,14 @@ def services(ctx: AppContext) -> ChatServices:
         with ctx.client(chosen, ctx.key(chosen)) as client:
             return [info.id for info in client.list_models()]
 
-    return ChatServices(pipeline=ctx.pipeline, profile=profile, profile_names=lambda: sorted(ctx.settings.profiles),
-                        default_model=lambda chosen: ctx.model(chosen, None)[0], prices=lambda: ctx.prices,
-                        ledger=ctx.ledger, models=models, history=ctx.paths.ledger.parent / "chat_history",
-                        env=ctx.env)
+    return ChatServices(
+        pipeline=ctx.pipeline,
+        profile=profile,
+        profile_names=lambda: sorted(ctx.settings.profiles),
+        default_model=lambda chosen: ctx.model(chosen, None)[0],
+        prices=lambda: ctx.prices,
+        ledger=ctx.ledger,
+        models=models,
+        history=ctx.paths.ledger.parent / "chat_history",
+        env=ctx.env,
+    )

@@ -6,8 +6,12 @@ import json
 
 import typer
 
-app = typer.Typer(help="Create, inspect and change the config file.", no_args_is_help=True, add_completion=False,
-                  rich_markup_mode=None)
+app = typer.Typer(
+    help="Create, inspect and change the config file.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 
 @app.command("init")
@@ -55,10 +59,23 @@ def profiles(
     else:
         from relaycli.output.tables import table
 
-        table(ctx.stdout, isatty=ctx.stdout_isatty, title=None,
-              columns=["", "profile", "protocol", "base_url", "model", "key"],
-              rows=[["*" if r["default"] else "", r["name"], r["protocol"], r["base_url"],
-                     r["default_model"] or "-", r["key"]] for r in rows])
+        table(
+            ctx.stdout,
+            isatty=ctx.stdout_isatty,
+            title=None,
+            columns=["", "profile", "protocol", "base_url", "model", "key"],
+            rows=[
+                [
+                    "*" if r["default"] else "",
+                    r["name"],
+                    r["protocol"],
+                    r["base_url"],
+                    r["default_model"] or "-",
+                    r["key"],
+                ]
+                for r in rows
+            ],
+        )
 
 
 @app.command("show")
@@ -81,14 +98,19 @@ def show(
 
     exists = "" if ctx.settings.exists else " (not created yet: `relay config init`)"
     ctx.stdout.write(f"# {ctx.settings.path}{exists}\n")
-    table(ctx.stdout, isatty=ctx.stdout_isatty, title=None, columns=["setting", "value", "source"],
-          rows=[[r["key"], r["value"], r["source"]] for r in rows])
+    table(
+        ctx.stdout,
+        isatty=ctx.stdout_isatty,
+        title=None,
+        columns=["setting", "value", "source"],
+        rows=[[r["key"], r["value"], r["source"]] for r in rows],
+    )
 
 
 @app.command("set")
 def set_(
     key: str = typer.Argument(..., help="default_profile, profiles.NAME.KEY[.SUBKEY] or prices.MODEL.KEY"),
-    value: str = typer.Argument(..., help="A TOML value (3, 1.5, true, [\"a\"]) or plain text."),
+    value: str = typer.Argument(..., help='A TOML value (3, 1.5, true, ["a"]) or plain text.'),
 ) -> None:
     """Change one setting in the config file, keeping its comments; the result is checked first."""
     from relaycli.config import edit as config_edit

@@ -29,8 +29,9 @@ def cost(
     csv_out: bool = typer.Option(False, "--csv", help="Print CSV."),
     compact: bool = typer.Option(False, "--compact", help="A narrower table (fits 80 columns)."),
     reprice: bool = typer.Option(False, "--reprice", help="Recompute stored costs with the current prices first."),
-    project: int = typer.Option(0, "--project", min=0, max=24, metavar="N",
-                                help="Project the current month to its end, and N-1 more months."),
+    project: int = typer.Option(
+        0, "--project", min=0, max=24, metavar="N", help="Project the current month to its end, and N-1 more months."
+    ),
 ) -> None:
     """Report usage and cost from the ledger, by month, day, model or profile.
 
@@ -45,10 +46,21 @@ def cost(
 
     if json_out and csv_out:
         raise UsageError("choose one of --json and --csv")
-    options = CostOptions(by=by, month=month, since=since, until=until, profiles=tuple(profile or ()),
-                          models=tuple(model or ()), timezone=timezone, currency=currency,
-                          include_bench=include_bench, output="json" if json_out else "csv" if csv_out else "table",
-                          compact=compact, reprice=reprice, project=project)
+    options = CostOptions(
+        by=by,
+        month=month,
+        since=since,
+        until=until,
+        profiles=tuple(profile or ()),
+        models=tuple(model or ()),
+        timezone=timezone,
+        currency=currency,
+        include_bench=include_bench,
+        output="json" if json_out else "csv" if csv_out else "table",
+        compact=compact,
+        reprice=reprice,
+        project=project,
+    )
     raise typer.Exit(run(AppContext(), options))
 
 
@@ -56,8 +68,13 @@ def run(ctx: AppContext, options: CostOptions, *, now: datetime | None = None) -
     """``relay cost`` from a context (``now`` fixes "this month" for tests)."""
     from relaycli.cost.run import CostInputs, run_cost
 
-    inputs = CostInputs(ledger_path=ctx.paths.ledger, ledger=ctx.ledger, profiles=ctx.settings.profiles,
-                        prices=lambda: ctx.prices, env=ctx.env)
+    inputs = CostInputs(
+        ledger_path=ctx.paths.ledger,
+        ledger=ctx.ledger,
+        profiles=ctx.settings.profiles,
+        prices=lambda: ctx.prices,
+        env=ctx.env,
+    )
     try:
         return run_cost(inputs, ctx.streams, options, now=now)
     finally:

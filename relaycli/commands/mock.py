@@ -36,21 +36,32 @@ def mock_server(
     from relaycli.mock.options import MockOptions
     from relaycli.mock.server import serve
 
-    options = MockOptions(ttft=ttft, token_delay=token_delay, words=words, fail=fail, retry_after=retry_after,
-                          fail_times=fail_times, stop_after=stop_after, stall_after=stall_after,
-                          require_key=require_key)
+    options = MockOptions(
+        ttft=ttft,
+        token_delay=token_delay,
+        words=words,
+        fail=fail,
+        retry_after=retry_after,
+        fail_times=fail_times,
+        stop_after=stop_after,
+        stall_after=stall_after,
+        require_key=require_key,
+    )
     try:
         options = options.with_directives(directives)
     except ValueError as exc:
         raise UsageError(f"--set: {exc}") from None
 
     def ready(url: str) -> None:
-        sys.stderr.write(f"relay mock-server: listening on {url} (OpenAI: {url}/v1, Anthropic: {url}); "
-                         "Ctrl-C to stop\n")
+        sys.stderr.write(
+            f"relay mock-server: listening on {url} (OpenAI: {url}/v1, Anthropic: {url}); Ctrl-C to stop\n"
+        )
         sys.stderr.flush()
 
     try:
         serve(host, port, options, ready=ready)
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                         hint="pick another --port, and point the mock profile at it with RELAY_MOCK_URL") from None
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="pick another --port, and point the mock profile at it with RELAY_MOCK_URL",
+        ) from None

@@ -10,8 +10,9 @@ def models(
     search: str | None = typer.Option(None, "--search", help="Only models whose id or alias contains TEXT."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
     names: bool = typer.Option(False, "--names", help="Only the names (ids and aliases), one per line."),
-    offline: bool = typer.Option(False, "--offline",
-                                 help="With --names: the aliases and the price table's models, without a request."),
+    offline: bool = typer.Option(
+        False, "--offline", help="With --names: the aliases and the price table's models, without a request."
+    ),
 ) -> None:
     """List the models an endpoint offers, with aliases and prices.
 
@@ -30,8 +31,9 @@ def models(
 
             raise UsageError("--offline lists names only", hint="add --names: relay models --names --offline")
         profiles = [ctx.profile(profile)] if profile else list(ctx.settings.profiles.values())
-        raise typer.Exit(write_names(offline_names(profiles, ctx.settings.prices, ctx.prices), ctx.streams,
-                                     search=search))
+        raise typer.Exit(
+            write_names(offline_names(profiles, ctx.settings.prices, ctx.prices), ctx.streams, search=search)
+        )
     chosen = ctx.profile(profile)
     with ctx.client(chosen, ctx.key(chosen)) as client:
         offered = client.list_models()

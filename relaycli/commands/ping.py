@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 
 
 def ping(
-    profile: list[str] | None = typer.Option(None, "-p", "--profile",
-                                             help="Profile to check (repeat it) [every profile in the config]."),
+    profile: list[str] | None = typer.Option(
+        None, "-p", "--profile", help="Profile to check (repeat it) [every profile in the config]."
+    ),
     model: str | None = typer.Option(None, "-m", "--model", help="Model for --chat [the profile's default]."),
     count: int = typer.Option(1, "--count", "-c", min=1, help="Check each profile N times, like ping(8)."),
     interval: float = typer.Option(1.0, "--interval", "-i", min=0, help="Seconds between checks with --count."),
@@ -52,8 +53,9 @@ def ping(
             ctx.stdout.flush()
 
     try:
-        reports = ping_all(ctx.measure_services(), profiles, count=count, interval=interval, chat=chat, model=model,
-                           on_attempt=show)
+        reports = ping_all(
+            ctx.measure_services(), profiles, count=count, interval=interval, chat=chat, model=model, on_attempt=show
+        )
     finally:
         ctx.close()
     if json_out:

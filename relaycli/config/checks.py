@@ -17,8 +17,21 @@ from relaycli.config.toml_names import locate, table_name
 from relaycli.errors import ConfigError
 
 PROFILE_KEYS = {
-    "base_url", "protocol", "api_key_env", "api_key_cmd", "api_key", "default_model", "aliases",
-    "headers", "timeout", "retries", "billing", "compare_to", "fallback", "budget", "budget_action",
+    "base_url",
+    "protocol",
+    "api_key_env",
+    "api_key_cmd",
+    "api_key",
+    "default_model",
+    "aliases",
+    "headers",
+    "timeout",
+    "retries",
+    "billing",
+    "compare_to",
+    "fallback",
+    "budget",
+    "budget_action",
 }
 TOP_KEYS = {"default_profile", "profiles", "prices"}
 PRICE_KEYS = {"input", "output", "cached_input", "cache_write", "cache_write_1h", "context_window"}
@@ -48,8 +61,7 @@ class Checker:
             raise self.fail(section, key, f"expected a string, got {type(value).__name__}")
         return value
 
-    def number(self, section: str, key: str, value: Any, *, minimum: float = 0,
-               maximum: float = math.inf) -> float:
+    def number(self, section: str, key: str, value: Any, *, minimum: float = 0, maximum: float = math.inf) -> float:
         ok = not isinstance(value, bool) and isinstance(value, int | float)
         if not ok or not math.isfinite(value) or not minimum <= value <= maximum:
             bound = f" and <= {maximum:,.0f}" if math.isfinite(maximum) else ""
@@ -66,14 +78,21 @@ class Checker:
         headers = self.str_table(section, table, "headers")
         for name, value in headers.items():
             if not _TOKEN.fullmatch(name):
-                raise self.fail(section, "headers", f"{name!r} is not a valid HTTP header name "
-                                                    "(letters, digits and -, no spaces or colons)")
+                raise self.fail(
+                    section,
+                    "headers",
+                    f"{name!r} is not a valid HTTP header name (letters, digits and -, no spaces or colons)",
+                )
             if _CONTROL.search(value):
-                raise self.fail(section, "headers", f"the value of {name!r} contains a line break or "
-                                                    "control character; remove it")
+                raise self.fail(
+                    section, "headers", f"the value of {name!r} contains a line break or control character; remove it"
+                )
             if not value.isascii():
-                raise self.fail(section, "headers", f"the value of {name!r} has characters outside ASCII, "
-                                                    "which HTTP headers cannot carry")
+                raise self.fail(
+                    section,
+                    "headers",
+                    f"the value of {name!r} has characters outside ASCII, which HTTP headers cannot carry",
+                )
         return headers
 
     def billing(self, section: str, table: Mapping[str, Any], key: str) -> Billing | None:
@@ -90,8 +109,12 @@ class Checker:
             per_usd = Decimal(str(raw))
         except InvalidOperation:
             per_usd = Decimal(-1)
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not per_usd.is_finite() \
-                or not 0 < per_usd <= 10**9:
+        if (
+            isinstance(raw, bool)
+            or not isinstance(raw, int | float)
+            or not per_usd.is_finite()
+            or not 0 < per_usd <= 10**9
+        ):
             raise self.fail(section, key, f"per_usd must be a positive number, got {raw!r}")
         return Billing(currency=currency.upper(), per_usd=per_usd)
 
@@ -106,8 +129,11 @@ class Checker:
         def seconds(name: str, default: float) -> float:
             return self.number(section, "timeout", value.get(name, default), minimum=0.001, maximum=MAX_SECONDS)
 
-        return Timeouts(connect=seconds("connect", base.connect), read=seconds("read", base.read),
-                        total=seconds("total", base.total))
+        return Timeouts(
+            connect=seconds("connect", base.connect),
+            read=seconds("read", base.read),
+            total=seconds("total", base.total),
+        )
 
     def key(self, section: str, table: Mapping[str, Any]) -> str | None:
         key = self.string(section, table, "api_key")
@@ -115,11 +141,13 @@ class Checker:
             return None
         stripped = key.strip(INVISIBLE)
         if stripped != key:
-            self.notes.append(f"[{section}] api_key: surrounding whitespace or a line break removed "
-                              f"({self.path})")
+            self.notes.append(f"[{section}] api_key: surrounding whitespace or a line break removed ({self.path})")
         if _CONTROL.search(stripped) or not stripped.isascii():
-            raise self.fail(section, "api_key", "contains a line break, control or non-ASCII character "
-                                                "(a smart quote?); paste it again")
+            raise self.fail(
+                section,
+                "api_key",
+                "contains a line break, control or non-ASCII character (a smart quote?); paste it again",
+            )
         return stripped or None
 
     def profile(self, name: str, table: Any) -> Profile:
@@ -184,8 +212,11 @@ class Checker:
                 self.number(section, key, value, minimum=0, maximum=MAX_PRICE)
         missing = [key for key in ("input", "output") if key not in table]
         if missing:
-            raise self.fail(section, missing[0], "missing: a price table needs both input and output "
-                                                 "(USD per 1M tokens), or remove the table")
+            raise self.fail(
+                section,
+                missing[0],
+                "missing: a price table needs both input and output (USD per 1M tokens), or remove the table",
+            )
         return dict(table)
 
 

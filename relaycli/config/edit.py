@@ -97,10 +97,12 @@ def _target(dotted: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
         return parts[:-1], parts[-1], ()
     if len(parts) == 1:
         return (), parts[0], ()
-    raise ConfigError(f"cannot set {dotted!r}",
-                      hint='use default_profile, profiles.NAME.KEY[.SUBKEY], prices.MODEL.KEY or '
-                           'prices.MODEL \'{ input = 2.5, output = 8 }\'; quote names with dots: '
-                           'prices."gpt-4.1".input')
+    raise ConfigError(
+        f"cannot set {dotted!r}",
+        hint="use default_profile, profiles.NAME.KEY[.SUBKEY], prices.MODEL.KEY or "
+        "prices.MODEL '{ input = 2.5, output = 8 }'; quote names with dots: "
+        'prices."gpt-4.1".input',
+    )
 
 
 def _current(path: Path, text: str) -> dict[str, Any]:
@@ -121,7 +123,7 @@ def _replace(lines: list[str], index: int, new: str) -> None:
     if comment and count == 1:  # keep the comment in its column when the new value leaves room
         column = len(code) + len(comment) - len(comment.lstrip())
         comment = " " * max(column - len(indent + new), 1) + comment.lstrip()
-    lines[index:index + count] = [indent + new + comment]
+    lines[index : index + count] = [indent + new + comment]
 
 
 def set_value(path: Path, dotted: str, raw: str) -> str:
@@ -149,8 +151,12 @@ def set_value(path: Path, dotted: str, raw: str) -> str:
     lines = text.splitlines()
     section = table_name(*table_path)
     own_table = table_name(*table_path, key)
-    if isinstance(value, dict) and value and locate(text, section, key) is None and (
-            locate(text, own_table) is not None or table_path == ("prices",)):
+    if (
+        isinstance(value, dict)
+        and value
+        and locate(text, section, key) is None
+        and (locate(text, own_table) is not None or table_path == ("prices",))
+    ):
         # a whole table ([prices."m"] or [profiles.NAME.aliases]): one line per key inside it
         shown = _set_table(lines, own_table, value)
     else:
@@ -202,8 +208,10 @@ def unset_value(path: Path, dotted: str) -> str:
     data = _current(path, text)
     if not parts or not _has(data, parts):
         where = str(path) if text else f"{path} (which does not exist yet)"
-        raise ConfigError(f"no setting {dotted!r} in {where}",
-                          hint="`relay config show` lists them; quote names with dots: prices.\"gpt-4.1\".input")
+        raise ConfigError(
+            f"no setting {dotted!r} in {where}",
+            hint='`relay config show` lists them; quote names with dots: prices."gpt-4.1".input',
+        )
     lines = text.splitlines()
     removed = _remove(lines, text, parts)
     new_text = "\n".join(lines).strip("\n") + "\n" if any(line.strip() for line in lines) else ""
@@ -229,14 +237,14 @@ def _remove(lines: list[str], text: str, parts: tuple[str, ...]) -> str:
                 del lines[start]
         return f"[{table_name(*parts)}]"
     for split in range(len(parts) - 1, -1, -1):
-        section, key, sub = table_name(*parts[:split]), parts[split], parts[split + 1:]
+        section, key, sub = table_name(*parts[:split]), parts[split], parts[split + 1 :]
         number = locate(text, section, key)
         if number is None:
             continue
         if not sub:
-            del lines[number - 1:number - 1 + value_extent(lines, number - 1)]
+            del lines[number - 1 : number - 1 + value_extent(lines, number - 1)]
         else:
-            value = tomllib.loads("\n".join(lines[number - 1:number - 1 + value_extent(lines, number - 1)]))
+            value = tomllib.loads("\n".join(lines[number - 1 : number - 1 + value_extent(lines, number - 1)]))
             value = value[key]
             node = value
             for part in sub[:-1]:
@@ -244,8 +252,9 @@ def _remove(lines: list[str], text: str, parts: tuple[str, ...]) -> str:
             del node[sub[-1]]
             _replace(lines, number - 1, f"{quote_key(key)} = {_literal(value)}")
         return table_name(*parts)
-    raise ConfigError(f"cannot remove {table_name(*parts)}: it is not on a line of its own",
-                      hint="edit the file by hand")
+    raise ConfigError(
+        f"cannot remove {table_name(*parts)}: it is not on a line of its own", hint="edit the file by hand"
+    )
 
 
 def validate(path: Path, text: str) -> Settings:

@@ -21,9 +21,11 @@ INVISIBLE = " \t\r\n\f\v\u00a0\u200b\u2060\ufeff"  # what a paste leaves around 
 def _clean(raw: str, source: str, profile: Profile) -> tuple[str, str | None]:
     value = raw.strip(INVISIBLE)
     if _CONTROL.search(value) or not value.isascii():
-        raise ConfigError(f"the API key of profile {profile.name!r} from {source} contains a line break, "
-                          "control or non-ASCII character (a smart quote?)",
-                          hint="set it again: one line, nothing else")
+        raise ConfigError(
+            f"the API key of profile {profile.name!r} from {source} contains a line break, "
+            "control or non-ASCII character (a smart quote?)",
+            hint="set it again: one line, nothing else",
+        )
     note = None
     if value != raw:
         note = f"removed surrounding whitespace (a line break?) from the API key of profile {profile.name!r} ({source})"

@@ -23,7 +23,7 @@ def split_comment(line: str) -> tuple[str, str]:
             quote = None
         elif quote is None and ch == "#":
             code = line[:i].rstrip()
-            return code, line[len(code):]
+            return code, line[len(code) :]
         i += 1
     return line, ""
 
@@ -33,7 +33,7 @@ def value_extent(lines: list[str], index: int) -> int:
     inline table or string); 1 when it cannot tell."""
     for count in range(1, min(len(lines) - index, 1000) + 1):
         try:
-            tomllib.loads("\n".join(lines[index:index + count]))
+            tomllib.loads("\n".join(lines[index : index + count]))
         except (tomllib.TOMLDecodeError, RecursionError):
             continue
         return count

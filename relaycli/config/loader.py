@@ -22,12 +22,23 @@ from relaycli.config.toml_names import key_path, locate, quote_key, table_name
 from relaycli.errors import ConfigError, ProfileNotFound
 
 __all__ = [
-    "PRICE_KEYS", "PROFILE_KEYS", "TOP_KEYS", "Settings", "builtin_profiles", "get_profile", "key_path",
-    "load", "locate", "parse", "quote_key", "resolve_key", "select_profile", "table_name",
+    "PRICE_KEYS",
+    "PROFILE_KEYS",
+    "TOP_KEYS",
+    "Settings",
+    "builtin_profiles",
+    "get_profile",
+    "key_path",
+    "load",
+    "locate",
+    "parse",
+    "quote_key",
+    "resolve_key",
+    "select_profile",
+    "table_name",
 ]
 
 DEFAULT_MOCK_URL = "http://127.0.0.1:8765"
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +63,17 @@ def builtin_profiles(env: Mapping[str, str]) -> dict[str, Profile]:
     if url.endswith("/v1"):
         url = url[:-3]
     return {
-        "mock": Profile(name="mock", base_url=f"{url}/v1", protocol="openai", default_model="gpt-4.1-mini",
-                        needs_key=False, aliases={"fast": "gpt-4.1-mini", "smart": "gpt-4.1"}),
-        "mock-anthropic": Profile(name="mock-anthropic", base_url=url, protocol="anthropic",
-                                  default_model="claude-haiku-4-5", needs_key=False),
+        "mock": Profile(
+            name="mock",
+            base_url=f"{url}/v1",
+            protocol="openai",
+            default_model="gpt-4.1-mini",
+            needs_key=False,
+            aliases={"fast": "gpt-4.1-mini", "smart": "gpt-4.1"},
+        ),
+        "mock-anthropic": Profile(
+            name="mock-anthropic", base_url=url, protocol="anthropic", default_model="claude-haiku-4-5", needs_key=False
+        ),
     }
 
 
@@ -63,16 +81,20 @@ def load(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     if not path.exists():
         builtins = builtin_profiles(env)
-        return Settings(path=path, exists=False, default_profile=None, profiles=dict(builtins),
-                        builtin=frozenset(builtins))
+        return Settings(
+            path=path, exists=False, default_profile=None, profiles=dict(builtins), builtin=frozenset(builtins)
+        )
     if path.is_dir():
-        raise ConfigError(f"cannot read config file {path}: it is a directory",
-                          hint="remove or rename it, or point RELAY_CONFIG at a file")
+        raise ConfigError(
+            f"cannot read config file {path}: it is a directory",
+            hint="remove or rename it, or point RELAY_CONFIG at a file",
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"cannot read config file {path}: not UTF-8 text (byte {exc.start})",
-                          hint="save it as UTF-8") from exc
+        raise ConfigError(
+            f"cannot read config file {path}: not UTF-8 text (byte {exc.start})", hint="save it as UTF-8"
+        ) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
     return parse(path, text, env)
@@ -85,11 +107,15 @@ def parse(path: Path, text: str, env: Mapping[str, str] | None = None) -> Settin
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {_describe_toml_error(exc)}",
-                          hint="fix the file, or start afresh with `relay config init --force`") from exc
+        raise ConfigError(
+            f"{path}: {_describe_toml_error(exc)}",
+            hint="fix the file, or start afresh with `relay config init --force`",
+        ) from exc
     except RecursionError:
-        raise ConfigError(f"{path}: values nested too deeply to read",
-                          hint="fix the file, or start afresh with `relay config init --force`") from None
+        raise ConfigError(
+            f"{path}: values nested too deeply to read",
+            hint="fix the file, or start afresh with `relay config init --force`",
+        ) from None
     try:
         return _build(path, text, data, builtin_profiles(env))
     except RecursionError:
@@ -144,10 +170,17 @@ def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Prof
     warnings = list(check.notes)
     if any(p.api_key for p in profiles.values()) and _readable_by_others(path):
         warnings.append(f"{path} holds an api_key and is readable by other users; fix: chmod 600 {path}")
-    return Settings(path=path, exists=True, default_profile=default, profiles=profiles, prices=prices,
-                    builtin=frozenset(n for n in builtins if n not in raw_profiles),
-                    warnings=tuple(warnings), text=text,
-                    adjusted=frozenset(n for n in builtins if n in raw_profiles))
+    return Settings(
+        path=path,
+        exists=True,
+        default_profile=default,
+        profiles=profiles,
+        prices=prices,
+        builtin=frozenset(n for n in builtins if n not in raw_profiles),
+        warnings=tuple(warnings),
+        text=text,
+        adjusted=frozenset(n for n in builtins if n in raw_profiles),
+    )
 
 
 def _readable_by_others(path: Path) -> bool:
@@ -178,5 +211,7 @@ def get_profile(settings: Settings, name: str, source: str = "-p/--profile") -> 
         return settings.profiles[name]
     except KeyError:
         known = ", ".join(sorted(settings.profiles))
-        raise ProfileNotFound(f"unknown profile {name!r} (from {source}); known profiles: {known}",
-                              hint=f"profiles live in {settings.path}") from None
+        raise ProfileNotFound(
+            f"unknown profile {name!r} (from {source}); known profiles: {known}",
+            hint=f"profiles live in {settings.path}",
+        ) from None

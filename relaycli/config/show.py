@@ -44,10 +44,18 @@ def key_status(profile: Profile, env: Mapping[str, str], *, run_commands: bool =
 
 def profile_rows(settings: Settings, env: Mapping[str, str]) -> list[dict[str, Any]]:
     default = env.get("RELAY_PROFILE") or settings.default_profile
-    return [{"name": p.name, "protocol": p.protocol, "base_url": p.base_url, "default_model": p.default_model,
-             "default": p.name == default, "builtin": p.name in settings.builtin,
-             "key": key_status(p, env, run_commands=False)}
-            for p in sorted(settings.profiles.values(), key=lambda p: p.name)]
+    return [
+        {
+            "name": p.name,
+            "protocol": p.protocol,
+            "base_url": p.base_url,
+            "default_model": p.default_model,
+            "default": p.name == default,
+            "builtin": p.name in settings.builtin,
+            "key": key_status(p, env, run_commands=False),
+        }
+        for p in sorted(settings.profiles.values(), key=lambda p: p.name)
+    ]
 
 
 def _text(value: Any) -> str:
@@ -79,8 +87,12 @@ def _source(settings: Settings, profile: Profile, field: str, env: Mapping[str, 
     return "file"
 
 
-def settings_rows(settings: Settings, env: Mapping[str, str], only: str | None = None,
-                  learned: Mapping[str, list[tuple[str, str, str]]] | None = None) -> list[dict[str, str]]:
+def settings_rows(
+    settings: Settings,
+    env: Mapping[str, str],
+    only: str | None = None,
+    learned: Mapping[str, list[tuple[str, str, str]]] | None = None,
+) -> list[dict[str, str]]:
     """Every setting with its value and source; ``learned`` adds quirks per profile: (name, value, date)."""
     rows: list[dict[str, str]] = []
     if only is None:
@@ -88,8 +100,13 @@ def settings_rows(settings: Settings, env: Mapping[str, str], only: str | None =
             rows.append({"key": "default_profile", "value": env["RELAY_PROFILE"], "source": "env RELAY_PROFILE"})
         else:
             line = settings.line_of("", "default_profile")
-            rows.append({"key": "default_profile", "value": settings.default_profile or "-",
-                         "source": f"file line {line}" if line else "default (none)"})
+            rows.append(
+                {
+                    "key": "default_profile",
+                    "value": settings.default_profile or "-",
+                    "source": f"file line {line}" if line else "default (none)",
+                }
+            )
     for profile in sorted(settings.profiles.values(), key=lambda p: p.name):
         if only is not None and profile.name != only:
             continue
@@ -104,14 +121,24 @@ def settings_rows(settings: Settings, env: Mapping[str, str], only: str | None =
                 shown = _text(mask_headers(value))
             else:
                 shown = _text(value)
-            rows.append({"key": f"{section}.{field.name}", "value": shown,
-                         "source": _source(settings, profile, field.name, env)})
+            rows.append(
+                {
+                    "key": f"{section}.{field.name}",
+                    "value": shown,
+                    "source": _source(settings, profile, field.name, env),
+                }
+            )
         rows.append({"key": f"{section}.key", "value": key_status(profile, env), "source": "resolved now"})
         for name, value, when in (learned or {}).get(profile.name, []):
             rows.append({"key": f"{section}.learned.{name}", "value": value, "source": f"learned {when}"})
     for model, price in sorted(settings.prices.items()):
         section = table_name("prices", model)
         for name, value in price.items():
-            rows.append({"key": f"{section}.{name}", "value": str(value),
-                         "source": f"file line {settings.line_of(section, name) or '?'}"})
+            rows.append(
+                {
+                    "key": f"{section}.{name}",
+                    "value": str(value),
+                    "source": f"file line {settings.line_of(section, name) or '?'}",
+                }
+            )
     return rows

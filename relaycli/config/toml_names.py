@@ -32,7 +32,7 @@ def key_path(dotted: str) -> tuple[str, ...]:
         return ()
     parts: list[str] = []
     while isinstance(node, dict) and len(node) == 1:
-        (name, node), = node.items()
+        ((name, node),) = node.items()
         parts.append(name)
     return tuple(parts)
 

@@ -30,8 +30,10 @@ def target_of(path: Path) -> Path:
 def read_config(path: Path) -> str:
     """The file's text ("" when it does not exist yet), as a ConfigError when it cannot be read."""
     if path.is_dir():
-        raise ConfigError(f"cannot use {path}: it is a directory, not a config file",
-                          hint="remove or rename it, or point RELAY_CONFIG at a file")
+        raise ConfigError(
+            f"cannot use {path}: it is a directory, not a config file",
+            hint="remove or rename it, or point RELAY_CONFIG at a file",
+        )
     if not path.exists():  # also a dangling link: the edit creates its target
         return ""
     try:
@@ -50,8 +52,10 @@ def write_atomic(path: Path, text: str, *, mode: int = 0o600) -> None:
     """Write ``text`` to a temporary file next to the target, then rename it over the target."""
     target = target_of(path)
     if target.is_dir():
-        raise ConfigError(f"cannot write {path}: it is a directory, not a config file",
-                          hint="remove or rename it, or point RELAY_CONFIG at a file")
+        raise ConfigError(
+            f"cannot write {path}: it is a directory, not a config file",
+            hint="remove or rename it, or point RELAY_CONFIG at a file",
+        )
     try:
         private_dir(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=target.parent)
@@ -74,5 +78,7 @@ def write_atomic(path: Path, text: str, *, mode: int = 0o600) -> None:
 
 def _write_error(path: Path, exc: OSError) -> ConfigError:
     where = str(path) if target_of(path) == path else f"{path} (-> {target_of(path)})"
-    return ConfigError(f"cannot write {where}: {reason(exc)}; the file was not changed",
-                       hint="check the directory's permissions and free space, or point RELAY_CONFIG elsewhere")
+    return ConfigError(
+        f"cannot write {where}: {reason(exc)}; the file was not changed",
+        hint="check the directory's permissions and free space, or point RELAY_CONFIG elsewhere",
+    )

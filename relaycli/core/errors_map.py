@@ -102,12 +102,9 @@ def transport_error(
     if isinstance(exc, httpx.ConnectError):
         if any(isinstance(e, socket.gaierror) for e in chain) or any(h in text for h in _DNS_HINTS):
             return NetworkError(
-                f"cannot resolve host {url.host} (profile '{profile.name}'): "
-                "check base_url and your DNS/network"
+                f"cannot resolve host {url.host} (profile '{profile.name}'): check base_url and your DNS/network"
             ), "fatal"
-        if any(isinstance(e, ConnectionRefusedError) for e in chain) or any(
-            h in text for h in _REFUSED_HINTS
-        ):
+        if any(isinstance(e, ConnectionRefusedError) for e in chain) or any(h in text for h in _REFUSED_HINTS):
             if profile.name in MOCK_PROFILES and _loopback(url.host):
                 return NetworkError(
                     f"connection refused by {where}: the built-in local relay is not running",
@@ -116,9 +113,7 @@ def transport_error(
             return NetworkError(f"connection refused by {where}: is the server running?"), "connect"
         if any(isinstance(e, ssl.SSLError) for e in chain) or any(h in text for h in _TLS_HINTS):
             return NetworkError(f"TLS error talking to {where}: {short(str(exc), 160)}"), "fatal"
-        return NetworkError(
-            f"cannot connect to {where}: {short(str(exc), 160) or type(exc).__name__}"
-        ), "connect"
+        return NetworkError(f"cannot connect to {where}: {short(str(exc), 160) or type(exc).__name__}"), "connect"
     if isinstance(exc, httpx.ProxyError):
         return NetworkError(f"proxy error on the way to {where}: {short(str(exc), 160)}"), "fatal"
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError | httpx.CloseError):

@@ -25,8 +25,7 @@ from relaycli.paths import private_dir
 TTL_S = 7 * 24 * 3600
 _META = frozenset({"base_url", "learned"})
 _WHAT = {
-    "no_stream_options": "rejects stream_options, so requests go without it and token usage (and cost) "
-                         "may be unknown",
+    "no_stream_options": "rejects stream_options, so requests go without it and token usage (and cost) may be unknown",
     "max_tokens_field": "wants a different name for the output-token cap",
 }
 
@@ -36,8 +35,7 @@ def _quirk_names(entry: Mapping[str, Any]) -> list[str]:
 
 
 class QuirkStore:
-    def __init__(self, path: Path, profiles: Mapping[str, Profile], *,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: Path, profiles: Mapping[str, Profile], *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.profiles = profiles
         self.clock = clock
@@ -116,8 +114,10 @@ class QuirkStore:
         host = profile.host if profile else entry.get("base_url", "?")
         what = _WHAT.get(quirk, f"needs {quirk} = {json.dumps(entry[quirk])}")
         days = TTL_S // 86400
-        return (f"learned that {host} (profile '{name}') {what}; remembered for {days} days "
-                f"(`relay config forget-quirks -p {name}` forgets it now)")
+        return (
+            f"learned that {host} (profile '{name}') {what}; remembered for {days} days "
+            f"(`relay config forget-quirks -p {name}` forgets it now)"
+        )
 
     def _text(self) -> str:
         keep = {name: entry for name, entry in self.data.items() if _quirk_names(entry)}

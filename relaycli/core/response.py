@@ -43,6 +43,7 @@ def _other_token_field(body: dict[str, Any], raw: bytes) -> str | None:
     text = raw.decode("utf-8", "replace").lower()
     return other if sent in text and ("unsupported" in text or "not supported" in text or other in text) else None
 
+
 _NO_STREAM_OPTIONS = "no_stream_options"
 
 
@@ -190,9 +191,7 @@ class ResponseStream:
         try:
             response = c.send(request)
         except httpx.HTTPError as exc:
-            error, failure = c.transport_error(
-                exc, request.url, connect_total=connect_total, read_total=read_total
-            )
+            error, failure = c.transport_error(exc, request.url, connect_total=connect_total, read_total=read_total)
             raise _AttemptFailed(dataclasses.replace(failure, streaming=req.stream), error, exc) from exc
         self._response = response
         self.timing.t_headers = c.now()
@@ -200,11 +199,7 @@ class ResponseStream:
         self.request_id = c.request_id(response.headers)
         if not response.is_success:
             raw = c.read_some(response)
-            if (
-                response.status_code in (400, 422)
-                and "stream_options" in body
-                and b"stream_options" in raw.lower()
-            ):
+            if response.status_code in (400, 422) and "stream_options" in body and b"stream_options" in raw.lower():
                 self._unconfirmed[_NO_STREAM_OPTIONS] = True
                 self._include_usage = False
                 raise _Resend
@@ -214,9 +209,7 @@ class ResponseStream:
                 self._token_field = other
                 raise _Resend
             error = c.status_error(response, raw, retries=self.retries, model=req.model)
-            failure = Failure(
-                "status", status=response.status_code, headers=response.headers, streaming=req.stream
-            )
+            failure = Failure("status", status=response.status_code, headers=response.headers, streaming=req.stream)
             raise _AttemptFailed(failure, error)
         if self._unconfirmed:  # the request without the rejected field was accepted: remember that
             c.quirks.update(self._unconfirmed)
@@ -313,9 +306,7 @@ class ResponseStream:
                 load_json_object(raw.decode("utf-8", "replace"), what="response", peer=c.peer), c.peer
             )
         except StreamError as exc:
-            raise _AttemptFailed(
-                Failure("stream_error", error_type=exc.error_type), self._tag(exc), None
-            ) from None
+            raise _AttemptFailed(Failure("stream_error", error_type=exc.error_type), self._tag(exc), None) from None
         except EndpointError as exc:
             raise self._tag(exc) from exc.__cause__
         self._completion = completion

@@ -27,7 +27,6 @@ def timeout_error(limit: str, seconds: float, profile: Profile) -> RelayTimeout:
     )
 
 
-
 def _retried(retries: int) -> str:
     if not retries:
         return ""

@@ -289,4 +289,3 @@ def _human(seconds: float) -> str:
         amount, unit, about = round(seconds), "second", ""
     text = f"{amount:g}"
     return f"{about}{text} {unit}{'' if text == '1' else 's'}"
-

@@ -79,8 +79,12 @@ def window(options: CostOptions, zone: Zone) -> Window:
         last = parse_day(options.until, "--until")
     if first and last and first > last:
         raise UsageError(f"--since {first} is after --until {last}")
-    return Window(first, last, timestamp(zone.midnight(first)) if first else None,
-                  timestamp(zone.midnight(last + timedelta(days=1))) if last else None)
+    return Window(
+        first,
+        last,
+        timestamp(zone.midnight(first)) if first else None,
+        timestamp(zone.midnight(last + timedelta(days=1))) if last else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +116,9 @@ def run_cost(inputs: CostInputs, streams: Streams, options: CostOptions, *, now:
     where = _where(options, currency)
     if options.reprice:
         streams.note(reprice(inputs.prices(), ledger, span_of, where))
-    report = build(inputs.profiles, ledger, by=by, zone=zone, span_of=span_of, where=where, project=options.project,
-                   now=now)
+    report = build(
+        inputs.profiles, ledger, by=by, zone=zone, span_of=span_of, where=where, project=options.project, now=now
+    )
     budgets = budgets_for(inputs.profiles, ledger, zone, options, currency, now)
     if not report.rows:
         selected = options.profiles or options.models or currency or span_of.first or span_of.last
@@ -137,8 +142,9 @@ def _currency(code: str | None) -> str | None:
 def _where(options: CostOptions, currency: str | None) -> Where:
     from relaycli.ledger.queries import Where
 
-    return Where(profiles=options.profiles, models=options.models, currency=currency,
-                 include_bench=options.include_bench)
+    return Where(
+        profiles=options.profiles, models=options.models, currency=currency, include_bench=options.include_bench
+    )
 
 
 def _check_projection(by: tuple[str, ...], span_of: Window, zone: Zone, now: datetime) -> None:
@@ -146,12 +152,24 @@ def _check_projection(by: tuple[str, ...], span_of: Window, zone: Zone, now: dat
         raise UsageError("--project needs --by month (optionally with model or profile)")
     today = zone.today(now)
     if (span_of.first and span_of.first > today.replace(day=1)) or (span_of.last and span_of.last < today):
-        raise UsageError(f"--project scales the current month ({today:%Y-%m}) as recorded so far, and the "
-                         "selected dates leave part of it out", hint="drop --month/--since/--until")
+        raise UsageError(
+            f"--project scales the current month ({today:%Y-%m}) as recorded so far, and the "
+            "selected dates leave part of it out",
+            hint="drop --month/--since/--until",
+        )
 
 
-def build(profiles: Mapping[str, Profile], ledger: Ledger, *, by: tuple[str, ...], zone: Zone, span_of: Window,
-          where: Where, project: int = 0, now: datetime | None = None) -> Report:
+def build(
+    profiles: Mapping[str, Profile],
+    ledger: Ledger,
+    *,
+    by: tuple[str, ...],
+    zone: Zone,
+    span_of: Window,
+    where: Where,
+    project: int = 0,
+    now: datetime | None = None,
+) -> Report:
     """The report for the local days of ``span_of`` that hold requests."""
     from relaycli.ledger.queries import day_groups, span
     from relaycli.usage.report import assemble
@@ -165,17 +183,35 @@ def build(profiles: Mapping[str, Profile], ledger: Ledger, *, by: tuple[str, ...
     first, last = max(first, span_of.first or first), min(last, span_of.last or last)
     days = day_ranges(zone, first, last)
     groups = day_groups(ledger, [(start, end) for _, start, end in days], by_model="model" in by, where=where)
-    return assemble(zip((day for day, _, _ in days), groups, strict=True), by=by, zone=zone, compare=compare,
-                    first=first, last=last, project=project, now=now)
+    return assemble(
+        zip((day for day, _, _ in days), groups, strict=True),
+        by=by,
+        zone=zone,
+        compare=compare,
+        first=first,
+        last=last,
+        project=project,
+        now=now,
+    )
 
 
-def budgets_for(profiles: Mapping[str, Profile], ledger: Ledger, zone: Zone, options: CostOptions, currency: str | None,
-                now: datetime) -> list[Spend]:
+def budgets_for(
+    profiles: Mapping[str, Profile],
+    ledger: Ledger,
+    zone: Zone,
+    options: CostOptions,
+    currency: str | None,
+    now: datetime,
+) -> list[Spend]:
     from relaycli.usage.budget import month_to_date
 
-    chosen = [profile for name, profile in sorted(profiles.items())
-              if profile.budget is not None and (not options.profiles or name in options.profiles)
-              and (currency is None or profile.billing.currency == currency)]
+    chosen = [
+        profile
+        for name, profile in sorted(profiles.items())
+        if profile.budget is not None
+        and (not options.profiles or name in options.profiles)
+        and (currency is None or profile.billing.currency == currency)
+    ]
     return [month_to_date(ledger, profile, now=now, zone=zone) for profile in chosen]
 
 
@@ -203,9 +239,18 @@ def _emit(streams: Streams, options: CostOptions, report: Report, budgets: list[
         title = f"Cost by {', '.join(report.by)} ({report.zone}, {report.first} to {report.last})"
         if report.projection is not None and options.compact:
             title += "; * projected"
-        wide = sectioned_table(streams.stdout, isatty=streams.stdout_isatty, title=title, columns=cells.columns,
-                               rows=cells.rows, right=cells.right, sections=cells.sections, bold=cells.bold,
-                               drop=cells.drop, note=streams.note)
+        wide = sectioned_table(
+            streams.stdout,
+            isatty=streams.stdout_isatty,
+            title=title,
+            columns=cells.columns,
+            rows=cells.rows,
+            right=cells.right,
+            sections=cells.sections,
+            bold=cells.bold,
+            drop=cells.drop,
+            note=streams.note,
+        )
         if wide and not options.compact:
             streams.note("the table is wider than the terminal; --compact draws a narrower one")
     for note in notes(report, budgets):
@@ -218,21 +263,23 @@ def notes(report: Report, budgets: list[Spend]) -> list[str]:
     if report.unpriced:
         count = sum(u.requests for u in report.unpriced)
         named = ", ".join(f"{u.model} ({u.requests:,}, {u.reason})" for u in report.unpriced)
-        out.append(f"{count:,} request{'s' if count != 1 else ''} unpriced: {named}; the costs above leave "
-                   "them out")
+        out.append(f"{count:,} request{'s' if count != 1 else ''} unpriced: {named}; the costs above leave them out")
         missing = [u.model for u in report.unpriced if u.reason == "no price"]
         if missing:
-            out.append(f'to price them, add [prices."{missing[0]}"] (USD per 1M tokens) to the config, then run '
-                       "`relay cost --reprice`")
+            out.append(
+                f'to price them, add [prices."{missing[0]}"] (USD per 1M tokens) to the config, then run '
+                "`relay cost --reprice`"
+            )
     out.extend(report.compare_notes)
     for spend in budgets:
         state = "OVER BUDGET" if spend.over else "budget"
-        out.append(f"{state}: profile {spend.profile!r} has spent {spend.figures()} "
-                   f"(budget_action = {spend.action})")
+        out.append(f"{state}: profile {spend.profile!r} has spent {spend.figures()} (budget_action = {spend.action})")
     if report.projection is not None:
         p = report.projection
-        out.append(f"projection: {p.month} so far, scaled linearly from {p.days_elapsed} of {p.days_in_month} "
-                   "days; rows marked projected are estimates, not spend")
+        out.append(
+            f"projection: {p.month} so far, scaled linearly from {p.days_elapsed} of {p.days_in_month} "
+            "days; rows marked projected are estimates, not spend"
+        )
     return out
 
 
@@ -260,8 +307,9 @@ def reprice(prices: PriceTable, ledger: Ledger, span_of: Window, where: Where) -
         for usage in usage_for(ledger, key, since=span_of.since, until=span_of.until, where=where):
             updates.append(_recosted(price, usage))
             changed += 1
-    for answered, requested, price_json, usage in unsplit_writes(ledger, since=span_of.since,
-                                                                  until=span_of.until, where=where):
+    for answered, requested, price_json, usage in unsplit_writes(
+        ledger, since=span_of.since, until=span_of.until, where=where
+    ):
         price = _price_of(prices, answered, requested)
         if (answered, requested, price_json) not in current or price is None:
             continue  # repriced above, or unpriced
@@ -278,15 +326,17 @@ def reprice(prices: PriceTable, ledger: Ledger, span_of: Window, where: Where) -
     extra = [f"{newly:,} newly priced" if newly else "", f"{lost:,} no longer priced" if lost else ""]
     detail = "; ".join(e for e in extra if e)
     return f"repriced {changed:,} request{'s' if changed != 1 else ''} with the current prices" + (
-        f" ({detail})" if detail else "")
+        f" ({detail})" if detail else ""
+    )
 
 
 def _price_of(prices: PriceTable, answered: str | None, requested: str) -> Price | None:
     return (prices.lookup(answered) if answered else None) or prices.lookup(requested)
 
 
-def _recosted(price: Price | None,
-              usage: UsageRow) -> tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]:
+def _recosted(
+    price: Price | None, usage: UsageRow
+) -> tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]:
     """``(price_source, price_json, cost_usd, cost_billed, cache_write_1h, rowid)`` of a row at ``price``."""
     from relaycli.config.profile import Billing
     from relaycli.datatypes import Usage
@@ -295,11 +345,22 @@ def _recosted(price: Price | None,
     rowid, prompt, completion, cached, written, written_1h, protocol, raw, per_usd = usage
     if written_1h is None and written is not None:
         written_1h = _one_hour_writes(protocol, raw)
-    usd = cost_usd(Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached,
-                         cache_write_tokens=written, cache_write_1h_tokens=written_1h), price)
+    usd = cost_usd(
+        Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cached_tokens=cached,
+            cache_write_tokens=written,
+            cache_write_1h_tokens=written_1h,
+        ),
+        price,
+    )
     amount = None if usd is None else billed(usd, Billing(per_usd=Decimal(per_usd)))
-    text = None if price is None else json.dumps(price.as_dict(), sort_keys=True, separators=(",", ":"),
-                                                 ensure_ascii=False)
+    text = (
+        None
+        if price is None
+        else json.dumps(price.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    )
     return price.source if price else None, text, usd, amount, written_1h, rowid
 
 

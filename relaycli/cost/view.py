@@ -22,9 +22,22 @@ from relaycli.usage.report import Line, Report
 
 __all__ = ["NUMBERS", "Cells", "lines", "table_cells", "to_json", "write_csv"]
 
-NUMBERS = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens",
-           "cost_usd", "billed", "currency", "direct_billed", "savings", "unpriced_requests", "prompt_tokens_unknown",
-           "completion_tokens_unknown")
+NUMBERS = (
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+    "billed",
+    "currency",
+    "direct_billed",
+    "savings",
+    "unpriced_requests",
+    "prompt_tokens_unknown",
+    "completion_tokens_unknown",
+)
 _MONEY = ("cost_usd", "billed", "direct_billed", "savings")
 
 
@@ -61,8 +74,15 @@ def line_json(line: Line, *, keys: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def budget_json(spend: Spend) -> dict[str, Any]:
-    return {"profile": spend.profile, "month": spend.month, "budget": money(spend.budget), "spent": money(spend.spent),
-            "currency": spend.currency, "percent": spend.percent, "action": spend.action}
+    return {
+        "profile": spend.profile,
+        "month": spend.month,
+        "budget": money(spend.budget),
+        "spent": money(spend.spent),
+        "currency": spend.currency,
+        "percent": spend.percent,
+        "action": spend.action,
+    }
 
 
 def to_json(report: Report, budgets: Sequence[Spend] = ()) -> dict[str, Any]:
@@ -79,7 +99,9 @@ def to_json(report: Report, budgets: Sequence[Spend] = ()) -> dict[str, Any]:
         "totals_by_currency": [line_json(line, keys=keys) for line in report.totals_by_currency],
         "unpriced": [{"model": u.model, "requests": u.requests, "reason": u.reason} for u in report.unpriced],
         "budgets": [budget_json(spend) for spend in budgets],
-        "projection": None if projection is None else {
+        "projection": None
+        if projection is None
+        else {
             "method": "linear on the days elapsed",
             "month": projection.month,
             "days_elapsed": str(projection.days_elapsed),
@@ -195,16 +217,29 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
         billed = "-" if line.billed is None and line.currency is None else format_money(line.billed, currency)
         if compact:
             billed = "-" if line.billed is None and line.currency is None else _money_short(line.billed, currency)
-            cells += [_count(line.requests), _tokens(line, "prompt", _short), _tokens(line, "completion", _short),
-                      _money_short(line.cost_usd, "USD"), billed]
+            cells += [
+                _count(line.requests),
+                _tokens(line, "prompt", _short),
+                _tokens(line, "completion", _short),
+                _money_short(line.cost_usd, "USD"),
+                billed,
+            ]
             cells += [_percent(line)] if savings else []
         else:
-            cells += [_count(line.requests), _count(line.errors), _tokens(line, "prompt", _count),
-                      _count(line.cached_tokens), _tokens(line, "completion", _count),
-                      format_money(line.cost_usd, "USD"), billed]
+            cells += [
+                _count(line.requests),
+                _count(line.errors),
+                _tokens(line, "prompt", _count),
+                _count(line.cached_tokens),
+                _tokens(line, "completion", _count),
+                format_money(line.cost_usd, "USD"),
+                billed,
+            ]
             if savings:
-                cells += ["-" if line.direct_billed is None else format_money(line.direct_billed, currency),
-                          "-" if line.savings is None else format_money(line.savings, currency)]
+                cells += [
+                    "-" if line.direct_billed is None else format_money(line.direct_billed, currency),
+                    "-" if line.savings is None else format_money(line.savings, currency),
+                ]
             cells += [_count(line.unpriced_requests)] if unpriced else []
         rows.append(cells)
     if compact:
@@ -223,6 +258,7 @@ _GAP = 2  # between columns
 
 def _shrink(columns: list[str], rows: list[list[str]], names: list[int], *, limit: int = COMPACT_WIDTH) -> None:
     """Cut the longest model/profile names (with an ellipsis, down to 8 characters) until rows fit."""
+
     def widths() -> list[int]:
         return [max(len(columns[i]), *(len(row[i]) for row in rows)) for i in range(len(columns))]
 

@@ -29,5 +29,6 @@ def start_demo_relays(home: str, *, fast: bool) -> list[MockServer]:
         "# faster one standing in for a relay, for the `relay bench` step.\n"
         f'[profiles.direct]\nbase_url = "{servers[0].url}/v1"\ndefault_model = "gpt-4.1-mini"\n\n'
         f'[profiles.relay]\nbase_url = "{servers[1].url}/v1"\ndefault_model = "gpt-4.1-mini"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return servers

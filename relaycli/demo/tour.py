@@ -23,31 +23,53 @@ class Step:
 
 
 STEPS = (
-    Step("The profiles relay knows: `mock` is the built-in local relay (no key needed); `direct` and `relay` "
-         "are two more local relays, for the benchmark at the end.",
-         ("config", "profiles")),
+    Step(
+        "The profiles relay knows: `mock` is the built-in local relay (no key needed); `direct` and `relay` "
+        "are two more local relays, for the benchmark at the end.",
+        ("config", "profiles"),
+    ),
     Step("What the endpoint offers, with list prices per 1M tokens.", ("models", "-p", "mock")),
-    Step("One answer, streamed as it arrives; -v adds a summary line on stderr.",
-         ("stream", "-p", "mock", "-v", "What is an AI API relay, in one paragraph?")),
-    Step("The Anthropic wire format, with the prompt on stdin.",
-         ("stream", "-p", "mock-anthropic", "--max-tokens", "24", "-v", "Summarise this:"),
-         stdin="Relays resell model access at a discount and route to many providers behind one key.\n"),
-    Step("A 429 with retry-after: relay waits as asked and retries.",
-         ("stream", "-p", "mock", "-v", "[[mock: fail=429 retry_after=0.5 fail_times=1]] Say hello")),
-    Step("A model the endpoint does not have: a clear error with the closest names (exit 1).",
-         ("stream", "-p", "mock", "-m", "gpt-4.2", "hello"), expect=ExitCode.ERROR),
-    Step("A stream cut off mid-answer: the partial text is kept, exit 5, the row marked truncated.",
-         ("stream", "-p", "mock", "[[mock: stop_after=6]] Tell me a long story"), expect=ExitCode.ENDPOINT),
-    Step("A chat, one message per line from stdin (on a terminal: markdown, history, /help); each answer "
-         "counts the messages it was sent, and `relay chat -c` would go on from here.",
-         ("chat", "-p", "mock"), stdin="Hello!\nAnd a follow-up question.\n/cost\n"),
-    Step("What the requests above cost, per model: tokens, list price in USD, the billed amount. Failed "
-         "requests are counted (one refused before any usage cost nothing); a request whose model has no "
-         "price, or whose usage is unknown, is reported as unpriced, never as $0.",
-         ("cost", "--by", "model")),
+    Step(
+        "One answer, streamed as it arrives; -v adds a summary line on stderr.",
+        ("stream", "-p", "mock", "-v", "What is an AI API relay, in one paragraph?"),
+    ),
+    Step(
+        "The Anthropic wire format, with the prompt on stdin.",
+        ("stream", "-p", "mock-anthropic", "--max-tokens", "24", "-v", "Summarise this:"),
+        stdin="Relays resell model access at a discount and route to many providers behind one key.\n",
+    ),
+    Step(
+        "A 429 with retry-after: relay waits as asked and retries.",
+        ("stream", "-p", "mock", "-v", "[[mock: fail=429 retry_after=0.5 fail_times=1]] Say hello"),
+    ),
+    Step(
+        "A model the endpoint does not have: a clear error with the closest names (exit 1).",
+        ("stream", "-p", "mock", "-m", "gpt-4.2", "hello"),
+        expect=ExitCode.ERROR,
+    ),
+    Step(
+        "A stream cut off mid-answer: the partial text is kept, exit 5, the row marked truncated.",
+        ("stream", "-p", "mock", "[[mock: stop_after=6]] Tell me a long story"),
+        expect=ExitCode.ENDPOINT,
+    ),
+    Step(
+        "A chat, one message per line from stdin (on a terminal: markdown, history, /help); each answer "
+        "counts the messages it was sent, and `relay chat -c` would go on from here.",
+        ("chat", "-p", "mock"),
+        stdin="Hello!\nAnd a follow-up question.\n/cost\n",
+    ),
+    Step(
+        "What the requests above cost, per model: tokens, list price in USD, the billed amount. Failed "
+        "requests are counted (one refused before any usage cost nothing); a request whose model has no "
+        "price, or whose usage is unknown, is reported as unpriced, never as $0.",
+        ("cost", "--by", "model"),
+    ),
     Step("Every request above, in the usage ledger (no prompt or answer stored).", ("log",)),
-    Step("A slow direct endpoint and a faster relay on the same prompts, interleaved: percentiles, and the "
-         "relay-vs-direct table with 95% confidence intervals.", BENCH_ARGS),
+    Step(
+        "A slow direct endpoint and a faster relay on the same prompts, interleaved: percentiles, and the "
+        "relay-vs-direct table with 95% confidence intervals.",
+        BENCH_ARGS,
+    ),
 )
 
 
@@ -71,8 +93,13 @@ def run_demo(*, keep: bool, fast: bool) -> int:
             pipe = f"printf {_quote(step.stdin.replace(chr(10), chr(92) + 'n'))} | " if step.stdin else ""
             header = f"[{number}/{len(STEPS)}] {step.title}\n$ {pipe}relay {shown}"
             print(f"\033[1m{header}\033[0m" if bold else header, flush=True)
-            done = subprocess.run([sys.executable, "-m", "relaycli", *step.args], env=env, input=step.stdin,
-                                  text=True, stdin=None if step.stdin is not None else subprocess.DEVNULL)
+            done = subprocess.run(
+                [sys.executable, "-m", "relaycli", *step.args],
+                env=env,
+                input=step.stdin,
+                text=True,
+                stdin=None if step.stdin is not None else subprocess.DEVNULL,
+            )
             if done.returncode != step.expect:
                 failures += 1
                 print(f"(exit {done.returncode}, expected {step.expect})", flush=True)

@@ -84,34 +84,43 @@ class Conversations:
         ts = self.now()
         with self._write() as conn:
             cursor = conn.execute(
-                "INSERT INTO conversations (created, updated, title, profile, model, system)"
-                " VALUES (?, ?, ?, ?, ?, ?)", (ts, ts, title, profile, model, system))
+                "INSERT INTO conversations (created, updated, title, profile, model, system) VALUES (?, ?, ?, ?, ?, ?)",
+                (ts, ts, title, profile, model, system),
+            )
             new_id = int(cursor.lastrowid or 0)
         return ConversationInfo(new_id, ts, ts, title, profile, model, system)
 
-    def append(self, conversation_id: int, messages: Sequence[StoredMessage], *, profile: str, model: str,
-               system: str | None) -> list[StoredMessage]:
+    def append(
+        self, conversation_id: int, messages: Sequence[StoredMessage], *, profile: str, model: str, system: str | None
+    ) -> list[StoredMessage]:
         """Add ``messages`` after the last one, and record the conversation's current settings."""
         stored: list[StoredMessage] = []
         with self._write() as conn:
-            ((last,),) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?",
-                                      (conversation_id,)).fetchall()
+            ((last,),) = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?", (conversation_id,)
+            ).fetchall()
             for offset, message in enumerate(messages, start=1):
                 values = {name: getattr(message, name) for name in _MESSAGE_COLUMNS}
                 values["seq"] = int(last) + offset
                 stored.append(StoredMessage(**values))
                 row = [_to_pico(v) if k in _MONEY else int(v) if k == "superseded" else v for k, v in values.items()]
-                conn.execute(f"INSERT INTO messages (conversation_id, {', '.join(_MESSAGE_COLUMNS)})"
-                             f" VALUES (?, {', '.join('?' * len(_MESSAGE_COLUMNS))})", [conversation_id, *row])
-            conn.execute("UPDATE conversations SET updated = ?, profile = ?, model = ?, system = ? WHERE id = ?",
-                         (self.now(), profile, model, system, conversation_id))
+                conn.execute(
+                    f"INSERT INTO messages (conversation_id, {', '.join(_MESSAGE_COLUMNS)})"
+                    f" VALUES (?, {', '.join('?' * len(_MESSAGE_COLUMNS))})",
+                    [conversation_id, *row],
+                )
+            conn.execute(
+                "UPDATE conversations SET updated = ?, profile = ?, model = ?, system = ? WHERE id = ?",
+                (self.now(), profile, model, system, conversation_id),
+            )
         return stored
 
     def supersede(self, conversation_id: int, seq: int) -> None:
         """Mark an answer as replaced (``/retry``): not sent again, still counted in the cost."""
         with self._write() as conn:
-            conn.execute("UPDATE messages SET superseded = 1 WHERE conversation_id = ? AND seq = ?",
-                         (conversation_id, seq))
+            conn.execute(
+                "UPDATE messages SET superseded = 1 WHERE conversation_id = ? AND seq = ?", (conversation_id, seq)
+            )
 
     def get(self, conversation_id: int) -> ConversationInfo | None:
         rows = self._query(f"SELECT {_INFO} FROM conversations WHERE id = ?", (conversation_id,))
@@ -122,8 +131,10 @@ class Conversations:
         return ConversationInfo(*rows[0]) if rows else None
 
     def messages(self, conversation_id: int) -> list[StoredMessage]:
-        rows = self._query(f"SELECT {', '.join(_MESSAGE_COLUMNS)} FROM messages WHERE conversation_id = ?"
-                           " ORDER BY seq", (conversation_id,))
+        rows = self._query(
+            f"SELECT {', '.join(_MESSAGE_COLUMNS)} FROM messages WHERE conversation_id = ? ORDER BY seq",
+            (conversation_id,),
+        )
         out = []
         for row in rows:
             data: dict[str, Any] = dict(zip(_MESSAGE_COLUMNS, row, strict=True))
@@ -138,7 +149,9 @@ class Conversations:
         rows = self._query(
             f"SELECT {_INFO}, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
             " AND m.role = 'user' AND m.superseded = 0) FROM conversations c"
-            " ORDER BY updated DESC, id DESC LIMIT ?", (limit,))
+            " ORDER BY updated DESC, id DESC LIMIT ?",
+            (limit,),
+        )
         if not rows:
             return []
         ids = [row[0] for row in rows]
@@ -146,7 +159,9 @@ class Conversations:
             f"SELECT conversation_id, COALESCE(currency, 'USD'), SUM(cost_billed / {_UNIT}),"
             f" SUM(cost_billed % {_UNIT}), SUM(cost_billed IS NULL) FROM messages"
             f" WHERE role = 'assistant' AND conversation_id IN ({', '.join('?' * len(ids))})"
-            " GROUP BY conversation_id, COALESCE(currency, 'USD')", tuple(ids))
+            " GROUP BY conversation_id, COALESCE(currency, 'USD')",
+            tuple(ids),
+        )
         billed: dict[int, dict[str, Decimal]] = {}
         unpriced: dict[int, int] = {}
         for conversation_id, currency, whole, frac, missing in costs:
@@ -154,8 +169,12 @@ class Conversations:
             if amount is not None:
                 billed.setdefault(conversation_id, {})[currency] = amount
             unpriced[conversation_id] = unpriced.get(conversation_id, 0) + int(missing or 0)
-        return [ConversationSummary(ConversationInfo(*row[:7]), int(row[7]), billed.get(row[0], {}),
-                                    unpriced.get(row[0], 0)) for row in rows]
+        return [
+            ConversationSummary(
+                ConversationInfo(*row[:7]), int(row[7]), billed.get(row[0], {}), unpriced.get(row[0], 0)
+            )
+            for row in rows
+        ]
 
     # -- plumbing: the ledger's own transactions and error rules -------------------------------
     @contextmanager

@@ -24,8 +24,19 @@ from typing import Any
 
 from relaycli.ledger.store import BUSY_TIMEOUT_MS, PICO, Ledger, _to_pico, storage_error
 
-__all__ = ["DayGroup", "PriceKey", "UsageRow", "Where", "day_groups", "month_spend", "price_keys", "span",
-           "unsplit_writes", "update_costs", "usage_for"]
+__all__ = [
+    "DayGroup",
+    "PriceKey",
+    "UsageRow",
+    "Where",
+    "day_groups",
+    "month_spend",
+    "price_keys",
+    "span",
+    "unsplit_writes",
+    "update_costs",
+    "usage_for",
+]
 
 _UNIT = 10**PICO
 MODEL = "COALESCE(model_answered, model_requested)"
@@ -33,15 +44,20 @@ MODEL = "COALESCE(model_answered, model_requested)"
 # except a failed request that reported no usage at all: the endpoint refused it, and that bills nothing.
 _FREE_FAILURE = "(outcome = 'error' AND prompt_tokens IS NULL AND completion_tokens IS NULL)"
 _KIND = "CASE WHEN prompt_tokens IS NULL OR completion_tokens IS NULL THEN '2' ELSE '1' END"
-_COUNTS = ("COUNT(*), SUM(outcome != 'ok'), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens),"
-           " SUM(cache_write_tokens)")
+_COUNTS = (
+    "COUNT(*), SUM(outcome != 'ok'), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens),"
+    " SUM(cache_write_tokens)"
+)
 # How many rows reported each count, and how many did not (a free failure had nothing to report).
-_REPORTED = (f"COUNT(prompt_tokens), COUNT(completion_tokens), SUM(prompt_tokens IS NULL AND NOT {_FREE_FAILURE}),"
-             f" SUM(completion_tokens IS NULL AND NOT {_FREE_FAILURE})")
+_REPORTED = (
+    f"COUNT(prompt_tokens), COUNT(completion_tokens), SUM(prompt_tokens IS NULL AND NOT {_FREE_FAILURE}),"
+    f" SUM(completion_tokens IS NULL AND NOT {_FREE_FAILURE})"
+)
 # Money: plain sums, and the overflow-safe split sums (see .store) for a range where those overflow.
 _MONEY = "SUM(cost_usd), NULL, SUM(cost_billed), NULL"
-_MONEY_SPLIT = (f"SUM(cost_usd / {_UNIT}), SUM(cost_usd % {_UNIT}),"
-                f" SUM(cost_billed / {_UNIT}), SUM(cost_billed % {_UNIT})")
+_MONEY_SPLIT = (
+    f"SUM(cost_usd / {_UNIT}), SUM(cost_usd % {_UNIT}), SUM(cost_billed / {_UNIT}), SUM(cost_billed % {_UNIT})"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +122,10 @@ def _group_sql(by_model: bool, where: Where, money: str) -> str:
         keys = f"{MODEL}, profile, currency, {unpriced} END"
     else:  # one key for both, NULL for most rows: fewer keys make the sort cheaper
         keys = f"NULL, profile, currency, {unpriced} || {MODEL} END"
-    return (f"SELECT {keys}, {_COUNTS}, {money}, {_REPORTED} FROM requests WHERE ts >= ? AND ts < ?{clause}"
-            " GROUP BY 2, 3, 4" + (", 1" if by_model else ""))
+    return (
+        f"SELECT {keys}, {_COUNTS}, {money}, {_REPORTED} FROM requests WHERE ts >= ? AND ts < ?{clause}"
+        " GROUP BY 2, 3, 4" + (", 1" if by_model else "")
+    )
 
 
 def _row(values: tuple[Any, ...]) -> DayGroup:
@@ -119,8 +137,21 @@ def _row(values: tuple[Any, ...]) -> DayGroup:
         usd = usd * _UNIT + usd_pico
     if billed_pico is not None:
         billed = billed * _UNIT + billed_pico
-    return DayGroup(model, profile, currency, None if unpriced is None else int(unpriced), n, errors, prompt or 0,
-                    completion or 0, cached or 0, written or 0, usd, billed, *reported)
+    return DayGroup(
+        model,
+        profile,
+        currency,
+        None if unpriced is None else int(unpriced),
+        n,
+        errors,
+        prompt or 0,
+        completion or 0,
+        cached or 0,
+        written or 0,
+        usd,
+        billed,
+        *reported,
+    )
 
 
 def workers_for(ranges: int) -> int:
@@ -128,8 +159,9 @@ def workers_for(ranges: int) -> int:
     return max(1, min(4, os.cpu_count() or 1, ranges // 8 or 1))
 
 
-def day_groups(ledger: Ledger, ranges: Sequence[tuple[str, str]], *, by_model: bool, where: Where,
-               workers: int | None = None) -> list[list[DayGroup]]:
+def day_groups(
+    ledger: Ledger, ranges: Sequence[tuple[str, str]], *, by_model: bool, where: Where, workers: int | None = None
+) -> list[list[DayGroup]]:
     """For each UTC range ``[start, end)``, the groups of its rows (same order as ``ranges``)."""
     _, params = where.sql()
     plain, split = _group_sql(by_model, where, _MONEY), _group_sql(by_model, where, _MONEY_SPLIT)
@@ -177,8 +209,7 @@ def day_groups(ledger: Ledger, ranges: Sequence[tuple[str, str]], *, by_model: b
 
 
 def _reader(ledger: Ledger) -> sqlite3.Connection:
-    conn = sqlite3.connect(ledger.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                           check_same_thread=False)
+    conn = sqlite3.connect(ledger.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA query_only = 1")
     conn.execute("PRAGMA mmap_size = 1073741824")  # reads from the page cache without copying
@@ -197,8 +228,10 @@ def span(ledger: Ledger, since: str | None = None, until: str | None = None) -> 
 
 def month_spend(ledger: Ledger, *, profile: str, currency: str, since: str, until: str) -> Decimal:
     """What ``profile`` was billed in ``currency`` with ``since <= ts < until`` (bench rows included)."""
-    sql = (f"SELECT SUM(cost_billed / {_UNIT}), SUM(cost_billed % {_UNIT}) FROM requests"
-           " WHERE ts >= ? AND ts < ? AND profile = ? AND currency = ?")
+    sql = (
+        f"SELECT SUM(cost_billed / {_UNIT}), SUM(cost_billed % {_UNIT}) FROM requests"
+        " WHERE ts >= ? AND ts < ? AND profile = ? AND currency = ?"
+    )
     ((whole, pico),) = ledger._query(sql, (since, until, profile, currency))
     return Decimal(whole or 0) + Decimal(pico or 0).scaleb(-PICO)
 
@@ -221,47 +254,58 @@ def price_keys(ledger: Ledger, *, since: str | None, until: str | None, where: W
     rows = ledger._query(
         "SELECT model_answered, model_requested, price_json, COUNT(*) FROM requests"
         f" WHERE ts >= ? AND ts < ?{clause} GROUP BY 1, 2, 3",
-        (since or "", until or "\uffff", *params))
+        (since or "", until or "\uffff", *params),
+    )
     return [PriceKey(*values) for values in rows]
 
 
 UsageRow = tuple[int, int | None, int | None, int | None, int | None, int | None, str, str | None, str]
 """``(rowid, prompt, completion, cached, cache_write, cache_write_1h, protocol, usage_raw, per_usd)``."""
-_USAGE = ("rowid, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cache_write_1h_tokens,"
-          " protocol, usage_raw, per_usd")
+_USAGE = (
+    "rowid, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cache_write_1h_tokens,"
+    " protocol, usage_raw, per_usd"
+)
 
 
-def usage_for(ledger: Ledger, key: PriceKey, *, since: str | None, until: str | None,
-              where: Where) -> list[UsageRow]:
+def usage_for(ledger: Ledger, key: PriceKey, *, since: str | None, until: str | None, where: Where) -> list[UsageRow]:
     """The usage (a ``UsageRow``) of the rows under ``key``."""
     clause, params = where.sql()
     return ledger._query(
         f"SELECT {_USAGE} FROM requests WHERE model_answered IS ? AND model_requested = ? AND price_json IS ?"
         f" AND ts >= ? AND ts < ?{clause}",
-        (key.model_answered, key.model_requested, key.price_json, since or "", until or "\uffff", *params))
+        (key.model_answered, key.model_requested, key.price_json, since or "", until or "\uffff", *params),
+    )
 
 
-def unsplit_writes(ledger: Ledger, *, since: str | None, until: str | None,
-                   where: Where) -> list[tuple[str | None, str, str | None, UsageRow]]:
+def unsplit_writes(
+    ledger: Ledger, *, since: str | None, until: str | None, where: Where
+) -> list[tuple[str | None, str, str | None, UsageRow]]:
     """``(model_answered, model_requested, price_json, usage)`` of the rows with cache writes whose 1-hour
     part was never stored (recorded before the ledger kept it apart)."""
     clause, params = where.sql()
     rows = ledger._query(
         f"SELECT model_answered, model_requested, price_json, {_USAGE} FROM requests"
         f" WHERE cache_write_tokens > 0 AND cache_write_1h_tokens IS NULL AND ts >= ? AND ts < ?{clause}",
-        (since or "", until or "\uffff", *params))
+        (since or "", until or "\uffff", *params),
+    )
     return [(answered, requested, price, tuple(usage)) for answered, requested, price, *usage in rows]
 
 
-def update_costs(ledger: Ledger, updates: Sequence[
-        tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]]) -> None:
+def update_costs(
+    ledger: Ledger, updates: Sequence[tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]]
+) -> None:
     """Set ``(price_source, price_json, cost_usd, cost_billed, cache_write_1h_tokens)`` of each ``rowid``, in
     one transaction (a ``None`` 1-hour count leaves the stored one)."""
-    values = [(source, price, _to_pico(usd), _to_pico(billed), write_1h, rowid)
-              for source, price, usd, billed, write_1h, rowid in updates]
+    values = [
+        (source, price, _to_pico(usd), _to_pico(billed), write_1h, rowid)
+        for source, price, usd, billed, write_1h, rowid in updates
+    ]
     try:
         with ledger._write() as conn:
-            conn.executemany("UPDATE requests SET price_source = ?, price_json = ?, cost_usd = ?, cost_billed = ?,"
-                             " cache_write_1h_tokens = COALESCE(?, cache_write_1h_tokens) WHERE rowid = ?", values)
+            conn.executemany(
+                "UPDATE requests SET price_source = ?, price_json = ?, cost_usd = ?, cost_billed = ?,"
+                " cache_write_1h_tokens = COALESCE(?, cache_write_1h_tokens) WHERE rowid = ?",
+                values,
+            )
     except sqlite3.Error as exc:
         raise storage_error(ledger.path, exc, doing="write to") from exc

@@ -133,7 +133,6 @@ class LedgerTotals:
     unpriced_requests: int
 
 
-
 _INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM requests"
 
@@ -246,8 +245,10 @@ class Ledger:
         except sqlite3.Error as exc:
             raise storage_error(self.path, exc, doing="write to") from exc
         except OverflowError as exc:  # an amount beyond what a 64-bit integer of pico-units holds (> $9.2M)
-            raise LedgerError(f"Cannot write to the usage ledger {self.path}: an amount is too large to store "
-                              f"({exc})", hint="check the [prices] table for a price far too high") from exc
+            raise LedgerError(
+                f"Cannot write to the usage ledger {self.path}: an amount is too large to store ({exc})",
+                hint="check the [prices] table for a price far too high",
+            ) from exc
 
     def recent(self, limit: int = 20) -> list[LedgerRow]:
         """The latest ``limit`` rows, newest first."""
@@ -319,12 +320,16 @@ def storage_error(path: Path, exc: BaseException, *, doing: str) -> LedgerError:
     """The LedgerError for an SQLite failure: a full disk is named as such; only a file that SQLite says is
     damaged gets the advice to move it aside."""
     if disk_full(path, exc):
-        return LedgerError(f"Cannot {doing} the usage ledger {path}: the disk is full.",
-                           hint="free some space on that disk; nothing in the ledger was lost")
+        return LedgerError(
+            f"Cannot {doing} the usage ledger {path}: the disk is full.",
+            hint="free some space on that disk; nothing in the ledger was lost",
+        )
     text = str(exc).lower()
     damaged = "malformed" in text or "not a database" in text or "corrupt" in text
-    return LedgerError(f"Cannot {doing} the usage ledger {path}: {exc}.",
-                       hint="If the file is damaged, move it aside; relay starts a new one." if damaged else None)
+    return LedgerError(
+        f"Cannot {doing} the usage ledger {path}: {exc}.",
+        hint="If the file is damaged, move it aside; relay starts a new one." if damaged else None,
+    )
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:

@@ -29,13 +29,31 @@ def run_log(rows: list[LedgerRow], streams: Streams, *, json_out: bool) -> int:
     def tok(value: int | None) -> str:
         return "?" if value is None else f"{value:,}"
 
-    table(streams.stdout, isatty=streams.stdout_isatty, title=None,
-          columns=["time (UTC)", "command", "profile", "model", "outcome", "in", "out", "cost", "TTFT",
-                   "ms", "retry"],
-          rows=[[r.ts[5:19].replace("T", " "), r.command, r.profile, r.model_answered or r.model_requested,
-                 r.outcome + (f" ({r.error_class})" if r.error_class else ""),
-                 tok(r.prompt_tokens), tok(r.completion_tokens), format_money(r.cost_billed, r.currency),
-                 ms(r.ttft_ms), ms(r.latency_ms), str(r.retries)] for r in rows],
-          right=["in", "out", "cost", "TTFT", "ms", "retry"], whole=["time (UTC)", "command", "profile", "model"],
-          shorten=["outcome"], drop=DROP_FIRST, note=streams.note)
+    table(
+        streams.stdout,
+        isatty=streams.stdout_isatty,
+        title=None,
+        columns=["time (UTC)", "command", "profile", "model", "outcome", "in", "out", "cost", "TTFT", "ms", "retry"],
+        rows=[
+            [
+                r.ts[5:19].replace("T", " "),
+                r.command,
+                r.profile,
+                r.model_answered or r.model_requested,
+                r.outcome + (f" ({r.error_class})" if r.error_class else ""),
+                tok(r.prompt_tokens),
+                tok(r.completion_tokens),
+                format_money(r.cost_billed, r.currency),
+                ms(r.ttft_ms),
+                ms(r.latency_ms),
+                str(r.retries),
+            ]
+            for r in rows
+        ],
+        right=["in", "out", "cost", "TTFT", "ms", "retry"],
+        whole=["time (UTC)", "command", "profile", "model"],
+        shorten=["outcome"],
+        drop=DROP_FIRST,
+        note=streams.note,
+    )
     return 0

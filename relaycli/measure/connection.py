@@ -27,8 +27,22 @@ _TIMESPEC = struct.Struct("@qq")
 
 
 class Connection:
-    __slots__ = ("engine", "wire_index", "wire", "sock", "state", "ex", "out", "reader", "t_open", "t_tcp",
-                 "used", "mask", "registered", "stamped")
+    __slots__ = (
+        "engine",
+        "wire_index",
+        "wire",
+        "sock",
+        "state",
+        "ex",
+        "out",
+        "reader",
+        "t_open",
+        "t_tcp",
+        "used",
+        "mask",
+        "registered",
+        "stamped",
+    )
 
     def __init__(self, engine: Engine, wire_index: int) -> None:
         self.engine = engine
@@ -110,8 +124,9 @@ class Connection:
             self.engine.selector.unregister(self.sock)
             self.registered, self.mask = False, 0
         try:
-            self.sock = context.wrap_socket(self.sock, server_hostname=self.wire.origin.host,
-                                            do_handshake_on_connect=False)
+            self.sock = context.wrap_socket(
+                self.sock, server_hostname=self.wire.origin.host, do_handshake_on_connect=False
+            )
         except (OSError, ValueError) as exc:
             self.fail("tls", describe(exc), now)
             return

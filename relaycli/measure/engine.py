@@ -40,8 +40,9 @@ _SWEEP_NS = 20_000_000
 class Engine:
     """Send ``TimedRequest`` objects with ``submit``; collect finished ones (ok or failed) from ``poll``."""
 
-    def __init__(self, wires: list[Wire], *, clock: Callable[[], int] = time.perf_counter_ns,
-                 kernel_stamps: bool | None = None) -> None:
+    def __init__(
+        self, wires: list[Wire], *, clock: Callable[[], int] = time.perf_counter_ns, kernel_stamps: bool | None = None
+    ) -> None:
         self.wires = wires
         self.clock = clock
         # Kernel receive timestamps (plain-TCP sockets on Linux) make read times independent of when this

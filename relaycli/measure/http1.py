@@ -18,8 +18,16 @@ from relaycli.errors import ConfigError
 
 MAX_HEAD = 64 * 1024
 
-__all__ = ["MAX_HEAD", "Origin", "ProtocolError", "ResponseReader", "api_path", "api_url", "encode_request",
-           "parse_origin"]
+__all__ = [
+    "MAX_HEAD",
+    "Origin",
+    "ProtocolError",
+    "ResponseReader",
+    "api_path",
+    "api_url",
+    "encode_request",
+    "parse_origin",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +65,12 @@ def parse_origin(url: str, *, profile: str | None = None) -> Origin:
 
 
 def encode_request(
-    method: str, origin: Origin, path: str, headers: Mapping[str, str], body: bytes | None = None, *,
+    method: str,
+    origin: Origin,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes | None = None,
+    *,
     profile: str = "?",
 ) -> bytes:
     """The bytes of one HTTP/1.1 request (keep-alive, the default). A header value with a line break is a
@@ -85,8 +98,19 @@ class ResponseReader:
     framing. A body framed by the connection closing ends at ``eof()``.
     """
 
-    __slots__ = ("status", "reason", "headers", "head_done", "done", "keep_alive", "_head", "_state",
-                 "_need", "_line", "_head_only")
+    __slots__ = (
+        "status",
+        "reason",
+        "headers",
+        "head_done",
+        "done",
+        "keep_alive",
+        "_head",
+        "_state",
+        "_need",
+        "_line",
+        "_head_only",
+    )
 
     def __init__(self, *, head_only: bool = False) -> None:
         self.status = 0
@@ -130,8 +154,11 @@ class ResponseReader:
             self._state = _DONE
             self.done = True
             return
-        raise ProtocolError("the connection closed before the response ended"
-                            if self.head_done else "the connection closed before a response")
+        raise ProtocolError(
+            "the connection closed before the response ended"
+            if self.head_done
+            else "the connection closed before a response"
+        )
 
     # -- head ---------------------------------------------------------------------------------
 
@@ -144,7 +171,7 @@ class ResponseReader:
             if len(buf) > MAX_HEAD:
                 raise ProtocolError("response head too large")
             return b""
-        rest = bytes(buf[end + 4:])
+        rest = bytes(buf[end + 4 :])
         self._parse_head(bytes(buf[:end]))
         if 100 <= self.status < 200 and self.status != 101:  # an interim response: the real one follows
             self.status, self.headers, self.head_done = 0, {}, False
@@ -195,7 +222,7 @@ class ResponseReader:
             state = self._state
             if state == _DATA:
                 take = min(self._need, end - pos)
-                out.append(data[pos:pos + take])
+                out.append(data[pos : pos + take])
                 pos += take
                 self._need -= take
                 if self._need == 0:

@@ -41,22 +41,34 @@ class ProbeResult:
 
     def ms(self, phase: str) -> float | None:
         """``dns``, ``connect``, ``tls``, ``ttfb`` or ``total``, in milliseconds."""
-        spans = {"dns": (self.t_start, self.t_dns), "connect": (self.t_dns, self.t_connect),
-                 "tls": (self.t_connect, self.t_tls), "ttfb": (self.t_send, self.t_first_byte),
-                 "total": (self.t_start, self.t_end)}
+        spans = {
+            "dns": (self.t_start, self.t_dns),
+            "connect": (self.t_dns, self.t_connect),
+            "tls": (self.t_connect, self.t_tls),
+            "ttfb": (self.t_send, self.t_first_byte),
+            "total": (self.t_start, self.t_end),
+        }
         a, b = spans[phase]
         return None if b is None or not b else (b - a) / 1e6
 
 
-def probe(origin: Origin, request: bytes, *, timeouts: Timeouts, profile: str,
-          context: ssl.SSLContext | None = None, clock: Callable[[], int] = time.perf_counter_ns) -> ProbeResult:
+def probe(
+    origin: Origin,
+    request: bytes,
+    *,
+    timeouts: Timeouts,
+    profile: str,
+    context: ssl.SSLContext | None = None,
+    clock: Callable[[], int] = time.perf_counter_ns,
+) -> ProbeResult:
     """Send ``request`` (complete bytes) to ``origin`` on a new connection and read the whole response."""
     res = ProbeResult(t_start=clock())
     deadline = res.t_start + timeouts.total * 1e9
 
     def fail(exc: BaseException, kind: str | None = None, seconds: float = 0) -> RelayError:
-        return relay_error(kind or classify(exc), exc, host=origin.host, address=str(origin), profile=profile,
-                           seconds=seconds)
+        return relay_error(
+            kind or classify(exc), exc, host=origin.host, address=str(origin), profile=profile, seconds=seconds
+        )
 
     try:
         addresses = resolve(origin.host, origin.port)

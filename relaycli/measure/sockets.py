@@ -51,8 +51,10 @@ def proxy_warning(profile_name: str, url: str, command: str) -> str | None:
     proxy = proxy_for(url)
     if proxy is None:
         return None
-    return (f"{command} connects to {urlsplit(url).netloc} (profile {profile_name!r}) directly, not through the proxy "
-            f"{proxy} set in the environment: it times the direct path (stream and chat use the proxy)")
+    return (
+        f"{command} connects to {urlsplit(url).netloc} (profile {profile_name!r}) directly, not through the proxy "
+        f"{proxy} set in the environment: it times the direct path (stream and chat use the proxy)"
+    )
 
 
 def resolve(host: str, port: int) -> list[tuple[socket.AddressFamily, Any]]:
@@ -86,15 +88,17 @@ def describe(exc: BaseException) -> str:
     return short(str(text), 120)
 
 
-def relay_error(kind: str, exc: BaseException | str, *, host: str, address: str, profile: str,
-                seconds: float = 0) -> RelayError:
+def relay_error(
+    kind: str, exc: BaseException | str, *, host: str, address: str, profile: str, seconds: float = 0
+) -> RelayError:
     """The user-facing error for a failure ``kind`` (from ``classify``) while talking to ``address``
     ("host:port") for ``profile``."""
     detail = exc if isinstance(exc, str) else describe(exc)
     where = f"{address} (profile '{profile}')"
     if kind == "dns":
-        return NetworkError(f"cannot resolve host {host} (profile '{profile}'): {detail}; "
-                            "check base_url and your DNS/network")
+        return NetworkError(
+            f"cannot resolve host {host} (profile '{profile}'): {detail}; check base_url and your DNS/network"
+        )
     if kind == "refused":
         return NetworkError(f"connection refused by {where}: is the server running?")
     if kind == "reset":
@@ -103,13 +107,13 @@ def relay_error(kind: str, exc: BaseException | str, *, host: str, address: str,
         return NetworkError(f"TLS error talking to {where}: {detail}")
     if kind == "timeout":
         limit = f" within {seconds:g} s" if seconds else ""
-        return RelayTimeout(f"no answer from {where}{limit} ({detail}); raise the profile's timeout or check "
-                            "the host")
+        return RelayTimeout(f"no answer from {where}{limit} ({detail}); raise the profile's timeout or check the host")
     return NetworkError(f"cannot talk to {where}: {detail}")
 
 
-def exchange_error(kind: str, detail: str, *, host: str, address: str, profile: str,
-                   seconds: float = 0) -> RelayError | None:
+def exchange_error(
+    kind: str, detail: str, *, host: str, address: str, profile: str, seconds: float = 0
+) -> RelayError | None:
     """The error for a bench exchange the engine could not complete: a socket failure (``classify``'s kinds),
     ``truncated`` (closed in the middle of the body) or ``protocol`` (not HTTP/1.1 relay can read); None for
     ``interrupted`` (Ctrl-C is not the endpoint's failure)."""

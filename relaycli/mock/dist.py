@@ -49,8 +49,9 @@ def parse(spec: str) -> Dist:
     if name not in _ARITY:
         raise ValueError(f"unknown distribution {name!r} (known: {', '.join(NAMES)})")
     if len(args) != _ARITY[name]:
-        raise ValueError(f"distribution {name!r} takes {_ARITY[name]} number(s): {name}:" +
-                         ":".join(["X"] * _ARITY[name]))
+        raise ValueError(
+            f"distribution {name!r} takes {_ARITY[name]} number(s): {name}:" + ":".join(["X"] * _ARITY[name])
+        )
     try:
         values = [float(a) for a in args]
     except ValueError:

@@ -145,8 +145,9 @@ class MockOptions:
 
     def well_behaved(self) -> MockOptions:
         """A copy without the stream faults (a request past ``fail_times``)."""
-        return replace(self, stop_after=None, malformed_after=None, error_after=None, stall_after=None,
-                       reset_after=None)
+        return replace(
+            self, stop_after=None, malformed_after=None, error_after=None, stall_after=None, reset_after=None
+        )
 
     @property
     def failing(self) -> bool:

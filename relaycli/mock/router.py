@@ -50,8 +50,9 @@ class Router:
         rng = self.rngs.get(opts.dist_seed)
         if rng is None:
             rng = self.rngs[opts.dist_seed] = random.Random(opts.dist_seed)
-        return dist.schedule(n, ttft=opts.ttft, delay=opts.token_delay, ttft_dist=ttft_dist,
-                             delay_dist=delay_dist, rng=rng)
+        return dist.schedule(
+            n, ttft=opts.ttft, delay=opts.token_delay, ttft_dist=ttft_dist, delay_dist=delay_dist, rng=rng
+        )
 
     def _maybe_pause(self, opts: MockOptions) -> None:
         """The ``pause`` knob: freeze the whole server (this blocks its event loop on purpose), once."""

@@ -36,9 +36,17 @@ class Layout:
         return self.needed <= width
 
 
-def layout(columns: Sequence[str], rows: Sequence[Sequence[str]], *, width: int, gap: int = 2,
-           shorten: Sequence[str] = (), wrap: Sequence[str] = (), drop: Sequence[str] = (),
-           measure: Callable[[str], int] = len) -> Layout:
+def layout(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    width: int,
+    gap: int = 2,
+    shorten: Sequence[str] = (),
+    wrap: Sequence[str] = (),
+    drop: Sequence[str] = (),
+    measure: Callable[[str], int] = len,
+) -> Layout:
     """Lay out ``columns`` (with ``rows`` of text) in ``width`` cells, ``gap`` cells between columns."""
     natural = [max([measure(name), *(measure(row[i]) for row in rows)]) for i, name in enumerate(columns)]
     flexible = {i for i, name in enumerate(columns) if name in shorten or name in wrap}

@@ -75,9 +75,17 @@ class Report:
         return next((a.exit_code for a in self.attempts if a.error is not None), 0)
 
 
-def ping_all(services: Services, profiles: Sequence[Profile], *, count: int = 1, interval: float = 1.0,
-             chat: bool = False, model: str | None = None, sleep: Callable[[float], None] = time.sleep,
-             on_attempt: Callable[[Report, Attempt], None] | None = None) -> list[Report]:
+def ping_all(
+    services: Services,
+    profiles: Sequence[Profile],
+    *,
+    count: int = 1,
+    interval: float = 1.0,
+    chat: bool = False,
+    model: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_attempt: Callable[[Report, Attempt], None] | None = None,
+) -> list[Report]:
     """Every profile, ``count`` times. Ctrl-C, SIGTERM or SIGHUP ends the checks: the reports so far come back,
     the last one with its ``interrupt_code`` (a one-token completion cut short is recorded as interrupted)."""
     reports = []
@@ -109,8 +117,13 @@ def _key(services: Services, profile: Profile) -> tuple[ResolvedKey, MissingKey 
     try:
         return services.key(profile), None
     except MissingKey as exc:
-        source = f"env {profile.api_key_env}" if profile.api_key_env else \
-            f"api_key_cmd `{profile.api_key_cmd}`" if profile.api_key_cmd else "no key source"
+        source = (
+            f"env {profile.api_key_env}"
+            if profile.api_key_env
+            else f"api_key_cmd `{profile.api_key_cmd}`"
+            if profile.api_key_cmd
+            else "no key source"
+        )
         return ResolvedKey(None, f"{source} (missing)"), exc
 
 
@@ -118,8 +131,15 @@ def key_label(key_source: str) -> str:
     return "none" if key_source.startswith("no key configured") else key_source
 
 
-def ping_once(services: Services, profile: Profile, key: ResolvedKey, missing: MissingKey | None, *,
-              chat: bool = False, model: str | None = None) -> Attempt:
+def ping_once(
+    services: Services,
+    profile: Profile,
+    key: ResolvedKey,
+    missing: MissingKey | None,
+    *,
+    chat: bool = False,
+    model: str | None = None,
+) -> Attempt:
     attempt = Attempt()
     fmt = for_protocol(profile.protocol)
     origin = parse_origin(profile.base_url, profile=profile.name)
@@ -127,8 +147,9 @@ def ping_once(services: Services, profile: Profile, key: ResolvedKey, missing: M
     path = api_path(profile, "models", query=urlencode(fmt.models_params()))
     context = ssl_context(services.env) if origin.tls else None
     try:
-        request = encode_request("GET", origin, path, request_headers(fmt, profile, key.value, stream=False),
-                                 profile=profile.name)
+        request = encode_request(
+            "GET", origin, path, request_headers(fmt, profile, key.value, stream=False), profile=profile.name
+        )
         res = probe(origin, request, timeouts=profile.timeout, profile=profile.name, context=context)
     except RelayError as exc:
         attempt.error = scrub_error(exc, key.value)
@@ -161,26 +182,34 @@ def _judge(attempt: Attempt, res: ProbeResult, fmt: WireFormat, key: ResolvedKey
     if 300 <= status <= 399:  # as relay stream says it (exit 5): the key must not follow to another host
         location = res.headers.get("location", "")
         to = f" to {peer.scrub(location)!r}" if location else ""
-        return EndpointError(f"HTTP {status}: {where} answered GET /models with a redirect{to}; relay does not "
-                             "follow redirects (the key must not go to another host): fix base_url", status=status)
+        return EndpointError(
+            f"HTTP {status}: {where} answered GET /models with a redirect{to}; relay does not "
+            "follow redirects (the key must not go to another host): fix base_url",
+            status=status,
+        )
     if not 200 <= status <= 299:
         return APIError(f"HTTP {status} from {where} for GET /models{said}", status=status)
     if looks_like_html("", res.body):  # a 200 login or portal page is no model list and no verdict on the key
         page = html_excerpt(res.body, peer)
-        return EndpointError(f"{where} answered GET /models with an HTML page {page!r} "
-                             "(a proxy or login page?); check base_url", status=status)
+        return EndpointError(
+            f"{where} answered GET /models with an HTML page {page!r} (a proxy or login page?); check base_url",
+            status=status,
+        )
     attempt.auth = "ok"
     try:
         body = json.loads(res.body)
         attempt.models = len(fmt.parse_models(body, peer))
     except (ValueError, EndpointError) as exc:
-        return EndpointError(f"{where} answered GET /models with something that is not a model list: "
-                             f"{peer.scrub(str(getattr(exc, 'message', exc)))}")
+        return EndpointError(
+            f"{where} answered GET /models with something that is not a model list: "
+            f"{peer.scrub(str(getattr(exc, 'message', exc)))}"
+        )
     return None
 
 
-def _chat(services: Services, attempt: Attempt, profile: Profile, key: ResolvedKey, model: str | None,
-          context: Any) -> RelayError | None:
+def _chat(
+    services: Services, attempt: Attempt, profile: Profile, key: ResolvedKey, model: str | None, context: Any
+) -> RelayError | None:
     from relaycli.bench.analyze import Record, analyze
     from relaycli.bench.setup import Prompt, Target, request_bytes
     from relaycli.measure.engine import TimedRequest
@@ -202,12 +231,26 @@ def _chat(services: Services, attempt: Attempt, profile: Profile, key: ResolvedK
         return scrub_error(exc, key.value)
     except KeyboardInterrupt as exc:  # the completion was sent, perhaps billed: it gets its row
         with Deferred():
-            cut = Record(target=0, seq=0, t_send=t_start, t_end=time.perf_counter_ns(), error="interrupted",
-                         detail=f"interrupted by {describe(exc)}")
+            cut = Record(
+                target=0,
+                seq=0,
+                t_send=t_start,
+                t_end=time.perf_counter_ns(),
+                error="interrupted",
+                detail=f"interrupted by {describe(exc)}",
+            )
             _record(services, cut, target)
         raise
-    ex = TimedRequest(0, payload, t_send=res.t_send, t_headers=res.t_first_byte, status=res.status,
-                  headers=res.headers, pieces=res.pieces, t_end=res.t_end)
+    ex = TimedRequest(
+        0,
+        payload,
+        t_send=res.t_send,
+        t_headers=res.t_first_byte,
+        status=res.status,
+        headers=res.headers,
+        pieces=res.pieces,
+        t_end=res.t_end,
+    )
     rec = analyze(ex, fmt=target.fmt, target=0, seq=0, peer=target.peer, key_source=key.source)
     attempt.chat_status = res.status
     if rec.t_first_token is not None:
@@ -250,9 +293,17 @@ def summary(report: Report) -> dict[str, dict[str, float] | None]:
 
 
 def attempt_dict(a: Attempt) -> dict[str, Any]:
-    return {"status": a.status, "auth": a.auth, "models": a.models, "address": a.address,
-            **{f"{p}_ms": a.timings.get(p) for p in PHASES}, "chat_ttft_ms": a.chat_ttft_ms,
-            "chat_status": a.chat_status, "error": a.error.message if a.error else None, "exit_code": a.exit_code}
+    return {
+        "status": a.status,
+        "auth": a.auth,
+        "models": a.models,
+        "address": a.address,
+        **{f"{p}_ms": a.timings.get(p) for p in PHASES},
+        "chat_ttft_ms": a.chat_ttft_ms,
+        "chat_status": a.chat_status,
+        "error": a.error.message if a.error else None,
+        "exit_code": a.exit_code,
+    }
 
 
 def to_json(reports: Sequence[Report]) -> dict[str, Any]:
@@ -260,9 +311,16 @@ def to_json(reports: Sequence[Report]) -> dict[str, Any]:
     for r in reports:
         last = r.attempts[-1]
         first_error = next((a.error for a in r.attempts if a.error is not None), None)
-        entry = {"profile": r.profile.name, "host": r.profile.host, "protocol": r.profile.protocol, "ok": r.ok,
-                 **attempt_dict(last), "key_source": r.key_source,
-                 "error": first_error.message if first_error else None, "exit_code": r.exit_code}
+        entry = {
+            "profile": r.profile.name,
+            "host": r.profile.host,
+            "protocol": r.profile.protocol,
+            "ok": r.ok,
+            **attempt_dict(last),
+            "key_source": r.key_source,
+            "error": first_error.message if first_error else None,
+            "exit_code": r.exit_code,
+        }
         if len(r.attempts) > 1:
             entry["count"] = len(r.attempts)
             entry["failed"] = sum(1 for a in r.attempts if a.error is not None)
@@ -281,10 +339,12 @@ def attempt_line(report: Report, attempt: Attempt, seq: int) -> str:
     if attempt.error is not None and attempt.status is None:
         return f"{report.profile.name}: seq={seq} error: {attempt.error.message}"
     t = attempt.timings
-    line = (f"{report.profile.name}: seq={seq} status={attempt.status} auth={attempt.auth} "
-            f"models={attempt.models if attempt.models is not None else '-'} dns={_ms(t.get('dns'))} "
-            f"connect={_ms(t.get('connect'))} tls={_ms(t.get('tls'))} ttfb={_ms(t.get('ttfb'))} "
-            f"total={_ms(t.get('total'))} ms")
+    line = (
+        f"{report.profile.name}: seq={seq} status={attempt.status} auth={attempt.auth} "
+        f"models={attempt.models if attempt.models is not None else '-'} dns={_ms(t.get('dns'))} "
+        f"connect={_ms(t.get('connect'))} tls={_ms(t.get('tls'))} ttfb={_ms(t.get('ttfb'))} "
+        f"total={_ms(t.get('total'))} ms"
+    )
     if attempt.chat_ttft_ms is not None:
         line += f" chat_ttft={_ms(attempt.chat_ttft_ms)} ms"
     return line
@@ -294,26 +354,50 @@ def render(out: TextIO, reports: Sequence[Report], *, isatty: bool) -> None:
     if any(len(r.attempts) > 1 for r in reports):
         for r in reports:
             failed = sum(1 for a in r.attempts if a.error is not None)
-            out.write(f"--- {r.profile.name} ({r.profile.host}) ping statistics ---\n"
-                      f"{len(r.attempts)} sent, {len(r.attempts) - failed} ok, {failed} failed; "
-                      f"key: {key_label(r.key_source)}\n")
+            out.write(
+                f"--- {r.profile.name} ({r.profile.host}) ping statistics ---\n"
+                f"{len(r.attempts)} sent, {len(r.attempts) - failed} ok, {failed} failed; "
+                f"key: {key_label(r.key_source)}\n"
+            )
             for name, stats in summary(r).items():
                 if stats:
-                    out.write(f"{name[:-3]:>9} min/avg/max/stddev = {_ms(stats['min'])}/{_ms(stats['avg'])}/"
-                              f"{_ms(stats['max'])}/{_ms(stats['stddev'])} ms\n")
+                    out.write(
+                        f"{name[:-3]:>9} min/avg/max/stddev = {_ms(stats['min'])}/{_ms(stats['avg'])}/"
+                        f"{_ms(stats['max'])}/{_ms(stats['stddev'])} ms\n"
+                    )
         return
     from relaycli.output.tables import table
 
     chat = any(a.chat_ttft_ms is not None or a.chat_status is not None for r in reports for a in r.attempts)
-    columns = ["profile", "host", "status", "auth", "key", "models", "dns ms", "connect ms", "tls ms", "ttfb ms",
-               "total ms"] + (["chat ttft ms"] if chat else []) + ["error"]
+    columns = (
+        ["profile", "host", "status", "auth", "key", "models", "dns ms", "connect ms", "tls ms", "ttfb ms", "total ms"]
+        + (["chat ttft ms"] if chat else [])
+        + ["error"]
+    )
     rows = []
     for r in reports:
         a = r.attempts[-1]
-        rows.append([r.profile.name, r.profile.host, str(a.status or "-"), a.auth, key_label(r.key_source),
-                     "-" if a.models is None else str(a.models), *(_ms(a.timings.get(p)) for p in PHASES),
-                     *([_ms(a.chat_ttft_ms)] if chat else []), a.error.message if a.error else ""])
-    table(out, isatty=isatty, title=None, columns=columns, rows=rows,
-          right=["status", "models", "dns ms", "connect ms", "tls ms", "ttfb ms", "total ms", "chat ttft ms"],
-          whole=["profile", "host", "auth"], shorten=["key", "error"],
-          drop=["key", "dns ms", "tls ms", "connect ms", "models", "status", "ttfb ms", "chat ttft ms"])
+        rows.append(
+            [
+                r.profile.name,
+                r.profile.host,
+                str(a.status or "-"),
+                a.auth,
+                key_label(r.key_source),
+                "-" if a.models is None else str(a.models),
+                *(_ms(a.timings.get(p)) for p in PHASES),
+                *([_ms(a.chat_ttft_ms)] if chat else []),
+                a.error.message if a.error else "",
+            ]
+        )
+    table(
+        out,
+        isatty=isatty,
+        title=None,
+        columns=columns,
+        rows=rows,
+        right=["status", "models", "dns ms", "connect ms", "tls ms", "ttfb ms", "total ms", "chat ttft ms"],
+        whole=["profile", "host", "auth"],
+        shorten=["key", "error"],
+        drop=["key", "dns ms", "tls ms", "connect ms", "models", "status", "ttfb ms", "chat ttft ms"],
+    )

@@ -12,5 +12,15 @@ from relaycli.pipeline.request import Answer, Ask
 from relaycli.pipeline.route import Router
 from relaycli.pipeline.seams import AttemptGuard, ResponseCache
 
-__all__ = ["Answer", "Ask", "AttemptGuard", "ClientFactory", "DeltaSink", "Pipeline", "Recorder",
-           "ResponseCache", "Router", "partial_answer"]
+__all__ = [
+    "Answer",
+    "Ask",
+    "AttemptGuard",
+    "ClientFactory",
+    "DeltaSink",
+    "Pipeline",
+    "Recorder",
+    "ResponseCache",
+    "Router",
+    "partial_answer",
+]

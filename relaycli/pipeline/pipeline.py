@@ -65,8 +65,17 @@ class Pipeline:
         self.guard: AttemptGuard = guard or NoGuard()
         self.now = now or _utcnow
 
-    def run(self, ask: Ask, sink: DeltaSink, *, profile: Profile, command: str, tag: str | None = None,
-            notes: Notes | None = None, shown: Callable[[], bool] | None = None) -> Answer:
+    def run(
+        self,
+        ask: Ask,
+        sink: DeltaSink,
+        *,
+        profile: Profile,
+        command: str,
+        tag: str | None = None,
+        notes: Notes | None = None,
+        shown: Callable[[], bool] | None = None,
+    ) -> Answer:
         """Stream ``ask`` from ``profile`` (then its fallbacks) into ``sink``; one ledger row per attempt.
 
         ``notes`` overrides where this request's notes and warnings go (chat prints them above the answer).
@@ -83,8 +92,16 @@ class Pipeline:
             try:
                 if index:
                     self._usable_fallback(candidate)
-                return self._one(candidate, ask, forward, command=command, tag=tag, notes=say,
-                                 wire=first_wire if index else None, shown=shown or forward.shown)
+                return self._one(
+                    candidate,
+                    ask,
+                    forward,
+                    command=command,
+                    tag=tag,
+                    notes=say,
+                    wire=first_wire if index else None,
+                    shown=shown or forward.shown,
+                )
             except _Skipped as skipped:
                 say.note(f"fallback profile {candidate.name!r} skipped: {skipped.reason.message}")
                 if index == len(candidates) - 1:
@@ -96,8 +113,9 @@ class Pipeline:
                 if visible or index == len(candidates) - 1 or not worth_falling_back(exc):
                     raise
                 failure = exc
-                say.note(f"profile {candidate.name!r} failed ({exc.message}); falling back to "
-                         f"{candidates[index + 1].name!r}")
+                say.note(
+                    f"profile {candidate.name!r} failed ({exc.message}); falling back to {candidates[index + 1].name!r}"
+                )
         raise AssertionError("unreachable")
 
     def _usable_fallback(self, profile: Profile) -> None:
@@ -111,8 +129,18 @@ class Pipeline:
             raise _Skipped(exc) from None
 
     # -- one profile -----------------------------------------------------------------------------
-    def _one(self, profile: Profile, ask: Ask, sink: DeltaSink, *, command: str, tag: str | None,
-             notes: Notes, wire: str | None, shown: Callable[[], bool]) -> Answer:
+    def _one(
+        self,
+        profile: Profile,
+        ask: Ask,
+        sink: DeltaSink,
+        *,
+        command: str,
+        tag: str | None,
+        notes: Notes,
+        wire: str | None,
+        shown: Callable[[], bool],
+    ) -> Answer:
         key = self.keys(profile)
         request = ask.for_profile(profile, wire)
         model_asked = ask.model_for(profile)
@@ -147,17 +175,26 @@ class Pipeline:
                 finally:
                     stream.close()
                     result = stream.result()
-                    row = self.recorder.record(command=command, profile=profile, model_requested=model_asked,
-                                               result=result, outcome=outcome, error=error, tag=tag,
-                                               warn=notes.warn)
+                    row = self.recorder.record(
+                        command=command,
+                        profile=profile,
+                        model_requested=model_asked,
+                        result=result,
+                        outcome=outcome,
+                        error=error,
+                        tag=tag,
+                        warn=notes.warn,
+                    )
                     if row is not None and profile.budget is not None:
                         self._announce_budget(profile, row, notes)
         except BaseException as exc:
             failure = exc
             if result is not None:
                 cost = (row.cost_usd, row.cost_billed) if row is not None else (None, None)
-                _attach(exc, Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0],
-                                    billed=cost[1]))
+                _attach(
+                    exc,
+                    Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0], billed=cost[1]),
+                )
             raise
         finally:
             self.guard.exit(profile, result, failure)
@@ -222,4 +259,3 @@ def partial_answer(exc: BaseException) -> Answer | None:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-

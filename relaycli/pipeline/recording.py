@@ -103,8 +103,13 @@ class Recorder:
     ``relay serve`` run requests concurrently): the ledger is opened once, and each write and budget query
     holds a lock. A ledger problem is a warning, never the reason a request fails."""
 
-    def __init__(self, *, ledger: Callable[[], Ledger], prices: Callable[[], PriceTable],
-                 now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ledger: Callable[[], Ledger],
+        prices: Callable[[], PriceTable],
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self._open = ledger
         self._prices = prices
         self._now = now or _utcnow
@@ -118,12 +123,30 @@ class Recorder:
         with self._lock:
             return self._prices()
 
-    def record(self, *, command: str, profile: Profile, model_requested: str, result: Result | None,
-               outcome: str, error: BaseException | None, tag: str | None,
-               warn: Callable[[str], None]) -> LedgerRow | None:
+    def record(
+        self,
+        *,
+        command: str,
+        profile: Profile,
+        model_requested: str,
+        result: Result | None,
+        outcome: str,
+        error: BaseException | None,
+        tag: str | None,
+        warn: Callable[[str], None],
+    ) -> LedgerRow | None:
         """Build and write one row; the row, or None when it could not be written (``warn`` says why)."""
-        row = build_row(command=command, profile=profile, model_requested=model_requested, result=result,
-                        outcome=outcome, error=error, prices=self.prices(), tag=tag, now=self._now)
+        row = build_row(
+            command=command,
+            profile=profile,
+            model_requested=model_requested,
+            result=result,
+            outcome=outcome,
+            error=error,
+            prices=self.prices(),
+            tag=tag,
+            now=self._now,
+        )
         try:
             with self._lock:
                 self._open().record(row)

@@ -50,4 +50,3 @@ class NoGuard:
 
     def exit(self, profile: Profile, result: Result | None, error: BaseException | None) -> None:
         return None
-

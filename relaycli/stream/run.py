@@ -45,9 +45,14 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
     """Ask once, write the answer as it arrives (or one JSON document), return the exit code."""
     from relaycli.pipeline import Ask
 
-    ask = Ask(model=options.model, messages=(Message("user", read_prompt(options.prompt, streams)),),
-              system=options.system, temperature=options.temperature, max_tokens=options.max_tokens,
-              explicit=options.model_explicit)
+    ask = Ask(
+        model=options.model,
+        messages=(Message("user", read_prompt(options.prompt, streams)),),
+        system=options.system,
+        temperature=options.temperature,
+        max_tokens=options.max_tokens,
+        explicit=options.model_explicit,
+    )
     sink = TextSink(streams.stdout)
 
     def keep(delta: Delta) -> None:
@@ -82,11 +87,25 @@ def _write_failure(streams: Streams, exc: RelayError | KeyboardInterrupt, profil
     if partial is not None:
         doc = to_json(partial)
     else:
-        doc = {"text": "", "model": None, "model_requested": model, "profile": profile.name,
-               "usage": {"prompt_tokens": None, "completion_tokens": None, "cached_tokens": None,
-                         "cache_write_tokens": None, "cache_write_1h_tokens": None},
-               "cost": {"usd": None, "billed": None, "currency": profile.billing.currency},
-               "latency_ms": None, "ttft_ms": None, "retries": 0, "cached": False, "request_id": None}
+        doc = {
+            "text": "",
+            "model": None,
+            "model_requested": model,
+            "profile": profile.name,
+            "usage": {
+                "prompt_tokens": None,
+                "completion_tokens": None,
+                "cached_tokens": None,
+                "cache_write_tokens": None,
+                "cache_write_1h_tokens": None,
+            },
+            "cost": {"usd": None, "billed": None, "currency": profile.billing.currency},
+            "latency_ms": None,
+            "ttft_ms": None,
+            "retries": 0,
+            "cached": False,
+            "request_id": None,
+        }
     doc["finish_reason"] = None
     if isinstance(exc, RelayError):
         doc["error"] = {"class": exc.kind, "message": exc.message, "exit_code": int(exc.exit_code)}
@@ -109,11 +128,18 @@ def to_json(answer: Answer) -> dict[str, object]:
         "model_requested": answer.model_asked,
         "profile": answer.profile.name,
         "finish_reason": r.finish_reason,
-        "usage": {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-                  "cached_tokens": u.cached_tokens, "cache_write_tokens": u.cache_write_tokens,
-                  "cache_write_1h_tokens": u.cache_write_1h_tokens},
-        "cost": {"usd": decimal_string(answer.cost_usd), "billed": decimal_string(answer.billed),
-                 "currency": answer.profile.billing.currency},
+        "usage": {
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+            "cached_tokens": u.cached_tokens,
+            "cache_write_tokens": u.cache_write_tokens,
+            "cache_write_1h_tokens": u.cache_write_1h_tokens,
+        },
+        "cost": {
+            "usd": decimal_string(answer.cost_usd),
+            "billed": decimal_string(answer.billed),
+            "currency": answer.profile.billing.currency,
+        },
         "latency_ms": _round(r.timing.latency_ms),
         "ttft_ms": _round(r.timing.ttft_ms),
         "retries": r.retries,
@@ -144,7 +170,6 @@ def _count(value: int | None) -> str:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
-
 
 
 def read_stdin(streams: Streams) -> str:

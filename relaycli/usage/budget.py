@@ -64,8 +64,9 @@ class Spend:
         return f"{spent} of {budget}{used} in {self.month}"
 
 
-def month_to_date(ledger: Ledger, profile: Profile, *, now: datetime, zone: Zone | None = None,
-                  env: Mapping[str, str] | None = None) -> Spend:
+def month_to_date(
+    ledger: Ledger, profile: Profile, *, now: datetime, zone: Zone | None = None, env: Mapping[str, str] | None = None
+) -> Spend:
     """What ``profile`` has been billed in the local calendar month that contains ``now``."""
     from relaycli.ledger.queries import month_spend
 
@@ -75,8 +76,14 @@ def month_to_date(ledger: Ledger, profile: Profile, *, now: datetime, zone: Zone
     first = zone.today(now).replace(day=1)
     since, until = month_range(zone, first)
     spent = month_spend(ledger, profile=profile.name, currency=profile.billing.currency, since=since, until=until)
-    return Spend(profile=profile.name, month=f"{first:%Y-%m}", budget=profile.budget, spent=spent,
-                 currency=profile.billing.currency, action=profile.budget_action)
+    return Spend(
+        profile=profile.name,
+        month=f"{first:%Y-%m}",
+        budget=profile.budget,
+        spent=spent,
+        currency=profile.billing.currency,
+        action=profile.budget_action,
+    )
 
 
 def crossed(before: Decimal, after: Decimal, budget: Decimal) -> Decimal | None:
@@ -89,8 +96,14 @@ def crossed(before: Decimal, after: Decimal, budget: Decimal) -> Decimal | None:
     return hit
 
 
-def check_before(ledger: Callable[[], Ledger], profile: Profile, *, warn: Callable[[str], None],
-                 now: datetime, env: Mapping[str, str] | None = None) -> None:
+def check_before(
+    ledger: Callable[[], Ledger],
+    profile: Profile,
+    *,
+    warn: Callable[[str], None],
+    now: datetime,
+    env: Mapping[str, str] | None = None,
+) -> None:
     """Refuse the request when the profile blocks on its budget and the month's spend has reached it.
 
     A ledger that cannot be read is a warning, never the reason a request fails.
@@ -106,12 +119,19 @@ def check_before(ledger: Callable[[], Ledger], profile: Profile, *, warn: Callab
         raise BudgetExceeded(
             f"profile {profile.name!r} has used its monthly budget: {spend.figures()}; "
             'budget_action = "block" refuses new requests until the month ends',
-            hint=f"raise it (`relay config set profiles.{profile.name}.budget N`) or set budget_action = \"warn\"; "
-                 "`relay cost` shows where it went")
+            hint=f'raise it (`relay config set profiles.{profile.name}.budget N`) or set budget_action = "warn"; '
+            "`relay cost` shows where it went",
+        )
 
 
-def check_after(ledger: Callable[[], Ledger], profile: Profile, row: LedgerRow, *, warn: Callable[[str], None],
-                env: Mapping[str, str] | None = None) -> None:
+def check_after(
+    ledger: Callable[[], Ledger],
+    profile: Profile,
+    row: LedgerRow,
+    *,
+    warn: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
+) -> None:
     """Warn once when the request just recorded in ``row`` took the month's spend across 80 % or 100 %."""
     if profile.budget is None or not row.cost_billed or row.currency != profile.billing.currency:
         return
@@ -124,9 +144,9 @@ def check_after(ledger: Callable[[], Ledger], profile: Profile, row: LedgerRow, 
     if fraction is None:
         return
     if fraction < 1:
-        warn(f"profile {profile.name!r} has used {spend.percent}% of its monthly budget: "
-             f"{spend.figures(percent=False)}")
+        warn(
+            f"profile {profile.name!r} has used {spend.percent}% of its monthly budget: {spend.figures(percent=False)}"
+        )
         return
-    then = ('; further requests will be refused (budget_action = "block")' if profile.budget_action == "block"
-            else "")
+    then = '; further requests will be refused (budget_action = "block")' if profile.budget_action == "block" else ""
     warn(f"profile {profile.name!r} has reached its monthly budget: {spend.figures()}{then}")

@@ -25,4 +25,3 @@ def format_money(amount: Decimal | None, currency: str) -> str:
         return f"<{prefix}0.000001"
     sign = "-" if shown < 0 else ""
     return f"{sign}{prefix}{abs(shown):,}"
-

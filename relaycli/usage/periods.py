@@ -17,8 +17,7 @@ from pathlib import Path
 
 from relaycli.errors import UsageError
 
-__all__ = ["Zone", "day_ranges", "local_zone", "month_range", "parse_day", "parse_month", "resolve_zone",
-           "timestamp"]
+__all__ = ["Zone", "day_ranges", "local_zone", "month_range", "parse_day", "parse_month", "resolve_zone", "timestamp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +55,10 @@ def resolve_zone(name: str | None, env: Mapping[str, str] | None = None) -> Zone
         return local_zone(env)
     zone = _named(name)
     if zone is None:
-        raise UsageError(f"unknown time zone {name!r}",
-                         hint="use an IANA name such as UTC, Europe/Berlin, America/New_York or Asia/Shanghai")
+        raise UsageError(
+            f"unknown time zone {name!r}",
+            hint="use an IANA name such as UTC, Europe/Berlin, America/New_York or Asia/Shanghai",
+        )
     return zone
 
 

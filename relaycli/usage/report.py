@@ -40,8 +40,10 @@ def parse_by(text: str) -> tuple[str, ...]:
     parts = tuple(p.strip().lower() for p in text.split(",") if p.strip())
     unknown = [p for p in parts if p not in DIMENSIONS]
     if not parts or unknown:
-        raise UsageError(f"--by: unknown grouping {', '.join(unknown) or text!r}",
-                         hint="use day, month, model or profile, comma-separated: --by month,model")
+        raise UsageError(
+            f"--by: unknown grouping {', '.join(unknown) or text!r}",
+            hint="use day, month, model or profile, comma-separated: --by month,model",
+        )
     if "day" in parts and "month" in parts:
         raise UsageError("--by: choose day or month, not both")
     if len(set(parts)) != len(parts):
@@ -114,8 +116,20 @@ class Report:
 class _Sums:
     """Exact running sums for one row: ints only (money in pico-units); Decimals at the end."""
 
-    __slots__ = ("requests", "errors", "priced", "prompt", "completion", "cached", "written", "usd", "billed",
-                 "unpriced", "by_profile", "reported")
+    __slots__ = (
+        "requests",
+        "errors",
+        "priced",
+        "prompt",
+        "completion",
+        "cached",
+        "written",
+        "usd",
+        "billed",
+        "unpriced",
+        "by_profile",
+        "reported",
+    )
 
     def __init__(self) -> None:
         self.priced = 0  # groups with a cost: 0 means nothing in this row was priced
@@ -146,8 +160,18 @@ class _Sums:
         pair[1] += billed
 
     def merge(self, other: _Sums) -> None:
-        for name in ("requests", "errors", "priced", "unpriced", "prompt", "completion", "cached", "written", "usd",
-                     "billed"):
+        for name in (
+            "requests",
+            "errors",
+            "priced",
+            "unpriced",
+            "prompt",
+            "completion",
+            "cached",
+            "written",
+            "usd",
+            "billed",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.reported = [a + b for a, b in zip(self.reported, other.reported, strict=True)]
         for profile, (usd, billed) in other.by_profile.items():
@@ -155,27 +179,46 @@ class _Sums:
             pair[0] += usd
             pair[1] += billed
 
-    def line(self, key: tuple[tuple[str, str], ...], currency: str | None,
-             compare: Mapping[str, Billing | None], *, mixed: bool = False) -> Line:
+    def line(
+        self,
+        key: tuple[tuple[str, str], ...],
+        currency: str | None,
+        compare: Mapping[str, Billing | None],
+        *,
+        mixed: bool = False,
+    ) -> Line:
         unknown = self.priced == 0 and self.unpriced > 0
         usd = None if unknown else _dec(self.usd)
         billed = None if unknown or mixed else _dec(self.billed)
         direct = None if mixed or billed is None else _direct(self.by_profile, currency, compare)
-        return Line(key=key, currency=currency, requests=self.requests, errors=self.errors,
-                    prompt_tokens=self.prompt, completion_tokens=self.completion, cached_tokens=self.cached,
-                    cache_write_tokens=self.written, cost_usd=usd, billed=billed, direct_billed=direct,
-                    savings=None if direct is None or billed is None else direct - billed,
-                    unpriced_requests=self.unpriced, prompt_reported=self.reported[0],
-                    completion_reported=self.reported[1], prompt_unknown=self.reported[2],
-                    completion_unknown=self.reported[3])
+        return Line(
+            key=key,
+            currency=currency,
+            requests=self.requests,
+            errors=self.errors,
+            prompt_tokens=self.prompt,
+            completion_tokens=self.completion,
+            cached_tokens=self.cached,
+            cache_write_tokens=self.written,
+            cost_usd=usd,
+            billed=billed,
+            direct_billed=direct,
+            savings=None if direct is None or billed is None else direct - billed,
+            unpriced_requests=self.unpriced,
+            prompt_reported=self.reported[0],
+            completion_reported=self.reported[1],
+            prompt_unknown=self.reported[2],
+            completion_unknown=self.reported[3],
+        )
 
 
 def _dec(pico: int) -> Decimal:
     return Decimal(pico).scaleb(-12)
 
 
-def _direct(by_profile: Mapping[str, list[int]], currency: str | None,
-            compare: Mapping[str, Billing | None]) -> Decimal | None:
+def _direct(
+    by_profile: Mapping[str, list[int]], currency: str | None, compare: Mapping[str, Billing | None]
+) -> Decimal | None:
     total = Decimal(0)
     compared = False
     for profile, (usd, billed) in by_profile.items():
@@ -203,9 +246,17 @@ def _key(by: Sequence[str], period: str | None, g: DayGroup) -> tuple[tuple[str,
     return tuple(("period" if d in ("day", "month") else d, values[d] or "") for d in by)
 
 
-def assemble(days: Iterable[tuple[date, Sequence[DayGroup]]], *, by: Sequence[str], zone: Zone,
-             compare: Mapping[str, Billing | None], first: date | None = None, last: date | None = None,
-             project: int = 0, now: datetime | None = None) -> Report:
+def assemble(
+    days: Iterable[tuple[date, Sequence[DayGroup]]],
+    *,
+    by: Sequence[str],
+    zone: Zone,
+    compare: Mapping[str, Billing | None],
+    first: date | None = None,
+    last: date | None = None,
+    project: int = 0,
+    now: datetime | None = None,
+) -> Report:
     """The report over ``days`` (each local day with its ledger groups), grouped as ``by`` asks."""
     by = tuple(by)
     lines: dict[tuple[tuple[tuple[str, str], ...], str], _Sums] = {}
@@ -230,11 +281,21 @@ def assemble(days: Iterable[tuple[date, Sequence[DayGroup]]], *, by: Sequence[st
         overall.merge(sums)
     totals = overall.line((), currencies[0] if len(currencies) == 1 else None, compare, mixed=len(currencies) != 1)
     by_currency = tuple(per_currency[c].line((), c, compare) for c in currencies)
-    report = Report(by=by, zone=zone.name, first=first, last=last, rows=tuple(rows), totals=totals,
-                    totals_by_currency=by_currency, currencies=currencies,
-                    unpriced=tuple(Unpriced(model, n, "no price" if kind == 1 else "unknown usage")
-                                   for (model, kind), n in sorted(unpriced.items(), key=lambda i: (-i[1], i[0]))),
-                    compare_notes=_compare_notes(lines, compare))
+    report = Report(
+        by=by,
+        zone=zone.name,
+        first=first,
+        last=last,
+        rows=tuple(rows),
+        totals=totals,
+        totals_by_currency=by_currency,
+        currencies=currencies,
+        unpriced=tuple(
+            Unpriced(model, n, "no price" if kind == 1 else "unknown usage")
+            for (model, kind), n in sorted(unpriced.items(), key=lambda i: (-i[1], i[0]))
+        ),
+        compare_notes=_compare_notes(lines, compare),
+    )
     if project:
         report = _with_projection(report, zone, project, now or datetime.now(UTC))
     return report
@@ -246,15 +307,18 @@ def _order(line: Line) -> tuple[object, ...]:
     return (period, cost, line.key, line.currency or "")
 
 
-def _compare_notes(lines: Mapping[tuple[tuple[tuple[str, str], ...], str], _Sums],
-                   compare: Mapping[str, Billing | None]) -> tuple[str, ...]:
+def _compare_notes(
+    lines: Mapping[tuple[tuple[tuple[str, str], ...], str], _Sums], compare: Mapping[str, Billing | None]
+) -> tuple[str, ...]:
     notes = set()
     for (_, currency), sums in lines.items():
         for profile in sums.by_profile:
             other = compare.get(profile)
             if other is not None and other.currency != currency:
-                notes.add(f"profile {profile!r} is billed in {currency} but compare_to is in {other.currency}: "
-                          "no direct-equivalent cost or savings for it")
+                notes.add(
+                    f"profile {profile!r} is billed in {currency} but compare_to is in {other.currency}: "
+                    "no direct-equivalent cost or savings for it"
+                )
     return tuple(sorted(notes))
 
 
@@ -281,9 +345,12 @@ def _with_projection(report: Report, zone: Zone, months: int, now: datetime) -> 
         label = f"{target:%Y-%m}"
         rows.extend(_scaled(line, factor, label) for line in current)
         target = next_month(target)
-    projection = Projection(month=f"{month:%Y-%m}", days_in_month=(next_month(month) - month).days,
-                            days_elapsed=elapsed.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN),
-                            rows=tuple(rows))
+    projection = Projection(
+        month=f"{month:%Y-%m}",
+        days_in_month=(next_month(month) - month).days,
+        days_elapsed=elapsed.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN),
+        rows=tuple(rows),
+    )
     return replace(report, projection=projection)
 
 
@@ -296,11 +363,22 @@ def _scaled(line: Line, factor: Decimal, period: str) -> Line:
 
     key = tuple((name, period if name == "period" else value) for name, value in line.key)
     direct, billed = money(line.direct_billed), money(line.billed)
-    return Line(key=key, currency=line.currency, requests=count(line.requests), errors=count(line.errors),
-                prompt_tokens=count(line.prompt_tokens), completion_tokens=count(line.completion_tokens),
-                cached_tokens=count(line.cached_tokens), cache_write_tokens=count(line.cache_write_tokens),
-                cost_usd=money(line.cost_usd), billed=billed, direct_billed=direct,
-                savings=None if direct is None or billed is None else direct - billed,
-                unpriced_requests=count(line.unpriced_requests), prompt_reported=count(line.prompt_reported),
-                completion_reported=count(line.completion_reported), prompt_unknown=count(line.prompt_unknown),
-                completion_unknown=count(line.completion_unknown))
+    return Line(
+        key=key,
+        currency=line.currency,
+        requests=count(line.requests),
+        errors=count(line.errors),
+        prompt_tokens=count(line.prompt_tokens),
+        completion_tokens=count(line.completion_tokens),
+        cached_tokens=count(line.cached_tokens),
+        cache_write_tokens=count(line.cache_write_tokens),
+        cost_usd=money(line.cost_usd),
+        billed=billed,
+        direct_billed=direct,
+        savings=None if direct is None or billed is None else direct - billed,
+        unpriced_requests=count(line.unpriced_requests),
+        prompt_reported=count(line.prompt_reported),
+        completion_reported=count(line.completion_reported),
+        prompt_unknown=count(line.prompt_unknown),
+        completion_unknown=count(line.completion_unknown),
+    )

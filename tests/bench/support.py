@@ -17,8 +17,11 @@ from tests.conftest import Ran, run_relay
 @contextmanager
 def mock_process(directives: str, log: Path) -> Iterator[str]:
     """``python -m relaycli.mock`` with ``directives``; yields its base URL; stops it afterwards."""
-    proc = subprocess.Popen([sys.executable, "-m", "relaycli.mock", "--set", directives, "--log", str(log)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relaycli.mock", "--set", directives, "--log", str(log)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -31,8 +34,9 @@ def mock_process(directives: str, log: Path) -> Iterator[str]:
 
 def write_profiles(home: Path, urls: dict[str, str]) -> None:
     home.mkdir(parents=True, exist_ok=True)
-    text = "".join(f'[profiles.{name}]\nbase_url = "{url}/v1"\ndefault_model = "gpt-4.1-mini"\n\n'
-                   for name, url in urls.items())
+    text = "".join(
+        f'[profiles.{name}]\nbase_url = "{url}/v1"\ndefault_model = "gpt-4.1-mini"\n\n' for name, url in urls.items()
+    )
     (home / "config.toml").write_text(text)
 
 
@@ -68,13 +72,40 @@ class TLSServer:
 
             pytest.skip("openssl is not installed")
         self.cert, key = tmp / "cert.pem", tmp / "key.pem"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                        str(self.cert), "-days", "1", "-subj", "/CN=localhost", "-addext",
-                        "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
-        chunks = [{"id": "c", "model": "gpt-4.1", "choices": [{"index": 0, "delta": {"content": w},
-                                                               "finish_reason": None}]} for w in ("Hi", " there")]
-        chunks.append({"id": "c", "model": "gpt-4.1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                       "usage": {"prompt_tokens": 2, "completion_tokens": 2}})
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(self.cert),
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        chunks = [
+            {"id": "c", "model": "gpt-4.1", "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]}
+            for w in ("Hi", " there")
+        ]
+        chunks.append(
+            {
+                "id": "c",
+                "model": "gpt-4.1",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 2, "completion_tokens": 2},
+            }
+        )
         stream = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode() + b"data: [DONE]\n\n"
         models = json.dumps({"data": [{"id": "gpt-4.1"}, {"id": "gpt-4.1-mini"}]}).encode()
 

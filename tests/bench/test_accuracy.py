@@ -19,25 +19,43 @@ import pytest
 from .support import bench, mock_process, quantiles, server_log, write_profiles
 
 CASES = [
-    pytest.param(1, 150, "ttft_dist=lognormal:0.015:0.5 token_delay_dist=uniform:0.001:0.003 words=12", 0.02, 2.0,
-                 id="c1"),
-    pytest.param(16, 480, "ttft_dist=lognormal:0.03:0.5 token_delay_dist=uniform:0.0005:0.002 words=40", 0.03, 3.0,
-                 id="c16"),
-    pytest.param(1, 1000, "ttft_dist=lognormal:0.02:0.6 token_delay_dist=uniform:0.001:0.004 words=20", 0.02, 2.0,
-                 id="c1-long", marks=pytest.mark.slow),
-    pytest.param(16, 3000, "ttft_dist=lognormal:0.04:0.6 token_delay_dist=exp:0.0015 words=60", 0.03, 3.0,
-                 id="c16-long", marks=pytest.mark.slow),
+    pytest.param(
+        1, 150, "ttft_dist=lognormal:0.015:0.5 token_delay_dist=uniform:0.001:0.003 words=12", 0.02, 2.0, id="c1"
+    ),
+    pytest.param(
+        16, 480, "ttft_dist=lognormal:0.03:0.5 token_delay_dist=uniform:0.0005:0.002 words=40", 0.03, 3.0, id="c16"
+    ),
+    pytest.param(
+        1,
+        1000,
+        "ttft_dist=lognormal:0.02:0.6 token_delay_dist=uniform:0.001:0.004 words=20",
+        0.02,
+        2.0,
+        id="c1-long",
+        marks=pytest.mark.slow,
+    ),
+    pytest.param(
+        16,
+        3000,
+        "ttft_dist=lognormal:0.04:0.6 token_delay_dist=exp:0.0015 words=60",
+        0.03,
+        3.0,
+        id="c16-long",
+        marks=pytest.mark.slow,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("concurrency", "n", "directives", "rel", "abs_ms"), CASES)
-def test_percentiles_match_the_servers_log(tmp_path: Path, concurrency: int, n: int, directives: str, rel: float,
-                                           abs_ms: float) -> None:
+def test_percentiles_match_the_servers_log(
+    tmp_path: Path, concurrency: int, n: int, directives: str, rel: float, abs_ms: float
+) -> None:
     log = tmp_path / "server.jsonl"
     with mock_process(f"{directives} dist_seed={concurrency}", log) as url:
         write_profiles(tmp_path / "home", {"truth": url})
-        _, doc = bench(tmp_path / "home", "-p", "truth", "-n", str(n), "-c", str(concurrency), "--warmup", "3",
-                       timeout=600)
+        _, doc = bench(
+            tmp_path / "home", "-p", "truth", "-n", str(n), "-c", str(concurrency), "--warmup", "3", timeout=600
+        )
     truth = server_log(log)
     measured = [r for r in doc["records"] if not r["warmup"]]
     assert len(measured) == n and all(r["ok"] for r in measured)

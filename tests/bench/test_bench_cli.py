@@ -31,28 +31,62 @@ def test_json_has_the_contract_shape(relay_env: dict[str, str]) -> None:
     assert set(doc) >= {"config", "targets", "comparisons"} and doc["comparisons"] == []
     assert doc["config"]["metrics"] == FORMULAS and doc["config"]["mode"] == "closed"
     (target,) = doc["targets"]
-    assert set(target) >= {"profile", "model", "requests", "ok", "errors", "ttft_ms", "latency_ms", "tpot_ms",
-                           "output_tokens_per_s", "cost_usd"}
+    assert set(target) >= {
+        "profile",
+        "model",
+        "requests",
+        "ok",
+        "errors",
+        "ttft_ms",
+        "latency_ms",
+        "tpot_ms",
+        "output_tokens_per_s",
+        "cost_usd",
+    }
     for key in ("ttft_ms", "latency_ms", "tpot_ms", "output_tokens_per_s", "ttfb_ms", "chunk_gap_ms"):
         assert set(target[key]) >= STATS, key
-    assert (target["profile"], target["model"], target["requests"], target["ok"], target["errors"]) == \
-        ("mock", "gpt-4.1-mini", 6, 6, {})
+    assert (target["profile"], target["model"], target["requests"], target["ok"], target["errors"]) == (
+        "mock",
+        "gpt-4.1-mini",
+        6,
+        6,
+        {},
+    )
     assert target["ttft_ms"]["n"] == 6 and target["ttft_ms"]["p99_reliable"] is False
     assert target["ttfb_ms"]["p50"] <= target["ttft_ms"]["p50"] <= target["latency_ms"]["p50"]
-    assert Decimal(target["cost_usd"]) > 0 and target["output_tokens"] == 6 * 40 and not target["output_tokens_estimated"]
+    assert (
+        Decimal(target["cost_usd"]) > 0 and target["output_tokens"] == 6 * 40 and not target["output_tokens_estimated"]
+    )
     assert "records" not in doc
 
 
 def test_two_models_interleaved_with_raw_records_and_comparisons(relay_env: dict[str, str]) -> None:
-    doc = json.loads(bench(relay_env, "-p", "mock", "-m", "gpt-4.1", "-m", "gpt-4.1-mini", "-n", "8", "--warmup", "2",
-                           "--json", "--raw", "--seed", "3"))
+    doc = json.loads(
+        bench(
+            relay_env,
+            "-p",
+            "mock",
+            "-m",
+            "gpt-4.1",
+            "-m",
+            "gpt-4.1-mini",
+            "-n",
+            "8",
+            "--warmup",
+            "2",
+            "--json",
+            "--raw",
+            "--seed",
+            "3",
+        )
+    )
     assert [t["label"] for t in doc["targets"]] == ["gpt-4.1", "gpt-4.1-mini"]
     records = doc["records"]
     assert len(records) == 2 * (8 + 2) and sum(r["warmup"] for r in records) == 4
     measured = [r for r in records if not r["warmup"]]
     assert all(a["t_send_ms"] <= b["t_send_ms"] for a, b in pairwise(records))
     for i in range(0, 16, 2):  # one request per target per round, same prompt (seq)
-        assert {r["target"] for r in measured[i:i + 2]} == {"gpt-4.1", "gpt-4.1-mini"}
+        assert {r["target"] for r in measured[i : i + 2]} == {"gpt-4.1", "gpt-4.1-mini"}
         assert measured[i]["seq"] == measured[i + 1]["seq"]
     assert all(r["request_id"].startswith("req_") and r["output_tokens"] == 40 for r in measured)
     comparisons = doc["comparisons"]
@@ -64,8 +98,20 @@ def test_two_models_interleaved_with_raw_records_and_comparisons(relay_env: dict
 
 
 def test_both_protocols_with_explicit_targets_and_a_baseline(relay_env: dict[str, str]) -> None:
-    doc = json.loads(bench(relay_env, "-T", "mock:gpt-4.1", "-T", "mock-anthropic:claude-haiku-4-5", "-n", "4",
-                           "--baseline", "mock-anthropic", "--json"))
+    doc = json.loads(
+        bench(
+            relay_env,
+            "-T",
+            "mock:gpt-4.1",
+            "-T",
+            "mock-anthropic:claude-haiku-4-5",
+            "-n",
+            "4",
+            "--baseline",
+            "mock-anthropic",
+            "--json",
+        )
+    )
     assert [t["label"] for t in doc["targets"]] == ["mock", "mock-anthropic"]
     assert all(t["ok"] == 4 and t["output_tokens"] == 4 * 40 for t in doc["targets"])
     assert doc["comparisons"][0]["baseline"] == "mock-anthropic"
@@ -92,9 +138,11 @@ def test_every_request_is_in_the_ledger_tagged_bench(relay_env: dict[str, str], 
 
 
 def test_errors_are_counted_by_class_and_set_the_exit_code(relay_env: dict[str, str]) -> None:
-    write_config(relay_env, f"""
+    write_config(
+        relay_env,
+        f"""
 [profiles.broken]
-base_url = "{relay_env['RELAY_MOCK_URL']}/v1"
+base_url = "{relay_env["RELAY_MOCK_URL"]}/v1"
 default_model = "gpt-4.1"
 headers = {{ "X-Mock" = "fail=503" }}
 
@@ -105,7 +153,8 @@ default_model = "gpt-4.1"
 [profiles.nowhere]
 base_url = "http://nonexistent.invalid/v1"
 default_model = "gpt-4.1"
-""")
+""",
+    )
     doc = json.loads(bench(relay_env, "-p", "broken", "-p", "mock", "-n", "4", "--json", code=5))
     broken, fine = doc["targets"]
     assert broken["errors"] == {"http_503": 4} and broken["ok"] == 0 and broken["ttft_ms"]["n"] == 0
@@ -119,12 +168,19 @@ default_model = "gpt-4.1"
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--json", "--csv"], "exclude each other"), (["--baseline", "other"], "not one of the targets"),
-     (["-T", "nocolon"], "PROFILE:MODEL"), (["-p", "nope"], "unknown profile")],
+    [
+        (["--json", "--csv"], "exclude each other"),
+        (["--baseline", "other"], "not one of the targets"),
+        (["-T", "nocolon"], "PROFILE:MODEL"),
+        (["-p", "nope"], "unknown profile"),
+    ],
 )
 def test_usage_errors(relay_env: dict[str, str], args: list[str], message: str) -> None:
-    ran = run_relay("bench", "-p", "mock", "-n", "1", *args, env=relay_env) if args[0] != "-p" else \
-        run_relay("bench", *args, env=relay_env)
+    ran = (
+        run_relay("bench", "-p", "mock", "-n", "1", *args, env=relay_env)
+        if args[0] != "-p"
+        else run_relay("bench", *args, env=relay_env)
+    )
     assert ran.code in (2, 3) and message in ran.err
 
 

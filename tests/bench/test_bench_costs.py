@@ -10,8 +10,16 @@ from pathlib import Path
 from relaycli.ledger import Ledger
 from tests.conftest import run_relay
 
-PROMPTS = ("--prompt", "hello", "--prompt", "[[mock: stop_after=3]] cut", "--prompt", "[[mock: fail=503]] no",
-           "--prompt", "[[mock: words=0]] empty")
+PROMPTS = (
+    "--prompt",
+    "hello",
+    "--prompt",
+    "[[mock: stop_after=3]] cut",
+    "--prompt",
+    "[[mock: fail=503]] no",
+    "--prompt",
+    "[[mock: words=0]] empty",
+)
 
 
 def test_priced_requests_are_summed_and_the_rest_counted(relay_env: dict[str, str], isolated: Path) -> None:
@@ -38,10 +46,23 @@ def test_an_unpriced_model_has_no_cost_and_says_how_many(relay_env: dict[str, st
     assert target["cost_usd"] is None and target["cost_usd_total"] is None and target["unpriced_requests"] == 3
 
 
-def test_empty_answers_are_errors_of_their_own_class_with_a_warning(relay_env: dict[str, str],
-                                                                   isolated: Path) -> None:
-    ran = run_relay("bench", "-p", "mock", "-m", "gpt-4.1", "-m", "gpt-4.1-mini", "-n", "6", "--json", "--raw",
-                    "--prompt", "[[mock: words=0]] nothing", env=relay_env)
+def test_empty_answers_are_errors_of_their_own_class_with_a_warning(relay_env: dict[str, str], isolated: Path) -> None:
+    ran = run_relay(
+        "bench",
+        "-p",
+        "mock",
+        "-m",
+        "gpt-4.1",
+        "-m",
+        "gpt-4.1-mini",
+        "-n",
+        "6",
+        "--json",
+        "--raw",
+        "--prompt",
+        "[[mock: words=0]] nothing",
+        env=relay_env,
+    )
     assert ran.code == 5, ran.err  # no target got a real answer
     doc = json.loads(ran.out)
     for target in doc["targets"]:
@@ -56,8 +77,19 @@ def test_empty_answers_are_errors_of_their_own_class_with_a_warning(relay_env: d
 
 
 def test_some_empty_answers_leave_the_rest_measured(relay_env: dict[str, str]) -> None:
-    ran = run_relay("bench", "-p", "mock", "-n", "4", "--prompt", "fine", "--prompt", "[[mock: words=0]] gone",
-                    "--json", env=relay_env)
+    ran = run_relay(
+        "bench",
+        "-p",
+        "mock",
+        "-n",
+        "4",
+        "--prompt",
+        "fine",
+        "--prompt",
+        "[[mock: words=0]] gone",
+        "--json",
+        env=relay_env,
+    )
     assert ran.code == 0, ran.err
     (target,) = json.loads(ran.out)["targets"]
     assert target["ok"] == 2 and target["errors"] == {"empty": 2} and target["latency_ms"]["n"] == 2

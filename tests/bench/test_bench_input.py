@@ -14,8 +14,7 @@ from relaycli.errors import UsageError
 from tests.conftest import RELAY_VARS, run_relay
 
 
-@pytest.mark.parametrize("args", [["--rate", "nan"], ["--rate", "inf"], ["--duration", "inf"],
-                                  ["--duration", "nan"]])
+@pytest.mark.parametrize("args", [["--rate", "nan"], ["--rate", "inf"], ["--duration", "inf"], ["--duration", "nan"]])
 def test_non_finite_numbers_are_usage_errors(relay_env: dict[str, str], args: list[str]) -> None:
     ran = run_relay("bench", "-p", "mock", "-n", "2", *args, env=relay_env)
     assert ran.code == 2, ran.err
@@ -43,13 +42,19 @@ def test_concurrency_fits_the_open_file_limit() -> None:
 
 
 @pytest.mark.parametrize("fmt", [[], ["--json"], ["--csv"]])
-def test_a_reader_that_goes_away_ends_quietly_with_0(relay_env: dict[str, str], isolated: object,
-                                                    fmt: list[str]) -> None:
+def test_a_reader_that_goes_away_ends_quietly_with_0(
+    relay_env: dict[str, str], isolated: object, fmt: list[str]
+) -> None:
     import os
 
     env = {k: v for k, v in os.environ.items() if k not in RELAY_VARS} | relay_env
-    proc = subprocess.Popen([sys.executable, "-m", "relaycli", "bench", "-p", "mock", "-n", "4", *fmt],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relaycli", "bench", "-p", "mock", "-n", "4", *fmt],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.stdout is not None
     proc.stdout.close()  # `| head -0`: nobody reads what it prints
     _, err = proc.communicate(timeout=60)

@@ -24,7 +24,8 @@ def test_saved_runs_are_private(relay_env: dict[str, str], tmp_path: Path) -> No
 
 
 def test_a_save_that_cannot_be_written_is_a_warning_and_exit_1(relay_env: dict[str, str], tmp_path: Path) -> None:
-    ran = run_relay("bench", "-p", "mock", "-n", "2", "--save", str(tmp_path / "no" / "such" / "dir.json"),
-                    "--json", env=relay_env)
+    ran = run_relay(
+        "bench", "-p", "mock", "-n", "2", "--save", str(tmp_path / "no" / "such" / "dir.json"), "--json", env=relay_env
+    )
     assert ran.code == 1 and "--save" in ran.err and "internal error" not in ran.err
     assert json.loads(ran.out)["targets"][0]["ok"] == 2  # the results are still printed

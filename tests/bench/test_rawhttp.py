@@ -8,16 +8,18 @@ from relaycli.config.profile import Profile
 from relaycli.errors import ConfigError
 from relaycli.measure.http1 import ProtocolError, ResponseReader, api_path, encode_request, parse_origin
 
-CHUNKED = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-           b"X-Request-Id: r1\r\n\r\n"
-           b"d\r\ndata: hello\n\n\r\nf;ext=1\r\ndata: world!!\n\n\r\n0\r\nTrailer: x\r\n\r\n")
+CHUNKED = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+    b"X-Request-Id: r1\r\n\r\n"
+    b"d\r\ndata: hello\n\n\r\nf;ext=1\r\ndata: world!!\n\n\r\n0\r\nTrailer: x\r\n\r\n"
+)
 BODY = b"data: hello\n\ndata: world!!\n\n"
 
 
 def feed_all(reader: ResponseReader, data: bytes, step: int) -> bytes:
     out = b""
     for i in range(0, len(data), step):
-        out += reader.feed(data[i:i + step])
+        out += reader.feed(data[i : i + step])
     return out
 
 
@@ -54,8 +56,11 @@ def test_interim_response_is_skipped_and_204_has_no_body() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", b"SSH-2.0-OpenSSH\r\n\r\n",
-     b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"],
+    [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"SSH-2.0-OpenSSH\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+    ],
 )
 def test_garbage_is_a_protocol_error(data: bytes) -> None:
     with pytest.raises(ProtocolError):
@@ -73,8 +78,13 @@ def test_eof_before_the_end_is_a_protocol_error() -> None:
 
 def test_origins_paths_and_request_bytes() -> None:
     origin = parse_origin("https://relay.example.com/v1/")
-    assert (origin.scheme, origin.host, origin.port, origin.base_path, origin.tls) == \
-        ("https", "relay.example.com", 443, "/v1", True)
+    assert (origin.scheme, origin.host, origin.port, origin.base_path, origin.tls) == (
+        "https",
+        "relay.example.com",
+        443,
+        "/v1",
+        True,
+    )
     assert origin.host_header == "relay.example.com" and str(origin) == "relay.example.com:443"
     v6 = parse_origin("http://[::1]:8080")
     assert v6.host_header == "[::1]:8080" and str(v6) == "[::1]:8080"

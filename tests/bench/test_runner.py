@@ -74,15 +74,28 @@ class FakeEngine:
         return done
 
 
-def run(load: Load, latency: Callable[[TimedRequest], int], *, targets: int = 1, cpu: list[float] | None = None,
-        progress: Callable[[Progress], None] | None = None) -> tuple[FakeEngine, list[Job], Runner]:
+def run(
+    load: Load,
+    latency: Callable[[TimedRequest], int],
+    *,
+    targets: int = 1,
+    cpu: list[float] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> tuple[FakeEngine, list[Job], Runner]:
     clock = FakeClock()
     engine = FakeEngine(clock, latency)
     finished: list[Job] = []
     cpu_values = iter(cpu or [0.0, 0.0])
-    runner = Runner(engine, lambda job: TimedRequest(job.target, b""), load, labels=[f"t{i}" for i in range(targets)],
-                    on_done=lambda job, ex: finished.append(job), clock=clock, cpu=lambda: next(cpu_values),
-                    progress=progress)
+    runner = Runner(
+        engine,
+        lambda job: TimedRequest(job.target, b""),
+        load,
+        labels=[f"t{i}" for i in range(targets)],
+        on_done=lambda job, ex: finished.append(job),
+        clock=clock,
+        cpu=lambda: next(cpu_values),
+        progress=progress,
+    )
     runner.run()
     return engine, finished, runner
 
@@ -94,7 +107,7 @@ def test_closed_loop_warms_up_then_keeps_c_in_flight_interleaving_targets() -> N
     measured = jobs[4:]
     assert len(measured) == 20 and engine.max_in_flight == 3 and engine.connected == {0: 3, 1: 3}
     for seq in range(10):  # each round: one request per target, same seq (same prompt)
-        assert sorted((j.target, j.seq) for j in measured[2 * seq:2 * seq + 2]) == [(0, seq), (1, seq)]
+        assert sorted((j.target, j.seq) for j in measured[2 * seq : 2 * seq + 2]) == [(0, seq), (1, seq)]
     assert len(finished) == 24 and runner.check.wall_s > 0 and not runner.check.warnings
 
 
@@ -102,7 +115,7 @@ def test_interleaving_is_seeded() -> None:
     first = list(measured_jobs(3, 20, seed=1))
     assert first == list(measured_jobs(3, 20, seed=1))
     assert first != list(measured_jobs(3, 20, seed=2))
-    assert all(sorted(j.target for j in first[i:i + 3]) == [0, 1, 2] for i in range(0, 60, 3))
+    assert all(sorted(j.target for j in first[i : i + 3]) == [0, 1, 2] for i in range(0, 60, 3))
 
 
 def test_open_loop_sends_on_the_seeded_poisson_schedule() -> None:
@@ -164,8 +177,15 @@ def test_progress_and_interruption() -> None:
         raise KeyboardInterrupt
 
     engine.poll = boom  # type: ignore[method-assign]
-    runner = Runner(engine, lambda job: TimedRequest(0, b""), Load(n=3), labels=["t"], on_done=lambda j, e: None,
-                    clock=clock, cpu=lambda: 0.0)
+    runner = Runner(
+        engine,
+        lambda job: TimedRequest(0, b""),
+        Load(n=3),
+        labels=["t"],
+        on_done=lambda j, e: None,
+        clock=clock,
+        cpu=lambda: 0.0,
+    )
     assert runner.run().interrupted
 
 
@@ -183,9 +203,15 @@ def test_ctrl_c_records_the_requests_in_flight() -> None:
             raise KeyboardInterrupt
 
     engine.submit = submit  # type: ignore[method-assign]
-    runner = Runner(engine, lambda job: TimedRequest(job.target, b""), Load(concurrency=2, n=10, warmup=1),
-                    labels=["t0"], on_done=lambda job, ex: finished.append((job, ex)), clock=clock,
-                    cpu=lambda: 0.0)
+    runner = Runner(
+        engine,
+        lambda job: TimedRequest(job.target, b""),
+        Load(concurrency=2, n=10, warmup=1),
+        labels=["t0"],
+        on_done=lambda job, ex: finished.append((job, ex)),
+        clock=clock,
+        cpu=lambda: 0.0,
+    )
     check = runner.run()
     assert check.interrupted
     interrupted = [ex for _, ex in finished if ex.error == "interrupted"]

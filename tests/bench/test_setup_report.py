@@ -21,9 +21,11 @@ def test_prompts_from_flags_file_or_the_built_in_set(tmp_path: Path) -> None:
     assert [p.messages[0].content for p in read_prompts(["a", "b"], None)] == ["a", "b"]
     assert len(read_prompts([], None)) == len(BUILTIN_PROMPTS)
     path = tmp_path / "prompts.jsonl"
-    path.write_text('plain text\n\n{"prompt": "as json", "system": "be brief"}\n'
-                    '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},'
-                    ' {"role": "user", "content": "again"}]}\n')
+    path.write_text(
+        'plain text\n\n{"prompt": "as json", "system": "be brief"}\n'
+        '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},'
+        ' {"role": "user", "content": "again"}]}\n'
+    )
     prompts = read_prompts([], path)
     assert prompts[0] == Prompt((Message("user", "plain text"),))
     assert prompts[1] == Prompt((Message("user", "as json"),), "be brief")
@@ -39,8 +41,10 @@ def test_prompts_from_flags_file_or_the_built_in_set(tmp_path: Path) -> None:
 def test_target_labels() -> None:
     ctx = AppContext(env={"RELAY_HOME": "/nonexistent-relay-home"})
     services = ctx.measure_services()
-    assert [t.label for t in resolve_targets(services, ["mock", "mock-anthropic"], [], [])] == \
-        ["mock", "mock-anthropic"]
+    assert [t.label for t in resolve_targets(services, ["mock", "mock-anthropic"], [], [])] == [
+        "mock",
+        "mock-anthropic",
+    ]
     assert [t.label for t in resolve_targets(services, ["mock"], ["fast", "smart"], [])] == ["fast", "smart"]
     both = resolve_targets(ctx.measure_services(), ["mock", "mock-anthropic"], ["gpt-4.1", "x"], [])
     assert [t.label for t in both] == ["mock:gpt-4.1", "mock:x", "mock-anthropic:gpt-4.1", "mock-anthropic:x"]
@@ -51,14 +55,21 @@ def test_target_labels() -> None:
 
 def test_request_bytes_are_what_relay_stream_sends() -> None:
     profile = Profile(name="p", base_url="http://h:9/v1", headers={"X-Team": "t"})
-    raw = request_bytes(Target(profile, "m", "m", ResolvedKey("sk-1", "env K"), "p"),
-                        Prompt((Message("user", "hi"),), "sys"), max_tokens=5)
+    raw = request_bytes(
+        Target(profile, "m", "m", ResolvedKey("sk-1", "env K"), "p"),
+        Prompt((Message("user", "hi"),), "sys"),
+        max_tokens=5,
+    )
     head, body = raw.split(b"\r\n\r\n", 1)
     assert head.startswith(b"POST /v1/chat/completions HTTP/1.1\r\nHost: h:9\r\n")
     assert b"Authorization: Bearer sk-1" in head and b"X-Team: t" in head and b"Accept: text/event-stream" in head
-    assert json.loads(body) == {"model": "m", "messages": [{"role": "system", "content": "sys"},
-                                                           {"role": "user", "content": "hi"}],
-                                "stream": True, "max_tokens": 5, "stream_options": {"include_usage": True}}
+    assert json.loads(body) == {
+        "model": "m",
+        "messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "hi"}],
+        "stream": True,
+        "max_tokens": 5,
+        "stream_options": {"include_usage": True},
+    }
 
 
 def test_histogram_bins_and_overflow() -> None:

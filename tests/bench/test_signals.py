@@ -20,15 +20,34 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX sig
 
 def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     full = {k: v for k, v in os.environ.items() if k not in RELAY_VARS} | env | {"PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "relaycli", *args], env=full, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "relaycli", *args],
+        env=full,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_bench_records_what_it_did_and_exits_143(relay_env: dict[str, str]) -> None:
     signum, code = signal.SIGTERM, 143
     # The warm-up (seq -1) gets the last prompt, quick; measured seq 0, 2, ... the slow one: some are in flight.
-    proc = start(relay_env, "bench", "-p", "mock", "-n", "200", "--rate", "5", "--json",
-                 "--prompt", "[[mock: ttft=5]] slow", "--prompt", "quick")
+    proc = start(
+        relay_env,
+        "bench",
+        "-p",
+        "mock",
+        "-n",
+        "200",
+        "--rate",
+        "5",
+        "--json",
+        "--prompt",
+        "[[mock: ttft=5]] slow",
+        "--prompt",
+        "quick",
+    )
     time.sleep(2.0)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
@@ -47,8 +66,11 @@ def test_bench_records_what_it_did_and_exits_143(relay_env: dict[str, str]) -> N
 
 
 def test_ping_count_records_the_completion_in_flight_and_exits_129(relay_env: dict[str, str]) -> None:
-    write_config(relay_env, f'[profiles.slow]\nbase_url = "{relay_env["RELAY_MOCK_URL"]}/v1"\n'
-                            'default_model = "gpt-4.1-mini"\nheaders = { "X-Mock" = "ttft=1.0" }\n')
+    write_config(
+        relay_env,
+        f'[profiles.slow]\nbase_url = "{relay_env["RELAY_MOCK_URL"]}/v1"\n'
+        'default_model = "gpt-4.1-mini"\nheaders = { "X-Mock" = "ttft=1.0" }\n',
+    )
     proc = start(relay_env, "ping", "-p", "slow", "--count", "100", "-i", "0.2", "--chat")
     assert proc.stdout is not None
     first = proc.stdout.readline()  # the first check is done, its completion too

@@ -53,8 +53,18 @@ def test_percentile_rejects_nothing_and_out_of_range() -> None:
 
 def test_summarize_values_and_reliability_flags() -> None:
     s = summarize([4.0, 1.0, 3.0, 2.0])
-    assert s == {"n": 4, "mean": 2.5, "min": 1.0, "p50": 2.5, "p90": pytest.approx(3.7), "p95": pytest.approx(3.85),
-                 "p99": pytest.approx(3.97), "max": 4.0, "p95_reliable": False, "p99_reliable": False}
+    assert s == {
+        "n": 4,
+        "mean": 2.5,
+        "min": 1.0,
+        "p50": 2.5,
+        "p90": pytest.approx(3.7),
+        "p95": pytest.approx(3.85),
+        "p99": pytest.approx(3.97),
+        "max": 4.0,
+        "p95_reliable": False,
+        "p99_reliable": False,
+    }
     assert summarize([1.0] * 71)["p95_reliable"] is False
     assert summarize([1.0] * 72)["p95_reliable"] is True
     assert summarize([1.0] * 366)["p99_reliable"] is False
@@ -96,17 +106,29 @@ def test_difference_of_identical_samples_is_not_significant() -> None:
 
 def test_verdicts_read_like_sentences() -> None:
     faster = Difference("p50", base=200.0, other=105.0, diff=-95.0, low=-101.0, high=-88.0, n_base=400, n_other=400)
-    assert verdict(faster, metric="TTFT", base="direct", other="relay") == \
-        "relay is 95.0 ms faster than direct at TTFT p50 [88.0, 101]"
+    assert (
+        verdict(faster, metric="TTFT", base="direct", other="relay")
+        == "relay is 95.0 ms faster than direct at TTFT p50 [88.0, 101]"
+    )
     slower = Difference("p95", base=200.0, other=230.0, diff=30.0, low=12.0, high=41.0, n_base=80, n_other=90)
-    assert verdict(slower, metric="latency", base="direct", other="relay") == \
-        "relay is 30.0 ms slower than direct at latency p95 [12.0, 41.0]"
+    assert (
+        verdict(slower, metric="latency", base="direct", other="relay")
+        == "relay is 30.0 ms slower than direct at latency p95 [12.0, 41.0]"
+    )
     unclear = Difference("p99", base=500.0, other=503.0, diff=3.0, low=-5.0, high=12.0, n_base=200, n_other=200)
     assert verdict(unclear, metric="TTFT", base="direct", other="relay") == (
         "the TTFT p99 difference between relay and direct is not significant with n = 200 (+3.00 ms [-5.00, 12.0])"
-        " (p99 is unreliable below n = 367)")
+        " (p99 is unreliable below n = 367)"
+    )
     tokens = Difference("p50", base=50.0, other=80.0, diff=30.0, low=25.0, high=35.0, n_base=100, n_other=100)
-    assert verdict(tokens, metric="output tokens/s", base="a", other="b", unit="tok/s", higher_is_better=True) == \
-        "b is 30.0 tok/s higher than a at output tokens/s p50 [25.0, 35.0]"
-    assert (fmt(1234.5), fmt(12.345), fmt(1.2345), fmt(0.12345), fmt(None)) == \
-        ("1234 ms", "12.3 ms", "1.23 ms", "0.123 ms", "-")
+    assert (
+        verdict(tokens, metric="output tokens/s", base="a", other="b", unit="tok/s", higher_is_better=True)
+        == "b is 30.0 tok/s higher than a at output tokens/s p50 [25.0, 35.0]"
+    )
+    assert (fmt(1234.5), fmt(12.345), fmt(1.2345), fmt(0.12345), fmt(None)) == (
+        "1234 ms",
+        "12.3 ms",
+        "1.23 ms",
+        "0.123 ms",
+        "-",
+    )

@@ -9,8 +9,7 @@ from tests.conftest import run_relay
 
 
 def test_capital_t_is_the_target(relay_env: dict[str, str]) -> None:
-    ran = run_relay("bench", "-T", "mock:gpt-4.1", "--target", "mock:gpt-4.1-mini", "-n", "2", "--json",
-                    env=relay_env)
+    ran = run_relay("bench", "-T", "mock:gpt-4.1", "--target", "mock:gpt-4.1-mini", "-n", "2", "--json", env=relay_env)
     assert ran.code == 0, ran.err
     assert [t["model"] for t in json.loads(ran.out)["targets"]] == ["gpt-4.1", "gpt-4.1-mini"]
     assert "deprecated" not in ran.err

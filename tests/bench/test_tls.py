@@ -17,8 +17,18 @@ def test_bench_over_tls(relay_env: dict[str, str], tmp_path: Path) -> None:
     server = TLSServer(tmp_path)
     try:
         write_config(relay_env, f'[profiles.tls]\nbase_url = "{server.url}/v1"\ndefault_model = "gpt-4.1"\n')
-        ran = run_relay("bench", "-p", "tls", "-n", "6", "-c", "2", "--json", "--raw",
-                        env={**relay_env, "SSL_CERT_FILE": str(server.cert)})
+        ran = run_relay(
+            "bench",
+            "-p",
+            "tls",
+            "-n",
+            "6",
+            "-c",
+            "2",
+            "--json",
+            "--raw",
+            env={**relay_env, "SSL_CERT_FILE": str(server.cert)},
+        )
         assert ran.code == 0, ran.err
         doc = json.loads(ran.out)
         target = doc["targets"][0]

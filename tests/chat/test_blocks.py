@@ -33,7 +33,7 @@ def split(text: str, sizes: list[int] | None = None) -> list[Block]:
     blocks: list[Block] = []
     i = 0
     for size in sizes or [len(text)]:
-        blocks.extend(splitter.feed(text[i:i + size]))
+        blocks.extend(splitter.feed(text[i : i + size]))
         i += size
     blocks.extend(splitter.feed(text[i:]))
     return blocks + splitter.finish()
@@ -128,7 +128,7 @@ def test_a_very_long_line_is_split_at_a_space_outside_markup() -> None:
     text = "- " + " ".join(words)
     committed: list[Block] = []
     for i in range(0, len(text), 5):
-        committed.extend(splitter.feed(text[i:i + 5]))
+        committed.extend(splitter.feed(text[i : i + 5]))
         assert len(splitter.tail().partial) <= LONG_LINE + 5
     committed.extend(splitter.finish())
     assert len(committed) > 1

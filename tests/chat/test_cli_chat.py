@@ -67,8 +67,13 @@ def test_errors_end_a_piped_chat_with_their_exit_code(relay_env: dict[str, str])
 def test_ctrl_c_ends_a_piped_chat_with_130_and_the_row_is_marked(relay_env: dict[str, str]) -> None:
     env = {k: v for k, v in os.environ.items() if k not in RELAY_VARS}
     env.update(relay_env, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "relaycli", "chat", "-p", "mock"], env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relaycli", "chat", "-p", "mock"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(b"[[mock: words=500 token_delay=0.02]] hi\n")
     proc.stdin.flush()
@@ -100,6 +105,10 @@ def test_chat_help_imports_nothing_heavy(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60)
     assert "--continue" in done.stdout
     modules = set(json.loads(done.stdout.splitlines()[-1]))
-    heavy = [m for m in modules if m.split(".")[0] in ("httpx", "sqlite3", "_sqlite3", "readline", "pygments")
-             or m.startswith(("rich.live", "rich.markdown", "rich.syntax", "relaycli.chat", "relaycli.ledger"))]
+    heavy = [
+        m
+        for m in modules
+        if m.split(".")[0] in ("httpx", "sqlite3", "_sqlite3", "readline", "pygments")
+        or m.startswith(("rich.live", "rich.markdown", "rich.syntax", "relaycli.chat", "relaycli.ledger"))
+    ]
     assert heavy == []

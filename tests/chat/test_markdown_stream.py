@@ -43,8 +43,14 @@ Last line."""
 
 
 def console(height: int = 30) -> Console:
-    return Console(file=io.StringIO(), force_terminal=True, color_system="truecolor", width=WIDTH, height=height,
-                   legacy_windows=False)
+    return Console(
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        width=WIDTH,
+        height=height,
+        legacy_windows=False,
+    )
 
 
 def stream(text: str, sizes: list[int], *, frame_interval: float = 0.0, height: int = 30) -> tuple[str, MarkdownStream]:
@@ -52,7 +58,7 @@ def stream(text: str, sizes: list[int], *, frame_interval: float = 0.0, height: 
     renderer = MarkdownStream(out, frame_interval=frame_interval)
     i = 0
     for size in sizes:
-        renderer.feed(text[i:i + size])
+        renderer.feed(text[i : i + size])
         i += size
     renderer.feed(text[i:])
     renderer.finish()
@@ -141,7 +147,7 @@ def test_output_per_chunk_does_not_grow_with_the_answer() -> None:
     written = []
     for i in range(0, len(text), 4):
         before = out.file.tell()  # type: ignore[attr-defined]
-        renderer.feed(text[i:i + 4])
+        renderer.feed(text[i : i + 4])
         written.append(out.file.tell() - before)  # type: ignore[attr-defined]
     window = len(written) // 5
     first, last = sum(written[:window]), sum(written[-window:])
@@ -175,7 +181,10 @@ def test_notes_written_while_an_answer_streams_go_above_its_tail() -> None:
     renderer.feed("ed.")
     renderer.finish()
     assert screen(out.file.getvalue()) == [  # type: ignore[attr-defined]
-        "First line.", "relay: warning: budget 80% used", "Second, unfinished."]
+        "First line.",
+        "relay: warning: budget 80% used",
+        "Second, unfinished.",
+    ]
 
 
 def test_a_long_code_block_keeps_every_line_in_place() -> None:

@@ -34,8 +34,9 @@ def interrupt_at_prompt(child: pexpect.spawn) -> None:
 def spawn(env: dict[str, str], *args: str) -> pexpect.spawn:
     full = {k: v for k, v in os.environ.items() if k not in RELAY_VARS}
     full.update(env, TERM="xterm-256color", INPUTRC=os.devnull, PYTHONUNBUFFERED="1")
-    child = pexpect.spawn(sys.executable, ["-m", "relaycli", "chat", *args], env=full, encoding="utf-8",
-                          timeout=15, dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable, ["-m", "relaycli", "chat", *args], env=full, encoding="utf-8", timeout=15, dimensions=(40, 120)
+    )
     return child
 
 

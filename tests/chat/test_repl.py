@@ -43,14 +43,21 @@ class Script:
 
 
 class Chat:
-    def __init__(self, env: dict[str, str], *, profile: str = "mock", store: bool = True,
-                 system: str | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], *, profile: str = "mock", store: bool = True, system: str | None = None
+    ) -> None:
         self.out, self.err = io.StringIO(), io.StringIO()
         self.ctx = AppContext(env=env, stdin=io.StringIO(), stdout=self.out, stderr=self.err)
         self.view = PlainView(self.out, self.err)
         chosen = self.ctx.profile(profile)
-        self.session = ChatSession(services(self.ctx), self.view, profile=chosen, model=self.ctx.model(chosen, None)[0],
-                                   system=system, store=store)
+        self.session = ChatSession(
+            services(self.ctx),
+            self.view,
+            profile=chosen,
+            model=self.ctx.model(chosen, None)[0],
+            system=system,
+            store=store,
+        )
 
     def run(self, *items: object) -> int:
         try:
@@ -73,8 +80,20 @@ def counts(chat: Chat) -> list[int]:
 def test_a_conversation_with_slash_commands(relay_env: dict[str, str], tmp_path: Path) -> None:
     chat = Chat(relay_env)
     saved = tmp_path / "chat.md"
-    code = chat.run("hello", "/model gpt-4.1", "/system be brief", "second", "/retry", "/history", "/cost",
-                    f"/save {saved}", "/clear", "third", "/exit", "never read")
+    code = chat.run(
+        "hello",
+        "/model gpt-4.1",
+        "/system be brief",
+        "second",
+        "/retry",
+        "/history",
+        "/cost",
+        f"/save {saved}",
+        "/clear",
+        "third",
+        "/exit",
+        "never read",
+    )
     assert code == 0
     # system + hello/answer/second = 4; /retry sends the same 4; after /clear only system + "third"
     assert counts(chat) == [1, 4, 4, 2]
@@ -91,15 +110,29 @@ def test_a_conversation_with_slash_commands(relay_env: dict[str, str], tmp_path:
     first, second = store.get(1), store.get(2)
     assert first is not None and (first.model, first.system) == ("gpt-4.1", "be brief")
     assert [(m.role, m.superseded) for m in store.messages(1)] == [
-        ("user", False), ("assistant", False), ("user", False), ("assistant", True), ("assistant", False)]
+        ("user", False),
+        ("assistant", False),
+        ("user", False),
+        ("assistant", True),
+        ("assistant", False),
+    ]
     assert second is not None and second.title == "third"
     store.ledger.close()
 
 
 def test_ctrl_c_at_the_prompt_and_ctrl_d(relay_env: dict[str, str]) -> None:
     chat = Chat(relay_env)
-    assert chat.run(KeyboardInterrupt(), "hello", KeyboardInterrupt(), ("^C", "half a line"), KeyboardInterrupt(),
-                    KeyboardInterrupt()) == 0
+    assert (
+        chat.run(
+            KeyboardInterrupt(),
+            "hello",
+            KeyboardInterrupt(),
+            ("^C", "half a line"),
+            KeyboardInterrupt(),
+            KeyboardInterrupt(),
+        )
+        == 0
+    )
     assert chat.err.getvalue().count("press Ctrl-C again or Ctrl-D to exit") == 3
     assert counts(chat) == [1]
     chat = Chat(relay_env)
@@ -108,8 +141,9 @@ def test_ctrl_c_at_the_prompt_and_ctrl_d(relay_env: dict[str, str]) -> None:
 
 def test_unknown_commands_get_a_hint_and_reach_no_model(relay_env: dict[str, str]) -> None:
     chat = Chat(relay_env)
-    chat.run("/retry", "/copy", "/modle gpt-4.1", "/etc/hosts", "//etc/hosts is a file", "/profile nope",
-             "/save", EOFError())
+    chat.run(
+        "/retry", "/copy", "/modle gpt-4.1", "/etc/hosts", "//etc/hosts is a file", "/profile nope", "/save", EOFError()
+    )
     err = chat.err.getvalue()
     assert "unknown command /modle: did you mean /model?" in err
     assert "unknown command /etc/hosts" in err and "start with // to send a message" in err
@@ -188,8 +222,12 @@ def test_piped_stdin_runs_line_by_line_and_errors_end_the_run(relay_env: dict[st
     assert out.getvalue().splitlines()[1].startswith("conversation 1: 1 turn · 1 in / 40 out tokens · $0.0000")
     assert err.getvalue().startswith("[gpt-4.1-mini · 1 in / 40 out tokens")
 
-    ctx = AppContext(env=relay_env, stdin=io.StringIO("[[mock: fail=400]] no\nnever sent\n"),
-                     stdout=io.StringIO(), stderr=io.StringIO())
+    ctx = AppContext(
+        env=relay_env,
+        stdin=io.StringIO("[[mock: fail=400]] no\nnever sent\n"),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
     with pytest.raises(APIError):
         run_chat(services(ctx), ctx.streams, ChatOptions(profile="mock", conversation=None))
 
@@ -199,8 +237,9 @@ def test_piped_stdin_runs_line_by_line_and_errors_end_the_run(relay_env: dict[st
 
 
 def test_continue_uses_the_conversation_profile_model_and_system(relay_env: dict[str, str]) -> None:
-    ctx = AppContext(env=relay_env, stdin=io.StringIO("hi\n/model gpt-4.1\n"), stdout=io.StringIO(),
-                     stderr=io.StringIO())
+    ctx = AppContext(
+        env=relay_env, stdin=io.StringIO("hi\n/model gpt-4.1\n"), stdout=io.StringIO(), stderr=io.StringIO()
+    )
     run_chat(services(ctx), ctx.streams, ChatOptions(profile="mock-anthropic", system="be brief"))
     out, err = io.StringIO(), io.StringIO()
     ctx = AppContext(env=relay_env, stdin=io.StringIO("more\n"), stdout=out, stderr=err)
@@ -212,8 +251,10 @@ def test_continue_uses_the_conversation_profile_model_and_system(relay_env: dict
     out = io.StringIO()
     ctx = AppContext(env=relay_env, stdin=io.StringIO("/system\n/model\n"), stdout=out, stderr=io.StringIO())
     run_chat(services(ctx), ctx.streams, ChatOptions(conversation=1, model="claude-haiku-4-5"))
-    assert "system prompt: be brief" in out.getvalue() and "model: claude-haiku-4-5 (profile mock-anthropic)" \
-        in out.getvalue()
+    assert (
+        "system prompt: be brief" in out.getvalue()
+        and "model: claude-haiku-4-5 (profile mock-anthropic)" in out.getvalue()
+    )
 
 
 def test_completion(relay_env: dict[str, str]) -> None:
@@ -265,7 +306,12 @@ def test_list_json_shape(relay_env: dict[str, str]) -> None:
     assert list_conversations(ctx.ledger(), ctx.streams, limit=5, json_out=True) == 0
     (entry,) = json.loads(out.getvalue())["conversations"]
     assert {k: entry[k] for k in ("id", "title", "profile", "model", "turns")} == {
-        "id": 1, "title": "hi", "profile": "mock", "model": "gpt-4.1-mini", "turns": 1}
+        "id": 1,
+        "title": "hi",
+        "profile": "mock",
+        "model": "gpt-4.1-mini",
+        "turns": 1,
+    }
     assert Decimal(entry["cost"]["billed"]["USD"]) > 0 and entry["cost"]["unpriced_answers"] == 0
 
 

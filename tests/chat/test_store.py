@@ -19,25 +19,43 @@ def clock() -> object:
 
 
 def answer(text: str, billed: str | None, currency: str = "CNY", **extra: object) -> StoredMessage:
-    return StoredMessage(role="assistant", content=text, profile="relay", model="gpt-4.1", outcome="ok",
-                         prompt_tokens=10, completion_tokens=5,
-                         cost_usd=None if billed is None else Decimal(billed) / 7,
-                         cost_billed=None if billed is None else Decimal(billed), currency=currency, **extra)
+    return StoredMessage(
+        role="assistant",
+        content=text,
+        profile="relay",
+        model="gpt-4.1",
+        outcome="ok",
+        prompt_tokens=10,
+        completion_tokens=5,
+        cost_usd=None if billed is None else Decimal(billed) / 7,
+        cost_billed=None if billed is None else Decimal(billed),
+        currency=currency,
+        **extra,
+    )
 
 
 def test_create_append_load_and_list(tmp_path: Path) -> None:
     with Ledger.open(tmp_path / "ledger.db") as ledger:
         store = Conversations(ledger, now=clock())  # type: ignore[arg-type]
         first = store.create(title="hello", profile="relay", model="gpt-4.1", system=None)
-        stored = store.append(first.id, [StoredMessage(role="user", content="hello"), answer("hi!", "0.0007")],
-                              profile="relay", model="gpt-4.1", system=None)
+        stored = store.append(
+            first.id,
+            [StoredMessage(role="user", content="hello"), answer("hi!", "0.0007")],
+            profile="relay",
+            model="gpt-4.1",
+            system=None,
+        )
         assert [m.seq for m in stored] == [1, 2]
         second = store.create(title="other", profile="mock", model="m", system="be brief")
-        store.append(second.id, [StoredMessage(role="user", content="q")], profile="mock", model="m",
-                     system="be brief")
+        store.append(second.id, [StoredMessage(role="user", content="q")], profile="mock", model="m", system="be brief")
         # the first goes on later, with another model and a retried answer
-        store.append(first.id, [StoredMessage(role="user", content="more"), answer("x", None)],
-                     profile="relay", model="gpt-4.1-mini", system="terse")
+        store.append(
+            first.id,
+            [StoredMessage(role="user", content="more"), answer("x", None)],
+            profile="relay",
+            model="gpt-4.1-mini",
+            system="terse",
+        )
         store.supersede(first.id, 4)
         store.append(first.id, [answer("better", "0.0003")], profile="relay", model="gpt-4.1-mini", system="terse")
 
@@ -47,8 +65,12 @@ def test_create_append_load_and_list(tmp_path: Path) -> None:
         assert info.updated > info.created
         messages = store.messages(first.id)
         assert [(m.seq, m.role, m.content, m.superseded) for m in messages] == [
-            (1, "user", "hello", False), (2, "assistant", "hi!", False), (3, "user", "more", False),
-            (4, "assistant", "x", True), (5, "assistant", "better", False)]
+            (1, "user", "hello", False),
+            (2, "assistant", "hi!", False),
+            (3, "user", "more", False),
+            (4, "assistant", "x", True),
+            (5, "assistant", "better", False),
+        ]
         assert messages[1].cost_billed == Decimal("0.0007") and messages[1].currency == "CNY"
         assert messages[3].cost_billed is None and messages[1].prompt_tokens == 10
 
@@ -74,8 +96,10 @@ def test_a_first_schema_ledger_is_upgraded_with_its_rows_kept(tmp_path: Path) ->
     for statement in statements:
         conn.execute(statement)
     conn.execute("INSERT INTO schema_migrations VALUES (1, ?, '2026-01-01T00:00:00.000Z')", (name,))
-    conn.execute("INSERT INTO requests (id, ts, command, profile, host, protocol, model_requested, currency,"
-                 " per_usd, outcome) VALUES ('a', 't', 'stream', 'mock', 'h', 'openai', 'm', 'USD', '1', 'ok')")
+    conn.execute(
+        "INSERT INTO requests (id, ts, command, profile, host, protocol, model_requested, currency,"
+        " per_usd, outcome) VALUES ('a', 't', 'stream', 'mock', 'h', 'openai', 'm', 'USD', '1', 'ok')"
+    )
     conn.execute("PRAGMA user_version = 1")
     conn.close()
     with Ledger.open(path) as ledger:

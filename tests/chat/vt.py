@@ -19,7 +19,7 @@ class Screen:
     def feed(self, data: str) -> Screen:
         pos = 0
         for match in _ESCAPE.finditer(data):
-            self._text(data[pos:match.start()])
+            self._text(data[pos : match.start()])
             pos = match.end()
             if match.group(2):
                 self._csi(int(match.group(1).split(";")[0].strip("?") or 1), match.group(2))

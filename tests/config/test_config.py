@@ -85,15 +85,18 @@ def test_bad_value_names_the_line(tmp_path: Path) -> None:
     assert "protocol" in str(info.value) and "openai" in str(info.value)
 
 
-@pytest.mark.parametrize("body, words", [
-    ('[profiles.a]\nbase_url = "ftp://x"\n', "base_url"),
-    ('[profiles.a]\nbase_url = "http://x"\nretries = "many"\n', "retries"),
-    ('[profiles.a]\nbase_url = "http://x"\ntimeout = { read = -1 }\n', "timeout"),
-    ('[profiles.a]\nbase_url = "http://x"\nbilling = { currency = "yuan" }\n', "currency"),
-    ('[profiles.a]\nbase_url = "http://x"\nfallback = ["nope"]\n', "nope"),
-    ('[profiles.a]\nbase_url = "http://x"\nbase_ulr = "typo"\n', "base_ulr"),
-    ('colour = "blue"\n', "colour"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ('[profiles.a]\nbase_url = "ftp://x"\n', "base_url"),
+        ('[profiles.a]\nbase_url = "http://x"\nretries = "many"\n', "retries"),
+        ('[profiles.a]\nbase_url = "http://x"\ntimeout = { read = -1 }\n', "timeout"),
+        ('[profiles.a]\nbase_url = "http://x"\nbilling = { currency = "yuan" }\n', "currency"),
+        ('[profiles.a]\nbase_url = "http://x"\nfallback = ["nope"]\n', "nope"),
+        ('[profiles.a]\nbase_url = "http://x"\nbase_ulr = "typo"\n', "base_ulr"),
+        ('colour = "blue"\n', "colour"),
+    ],
+)
 def test_invalid_settings_are_config_errors(tmp_path: Path, body: str, words: str) -> None:
     with pytest.raises(ConfigError) as info:
         config.load(write(tmp_path, body), {})
@@ -134,8 +137,11 @@ def test_key_sources(tmp_path: Path) -> None:
 
 
 def test_key_command(tmp_path: Path) -> None:
-    path = write(tmp_path, '[profiles.a]\nbase_url = "http://x"\napi_key_cmd = "echo sk-from-cmd"\n'
-                           '[profiles.b]\nbase_url = "http://x"\napi_key_cmd = "exit 3"\n')
+    path = write(
+        tmp_path,
+        '[profiles.a]\nbase_url = "http://x"\napi_key_cmd = "echo sk-from-cmd"\n'
+        '[profiles.b]\nbase_url = "http://x"\napi_key_cmd = "exit 3"\n',
+    )
     settings = config.load(path, {})
     assert config.resolve_key(settings.profiles["a"], {}).value == "sk-from-cmd"
     with pytest.raises(MissingKey) as info:
@@ -212,10 +218,13 @@ def test_failing_key_command_says_why(tmp_path: Path) -> None:
 
 
 def test_set_handles_quoted_names_and_sub_tables(tmp_path: Path) -> None:
-    path = write(tmp_path, '[profiles."my relay"]\nbase_url = "http://x"\ntimeout = { read = 30 }\n\n'
-                           '[profiles.h]\nbase_url = "http://y"\n\n[profiles.h.aliases]  # typed -> sent\n'
-                           'fast = "a"\n\n'
-                           '[profiles.h.timeout]\nread = 9\n\n[prices."gpt-4.1"]\ninput = 1\noutput = 1\n')
+    path = write(
+        tmp_path,
+        '[profiles."my relay"]\nbase_url = "http://x"\ntimeout = { read = 30 }\n\n'
+        '[profiles.h]\nbase_url = "http://y"\n\n[profiles.h.aliases]  # typed -> sent\n'
+        'fast = "a"\n\n'
+        '[profiles.h.timeout]\nread = 9\n\n[prices."gpt-4.1"]\ninput = 1\noutput = 1\n',
+    )
     config_edit.set_value(path, 'profiles."my relay".timeout.connect', "3")
     config_edit.set_value(path, 'profiles."my relay".retries', "5")
     config_edit.set_value(path, "profiles.h.aliases.smart", "b")
@@ -241,7 +250,7 @@ def test_errors_name_the_line_of_quoted_profiles(tmp_path: Path) -> None:
 
 
 def test_a_built_in_profile_can_be_adjusted(tmp_path: Path) -> None:
-    path = write(tmp_path, '[profiles.mock]\nbudget = 0.5\nretries = 0\n')
+    path = write(tmp_path, "[profiles.mock]\nbudget = 0.5\nretries = 0\n")
     settings = config.load(path, {"RELAY_MOCK_URL": "http://127.0.0.1:9999"})
     mock = settings.profiles["mock"]
     assert mock.base_url == "http://127.0.0.1:9999/v1" and mock.default_model == "gpt-4.1-mini"

@@ -64,14 +64,17 @@ def test_set_can_change_a_list_twice(tmp_path: Path) -> None:
     assert loader.load(path, {}).profiles["b"].fallback == ("a",)
 
 
-@pytest.mark.parametrize("key, value, words", [
-    ("default_profile", "nosuch", "nosuch"),
-    ("profiles.a.fallback", '["nosuch"]', "nosuch"),
-    ('prices."m".input', "1e308", "input"),
-    ('prices."new".input', "1", "output"),
-    ("profiles.a.timeout.read", "inf", "timeout"),
-    ("profiles.a.headers", '{ "X-A" = "a\\r\\nb" }', "line break"),
-])
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("default_profile", "nosuch", "nosuch"),
+        ("profiles.a.fallback", '["nosuch"]', "nosuch"),
+        ('prices."m".input', "1e308", "input"),
+        ('prices."new".input', "1", "output"),
+        ("profiles.a.timeout.read", "inf", "timeout"),
+        ("profiles.a.headers", '{ "X-A" = "a\\r\\nb" }', "line break"),
+    ],
+)
 def test_set_refuses_what_later_commands_would_reject(tmp_path: Path, key: str, value: str, words: str) -> None:
     path = _write(tmp_path)
     with pytest.raises(ConfigError) as info:
@@ -184,7 +187,8 @@ def test_cli_set_on_a_full_disk(relay_env: dict[str, str], tmp_path: Path) -> No
         "import errno, os\n"
         "def _full(fd):\n"
         "    raise OSError(errno.ENOSPC, 'No space left on device')\n"
-        "os.fsync = _full\n")
+        "os.fsync = _full\n"
+    )
     env = {**relay_env, "PYTHONPATH": str(hook)}
     ran = run_relay("config", "set", "profiles.a.retries", "4", env=env)
     assert ran.code == 3, ran.err
@@ -195,8 +199,12 @@ def test_cli_set_on_a_full_disk(relay_env: dict[str, str], tmp_path: Path) -> No
 def test_cli_set_when_config_is_a_directory(relay_env: dict[str, str]) -> None:
     path = Path(relay_env["RELAY_HOME"]) / "config.toml"
     path.mkdir(parents=True)
-    for args in (("config", "set", "retries", "1"), ("config", "set", "default_profile", "mock"),
-                 ("stream", "-p", "mock", "hi"), ("config", "unset", "default_profile")):
+    for args in (
+        ("config", "set", "retries", "1"),
+        ("config", "set", "default_profile", "mock"),
+        ("stream", "-p", "mock", "hi"),
+        ("config", "unset", "default_profile"),
+    ):
         ran = run_relay(*args, env=relay_env)
         assert ran.code == 3, (args, ran.err)
         assert str(path) in ran.err and "directory" in ran.err
@@ -210,7 +218,8 @@ def test_cli_set_on_a_read_only_file_system(relay_env: dict[str, str], tmp_path:
         "import errno, tempfile\n"
         "def _ro(*args, **kwargs):\n"
         "    raise OSError(errno.EROFS, 'Read-only file system')\n"
-        "tempfile.mkstemp = _ro\n")
+        "tempfile.mkstemp = _ro\n"
+    )
     ran = run_relay("config", "set", "profiles.a.retries", "4", env={**relay_env, "PYTHONPATH": str(hook)})
     assert ran.code == 3, ran.err
     assert str(path) in ran.err and "read-only" in ran.err and "internal error" not in ran.err

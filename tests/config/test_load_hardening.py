@@ -30,28 +30,31 @@ def _fails(tmp_path: Path, text: str) -> str:
     return str(info.value)
 
 
-@pytest.mark.parametrize("body, words", [
-    ('[prices."m"]\ninput = 1e308\noutput = 1\n', "input"),
-    ('[prices."m"]\ninput = -1\noutput = 1\n', "input"),
-    ('[prices."m"]\ninput = nan\noutput = 1\n', "input"),
-    ('[prices."m"]\ninput = 1\noutput = inf\n', "output"),
-    ('[prices."m"]\ninput = 1\n', "output"),
-    ('[prices."m"]\ninput = 1\noutput = 2\ncontext_window = 0\n', "context_window"),
-    (BASE + "timeout = { read = inf }\n", "timeout"),
-    (BASE + "timeout = { total = nan }\n", "timeout"),
-    (BASE + "budget = inf\n", "budget"),
-    (BASE + 'headers = { "X-A" = "a\\r\\nX-Injected: 1" }\n', "line break"),
-    (BASE + 'headers = { "X-A" = "a\\n" }\n', "line break"),
-    (BASE + 'headers = { "Bad Name" = "a" }\n', "header name"),
-    (BASE + 'headers = { "X-A:" = "a" }\n', "header name"),
-    (BASE + 'api_key = "sk-a\\nsk-b"\n', "line break"),
-    (BASE + 'api_key = "\u201csk-quoted-123456\u201d"\n', "non-ASCII"),
-    (BASE + 'headers = { "X-A" = "caf\u00e9" }\n', "ASCII"),
-    ('[profiles.a]\nbase_url = "http://[::1/v1"\n', "base_url"),
-    ('[profiles.a]\nbase_url = "http://x:abc/v1"\n', "base_url"),
-    ('[profiles.a]\nbase_url = "http://x:99999/v1"\n', "base_url"),
-    ('[profiles.a]\nbase_url = "http://x/v 1"\n', "base_url"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ('[prices."m"]\ninput = 1e308\noutput = 1\n', "input"),
+        ('[prices."m"]\ninput = -1\noutput = 1\n', "input"),
+        ('[prices."m"]\ninput = nan\noutput = 1\n', "input"),
+        ('[prices."m"]\ninput = 1\noutput = inf\n', "output"),
+        ('[prices."m"]\ninput = 1\n', "output"),
+        ('[prices."m"]\ninput = 1\noutput = 2\ncontext_window = 0\n', "context_window"),
+        (BASE + "timeout = { read = inf }\n", "timeout"),
+        (BASE + "timeout = { total = nan }\n", "timeout"),
+        (BASE + "budget = inf\n", "budget"),
+        (BASE + 'headers = { "X-A" = "a\\r\\nX-Injected: 1" }\n', "line break"),
+        (BASE + 'headers = { "X-A" = "a\\n" }\n', "line break"),
+        (BASE + 'headers = { "Bad Name" = "a" }\n', "header name"),
+        (BASE + 'headers = { "X-A:" = "a" }\n', "header name"),
+        (BASE + 'api_key = "sk-a\\nsk-b"\n', "line break"),
+        (BASE + 'api_key = "\u201csk-quoted-123456\u201d"\n', "non-ASCII"),
+        (BASE + 'headers = { "X-A" = "caf\u00e9" }\n', "ASCII"),
+        ('[profiles.a]\nbase_url = "http://[::1/v1"\n', "base_url"),
+        ('[profiles.a]\nbase_url = "http://x:abc/v1"\n', "base_url"),
+        ('[profiles.a]\nbase_url = "http://x:99999/v1"\n', "base_url"),
+        ('[profiles.a]\nbase_url = "http://x/v 1"\n', "base_url"),
+    ],
+)
 def test_bad_values_name_file_and_line(tmp_path: Path, body: str, words: str) -> None:
     message = _fails(tmp_path, body)
     assert words in message and ", line " in message
@@ -59,7 +62,7 @@ def test_bad_values_name_file_and_line(tmp_path: Path, body: str, words: str) ->
 
 def test_half_price_table_names_the_missing_key(tmp_path: Path) -> None:
     message = _fails(tmp_path, 'default_profile = "mock"\n\n[prices."m"]\ninput = 1\n')
-    assert 'line 3, column 1: [prices.m] output: missing' in message
+    assert "line 3, column 1: [prices.m] output: missing" in message
 
 
 def test_deep_nesting_is_a_config_error(tmp_path: Path) -> None:
@@ -84,8 +87,9 @@ def test_literal_key_is_stripped_with_a_note(tmp_path: Path) -> None:
 def test_env_and_command_keys_are_stripped_with_a_note(tmp_path: Path) -> None:
     script = tmp_path / "key.sh"
     script.write_text("printf ' sk-cmd-123456\\r\\n'\n")
-    path = _write(tmp_path, BASE + f'api_key_env = "K"\n[profiles.c]\nbase_url = "http://x"\n'
-                                   f'api_key_cmd = "sh {script}"\n')
+    path = _write(
+        tmp_path, BASE + f'api_key_env = "K"\n[profiles.c]\nbase_url = "http://x"\napi_key_cmd = "sh {script}"\n'
+    )
     settings = loader.load(path, {})
     key = resolve_key(settings.profiles["a"], {"K": "sk-env-123456\r\n"})
     assert key.value == "sk-env-123456" and key.note and "sk-env" not in key.note
@@ -109,8 +113,9 @@ CLI_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text", CLI_CASES, ids=["deep", "huge-price", "half-price", "header-crlf",
-                                                 "header-name", "read-inf", "total-nan"])
+@pytest.mark.parametrize(
+    "text", CLI_CASES, ids=["deep", "huge-price", "half-price", "header-crlf", "header-name", "read-inf", "total-nan"]
+)
 def test_cli_exits_3_naming_the_file(relay_env: dict[str, str], text: str) -> None:
     path = write_config(relay_env, text)
     ran = run_relay("stream", "-p", "mock", "hi", env=relay_env)

@@ -79,7 +79,7 @@ def test_a_quirk_is_recorded_only_after_the_retry_without_it_succeeded() -> None
 
 
 def test_cli_learns_announces_shows_and_forgets(relay_env: dict[str, str], mock_server: object) -> None:
-    write_config(relay_env, '[profiles.mock]\nretries = 0\n')
+    write_config(relay_env, "[profiles.mock]\nretries = 0\n")
     log = mock_server.log  # type: ignore[attr-defined]
     ran = run_relay("stream", "-p", "mock", "[[mock: reject_stream_options]] hi", env=relay_env)
     assert ran.code == 0, ran.err
@@ -101,7 +101,7 @@ def test_cli_learns_announces_shows_and_forgets(relay_env: dict[str, str], mock_
 
 
 def test_cli_a_failed_retry_teaches_nothing(relay_env: dict[str, str]) -> None:
-    write_config(relay_env, '[profiles.mock]\nretries = 0\n')
+    write_config(relay_env, "[profiles.mock]\nretries = 0\n")
     ran = run_relay("stream", "-p", "mock", "[[mock: reject_stream_options fail=400]] hi", env=relay_env)
     assert ran.code == 1 and "HTTP 400" in ran.err, ran.err
     assert "learned that" not in ran.err

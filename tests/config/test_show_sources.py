@@ -34,12 +34,18 @@ def test_values_in_sub_tables_name_their_line(relay_env: dict[str, str]) -> None
 
 
 def test_keys_in_headers_are_masked(relay_env: dict[str, str]) -> None:
-    secrets = {"api-key": "sk-header-aaaa-1111", "x-api-key": "sk-header-bbbb-2222",
-               "Authorization": "Bearer sk-header-cccc-3333", "Proxy-Authorization": "Basic dXNlcjpwYXNz-4444",
-               "X-Auth-Token": "tok-header-dddd-5555", "X-Client-Secret": "shh-header-eeee-6666"}
+    secrets = {
+        "api-key": "sk-header-aaaa-1111",
+        "x-api-key": "sk-header-bbbb-2222",
+        "Authorization": "Bearer sk-header-cccc-3333",
+        "Proxy-Authorization": "Basic dXNlcjpwYXNz-4444",
+        "X-Auth-Token": "tok-header-dddd-5555",
+        "X-Client-Secret": "shh-header-eeee-6666",
+    }
     inline = ", ".join(f'"{k}" = "{v}"' for k, v in secrets.items())
-    write_config(relay_env, f'[profiles.a]\nbase_url = "http://127.0.0.1:9"\n'
-                            f'headers = {{ {inline}, "X-Team" = "search" }}\n')
+    write_config(
+        relay_env, f'[profiles.a]\nbase_url = "http://127.0.0.1:9"\nheaders = {{ {inline}, "X-Team" = "search" }}\n'
+    )
     ran = run_relay("config", "show", "-p", "a", env=relay_env)
     assert ran.code == 0, ran.err
     ran_json = run_relay("config", "show", "--json", env=relay_env)

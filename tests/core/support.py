@@ -112,9 +112,7 @@ def openai_stream(*texts: str, usage: bool = True, done: bool = True) -> bytes:
 SSE_HEADERS = {"content-type": "text/event-stream", "x-request-id": "req-123"}
 
 
-def sse_response(
-    body: bytes | Chunks, status: int = 200, headers: dict[str, str] | None = None
-) -> httpx.Response:
+def sse_response(body: bytes | Chunks, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
     h = dict(SSE_HEADERS, **(headers or {}))
     if isinstance(body, Chunks):
         return httpx.Response(status, headers=h, stream=body)

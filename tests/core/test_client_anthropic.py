@@ -62,17 +62,13 @@ OVERLOADED = ("error", {"type": "error", "error": {"type": "overloaded_error", "
 A_HEADERS = {"request-id": "req_ant_1", "x-request-id": "ignored"}
 
 
-def routed(
-    *responses: httpx.Response | Exception, base_url: str = ANTHROPIC_URL
-) -> tuple[Harness, respx.Route]:
+def routed(*responses: httpx.Response | Exception, base_url: str = ANTHROPIC_URL) -> tuple[Harness, respx.Route]:
     router = respx.Router(assert_all_mocked=True)
     route = router.post("https://api.anthropic.test/v1/messages").mock(side_effect=list(responses))
     return Harness(router.handler, prof=profile("anthropic", base_url=base_url)), route
 
 
-@pytest.mark.parametrize(
-    "base", [ANTHROPIC_URL, ANTHROPIC_URL + "/", ANTHROPIC_URL + "/v1", ANTHROPIC_URL + "/v1/"]
-)
+@pytest.mark.parametrize("base", [ANTHROPIC_URL, ANTHROPIC_URL + "/", ANTHROPIC_URL + "/v1", ANTHROPIC_URL + "/v1/"])
 def test_stream_urls_headers_body_and_result(base: str) -> None:
     h, route = routed(sse_response(finished(text("Hi"), text(" there")), headers=A_HEADERS), base_url=base)
     stream = h.client.stream(REQ)
@@ -101,9 +97,7 @@ def test_overloaded_error_event_before_content_is_retried() -> None:
 
 
 def test_error_event_after_content_is_raised_with_partial_text() -> None:
-    h, route = routed(
-        sse_response(sse(("message_start", START), text("half"), OVERLOADED), headers=A_HEADERS)
-    )
+    h, route = routed(sse_response(sse(("message_start", START), text("half"), OVERLOADED), headers=A_HEADERS))
     stream = h.client.stream(REQ)
     with pytest.raises(StreamError) as info:
         list(stream)
@@ -212,9 +206,7 @@ def test_quirks_default_to_a_module_level_store(monkeypatch: pytest.MonkeyPatch)
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(json.loads(request.content))
         if "stream_options" in calls[-1]:
-            return httpx.Response(
-                400, json={"error": {"message": "extra field 'stream_options' not permitted"}}
-            )
+            return httpx.Response(400, json={"error": {"message": "extra field 'stream_options' not permitted"}})
         return sse_response(
             sse({"choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": "stop"}]}, done=True)
         )

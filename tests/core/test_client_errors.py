@@ -127,17 +127,13 @@ def test_html_error_page_with_502_keeps_status_mapping_and_shows_excerpt() -> No
 
 
 def test_plain_text_200_is_not_an_empty_answer() -> None:
-    h, _ = routed(
-        httpx.Response(200, text="hello from a misconfigured proxy", headers={"content-type": "text/plain"})
-    )
+    h, _ = routed(httpx.Response(200, text="hello from a misconfigured proxy", headers={"content-type": "text/plain"}))
     with pytest.raises(EndpointError, match="text/plain instead of an event stream"):
         h.client.complete(REQ)
 
 
 def test_redirect_is_not_followed() -> None:
-    h, router = routed(
-        httpx.Response(301, headers={"location": "https://elsewhere.test/v1/chat/completions"})
-    )
+    h, router = routed(httpx.Response(301, headers={"location": "https://elsewhere.test/v1/chat/completions"}))
     with pytest.raises(EndpointError, match="elsewhere.test") as info:
         h.client.complete(REQ)
     assert "redirect" in str(info.value) and router.calls.call_count == 1
@@ -266,9 +262,7 @@ def test_total_deadline_during_a_stream() -> None:
 
 
 def test_total_deadline_bounds_retries() -> None:
-    h, router = routed(
-        *[httpx.Response(503)] * 3, prof=profile(timeout=Timeouts(connect=5, read=60, total=1.0))
-    )
+    h, router = routed(*[httpx.Response(503)] * 3, prof=profile(timeout=Timeouts(connect=5, read=60, total=1.0)))
     with pytest.raises(EndpointError):
         h.client.complete(REQ)
     # the first backoff (0.5 s) fits in the 1 s deadline, the second (1 s) does not
@@ -304,9 +298,7 @@ SCENARIOS: dict[str, Callable[[], httpx.Response | Exception]] = {
     "403 json": lambda: httpx.Response(403, json={"error": {"message": f"key {SECRET} lacks scope"}}),
     "400": lambda: httpx.Response(400, json={"error": {"message": f"header was Bearer {SECRET}"}}),
     "500": lambda: httpx.Response(500, text=SECRET),
-    "html": lambda: httpx.Response(
-        200, text=f"<title>{SECRET}</title>", headers={"content-type": "text/html"}
-    ),
+    "html": lambda: httpx.Response(200, text=f"<title>{SECRET}</title>", headers={"content-type": "text/html"}),
     "stream error": lambda: sse_response(sse({"error": {"message": f"auth {SECRET}"}})),
     "connect": lambda: httpx.ConnectError("refused"),
 }
@@ -343,9 +335,7 @@ def test_idle_before_any_content_is_retried() -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
-            return sse_response(
-                Chunks([30.0, b": ping\n\n", 31.0, b": ping\n\n", openai_stream("late")], h.clock)
-            )
+            return sse_response(Chunks([30.0, b": ping\n\n", 31.0, b": ping\n\n", openai_stream("late")], h.clock))
         return sse_response(openai_stream("fresh"))
 
     h = Harness(handler)

@@ -32,9 +32,7 @@ from .support import (
 REQ = ChatRequest(model="gpt-test", messages=(Message("user", "hi"),))
 
 
-def routed(
-    *responses: httpx.Response | Exception, path: str = "/chat/completions"
-) -> tuple[Harness, respx.Route]:
+def routed(*responses: httpx.Response | Exception, path: str = "/chat/completions") -> tuple[Harness, respx.Route]:
     router = respx.Router(base_url=OPENAI_URL, assert_all_mocked=True)
     route = router.post(path).mock(side_effect=list(responses))
     return Harness(router.handler), route
@@ -65,9 +63,7 @@ def test_timing_follows_the_injected_clock() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         h.clock.advance(0.2)  # time to headers
-        return sse_response(
-            Chunks([0.3, sse(chunk("a")), 0.5, sse(chunk("b")), 0.1, openai_stream()], h.clock)
-        )
+        return sse_response(Chunks([0.3, sse(chunk("a")), 0.5, sse(chunk("b")), 0.1, openai_stream()], h.clock))
 
     h = Harness(handler)
     stream = h.client.stream(REQ)
@@ -89,9 +85,7 @@ def test_stream_without_usage_is_unknown_not_zero() -> None:
 
 def test_trailing_slash_and_profile_headers() -> None:
     router = respx.Router(assert_all_mocked=True)
-    route = router.post("https://relay.test/v1/chat/completions").mock(
-        return_value=sse_response(openai_stream("x"))
-    )
+    route = router.post("https://relay.test/v1/chat/completions").mock(return_value=sse_response(openai_stream("x")))
     prof = profile(base_url="https://relay.test/v1/", headers={"X-Team": "search"})
     h = Harness(router.handler, prof=prof)
     h.client.complete(REQ)
@@ -188,11 +182,7 @@ def test_t_send_is_the_last_attempt() -> None:
 
 def test_5xx_after_retries_is_endpoint_error() -> None:
     h, route = routed(
-        *[
-            httpx.Response(
-                529, json={"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-            )
-        ]
+        *[httpx.Response(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
         * 3
     )
     with pytest.raises(EndpointError) as info:
@@ -202,9 +192,7 @@ def test_5xx_after_retries_is_endpoint_error() -> None:
 
 
 def test_429_after_retries_is_rate_limited() -> None:
-    h, route = routed(
-        *[httpx.Response(429, headers={"retry-after": "1"}, json={"error": {"message": "slow"}})] * 3
-    )
+    h, route = routed(*[httpx.Response(429, headers={"retry-after": "1"}, json={"error": {"message": "slow"}})] * 3)
     with pytest.raises(RateLimited) as info:
         h.client.complete(REQ)
     assert info.value.exit_code == 8 and "slow" in str(info.value)
@@ -233,18 +221,14 @@ def test_retry_after_too_long_fails_at_once_with_exit_8() -> None:
 
 
 def test_x_should_retry_false_stops_a_retryable_status() -> None:
-    h, route = routed(
-        httpx.Response(503, headers={"x-should-retry": "false"}), sse_response(openai_stream("x"))
-    )
+    h, route = routed(httpx.Response(503, headers={"x-should-retry": "false"}), sse_response(openai_stream("x")))
     with pytest.raises(EndpointError):
         h.client.complete(REQ)
     assert route.call_count == 1
 
 
 def test_x_should_retry_true_retries_a_409_style_conflict_and_even_a_400() -> None:
-    h, route = routed(
-        httpx.Response(400, headers={"x-should-retry": "true"}), sse_response(openai_stream("x"))
-    )
+    h, route = routed(httpx.Response(400, headers={"x-should-retry": "true"}), sse_response(openai_stream("x")))
     assert h.client.complete(REQ).retries == 1 and route.call_count == 2
 
 
@@ -321,9 +305,7 @@ def test_non_streaming_request() -> None:
     body = {
         "id": "chatcmpl-2",
         "model": "gpt-test",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "whole"}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "whole"}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 2, "completion_tokens": 1},
     }
     h, route = routed(httpx.Response(200, json=body, headers={"x-request-id": "r9"}))
@@ -368,9 +350,16 @@ def test_reasoning_models_get_max_completion_tokens() -> None:
 
 
 def test_server_refusing_max_tokens_gets_max_completion_tokens_and_it_is_remembered() -> None:
-    refusal = httpx.Response(400, json={"error": {
-        "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                   "Use 'max_completion_tokens' instead.", "type": "invalid_request_error"}})
+    refusal = httpx.Response(
+        400,
+        json={
+            "error": {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                "type": "invalid_request_error",
+            }
+        },
+    )
     h, route = routed(refusal, sse_response(openai_stream("ok")), sse_response(openai_stream("ok")))
     req = ChatRequest(model="my-reasoner", messages=(Message("user", "hi"),), max_tokens=20)
     stream = h.client.stream(req)

@@ -31,8 +31,10 @@ def _refused_port() -> int:
 
 
 def _complete(prof: Profile, env: dict[str, str]) -> NetworkError:
-    with RelayClient(prof, ResolvedKey(None, "none"), quirks={}, sleep=lambda s: None, env=env) as client, \
-            pytest.raises(NetworkError) as info:
+    with (
+        RelayClient(prof, ResolvedKey(None, "none"), quirks={}, sleep=lambda s: None, env=env) as client,
+        pytest.raises(NetworkError) as info,
+    ):
         client.complete(REQ)
     return info.value
 
@@ -60,8 +62,10 @@ def test_a_proxy_that_refuses_the_tunnel_is_named() -> None:
 
     threading.Thread(target=serve, daemon=True).start()
     port = listener.getsockname()[1]
-    error = _complete(profile(base_url="https://relay.example.com/v1", retries=0),
-                      {"https_proxy": f"127.0.0.1:{port}", "NO_PROXY": "example.org,.other.example.com"})
+    error = _complete(
+        profile(base_url="https://relay.example.com/v1", retries=0),
+        {"https_proxy": f"127.0.0.1:{port}", "NO_PROXY": "example.org,.other.example.com"},
+    )
     listener.close()
     assert seen and seen[0].startswith(b"CONNECT relay.example.com:443 ")
     assert f"the proxy 127.0.0.1:{port} (from HTTPS_PROXY) refused the request" in error.message
@@ -81,8 +85,9 @@ def test_no_proxy_and_schemes_follow_httpx() -> None:
 def test_the_local_relay_not_running_says_how_to_start_it() -> None:
     port = _refused_port()
     for name in ("mock", "mock-anthropic"):
-        prof = Profile(name=name, base_url=f"http://127.0.0.1:{port}/v1", needs_key=False, retries=0,
-                       timeout=Timeouts(connect=2))
+        prof = Profile(
+            name=name, base_url=f"http://127.0.0.1:{port}/v1", needs_key=False, retries=0, timeout=Timeouts(connect=2)
+        )
         error = _complete(prof, {})
         assert error.exit_code == 7 and "local relay is not running" in error.message
         assert error.hint is not None and "relay mock-server" in error.hint
@@ -92,10 +97,16 @@ def test_the_local_relay_not_running_says_how_to_start_it() -> None:
 
 def test_a_404_never_suggests_the_model_that_was_asked_for() -> None:
     router = respx.Router(base_url="https://relay.test/v1", assert_all_mocked=True)
-    router.post("/chat/completions").mock(return_value=httpx.Response(
-        404, json={"error": {"message": "The model `smollm2` does not exist", "type": "invalid_request_error"}}))
-    router.get("/models").mock(return_value=httpx.Response(
-        200, json={"object": "list", "data": [{"id": "smollm2"}, {"id": "smollm2-360m"}, {"id": "gpt-4.1"}]}))
+    router.post("/chat/completions").mock(
+        return_value=httpx.Response(
+            404, json={"error": {"message": "The model `smollm2` does not exist", "type": "invalid_request_error"}}
+        )
+    )
+    router.get("/models").mock(
+        return_value=httpx.Response(
+            200, json={"object": "list", "data": [{"id": "smollm2"}, {"id": "smollm2-360m"}, {"id": "gpt-4.1"}]}
+        )
+    )
     h = Harness(router.handler)
     with pytest.raises(APIError) as info:
         h.client.complete(ChatRequest(model="smollm2", messages=(Message("user", "hi"),)))

@@ -134,9 +134,7 @@ def test_litellm_error_payload_with_type() -> None:
 def test_vllm_error_object_in_stream() -> None:
     p = openai.StreamParser()
     with pytest.raises(StreamError) as info:
-        p.feed(
-            js({"object": "error", "message": "max context exceeded", "type": "BadRequestError", "code": 400})
-        )
+        p.feed(js({"object": "error", "message": "max context exceeded", "type": "BadRequestError", "code": 400}))
     assert "max context exceeded" in str(info.value)
     assert info.value.error_type == "BadRequestError"
 

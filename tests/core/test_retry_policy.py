@@ -75,9 +75,7 @@ def test_never_after_content() -> None:
     p = policy()
     for kind in ("connect", "stream_error", "read_timeout", "truncated"):
         assert not p.decide(Failure(kind, content_seen=True), 0).retry  # type: ignore[arg-type]
-    assert not p.decide(
-        Failure("status", status=503, content_seen=True, headers={"x-should-retry": "true"}), 0
-    ).retry
+    assert not p.decide(Failure("status", status=503, content_seen=True, headers={"x-should-retry": "true"}), 0).retry
 
 
 def test_read_timeout_only_for_streams() -> None:
@@ -109,4 +107,10 @@ def test_waits_too_long_to_honour_are_said_in_words() -> None:
     from relaycli.core.transport import _human
 
     assert [_human(s) for s in (1, 2, 61, 90, 3600, 5400)] == [
-        "1 second", "2 seconds", "about 1 minute", "about 2 minutes", "about 1 hour", "about 1.5 hours"]
+        "1 second",
+        "2 seconds",
+        "about 1 minute",
+        "about 2 minutes",
+        "about 1 hour",
+        "about 1.5 hours",
+    ]

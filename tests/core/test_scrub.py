@@ -11,12 +11,20 @@ from relaycli.core.formats.common import Peer
 from relaycli.core.scrub import scrub, scrub_error
 from relaycli.errors import AuthError
 
-KEY = "sk-Test/+=\"Key\r"
+KEY = 'sk-Test/+="Key\r'
 
 
 def test_every_escaped_form_is_removed() -> None:
-    forms = [KEY, KEY.strip(), repr(KEY), repr(KEY.encode()), json.dumps(KEY), quote(KEY, safe=""),
-             quote_plus(KEY), f"Illegal header value b'Bearer {KEY}'".encode().decode("unicode_escape")]
+    forms = [
+        KEY,
+        KEY.strip(),
+        repr(KEY),
+        repr(KEY.encode()),
+        json.dumps(KEY),
+        quote(KEY, safe=""),
+        quote_plus(KEY),
+        f"Illegal header value b'Bearer {KEY}'".encode().decode("unicode_escape"),
+    ]
     for form in forms:
         assert "Test/" not in scrub(f"said: {form}", KEY).replace("%2F", "/"), form
     assert scrub("Illegal header value b'Bearer sk-Test/+=\"Key\\r'", KEY) == "Illegal header value b'Bearer ***'"

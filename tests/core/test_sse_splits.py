@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from relaycli.core.sse import SSEDecoder, SSEEvent
 
 _EOL = st.sampled_from([b"\n", b"\r", b"\r\n"])
-_TEXT = st.text(alphabet=st.sampled_from("ab: \u2028é{}\"1"), max_size=6).map(lambda s: s.encode())
+_TEXT = st.text(alphabet=st.sampled_from('ab: \u2028é{}"1'), max_size=6).map(lambda s: s.encode())
 _LINE = st.one_of(
     st.tuples(st.sampled_from([b"data: ", b"data:", b"event: ", b": ", b"id: ", b"retry: ", b"x: "]), _TEXT).map(
         b"".join

@@ -26,17 +26,23 @@ def _client(
 ) -> tuple[RelayClient, list[RetryNotice]]:
     base = mock_server.url  # type: ignore[attr-defined]
     notices: list[RetryNotice] = []
-    prof = profile(protocol, base_url=base + ("/v1" if protocol == "openai" else ""), retries=retries,
-                   timeout=Timeouts(connect=2, read=0.25, total=20))
-    client = RelayClient(prof, ResolvedKey(None, "none"), quirks={}, sleep=lambda s: None,
-                         on_retry=notices.append, env={})
+    prof = profile(
+        protocol,
+        base_url=base + ("/v1" if protocol == "openai" else ""),
+        retries=retries,
+        timeout=Timeouts(connect=2, read=0.25, total=20),
+    )
+    client = RelayClient(
+        prof, ResolvedKey(None, "none"), quirks={}, sleep=lambda s: None, on_retry=notices.append, env={}
+    )
     return client, notices
 
 
 def _request(directives: str, *, protocol: str = "openai", stream: bool = True) -> ChatRequest:
     model = "gpt-4.1-mini" if protocol == "openai" else "claude-haiku-4-5"
-    return ChatRequest(model=model, messages=(Message("user", f"[[mock: {directives}]] hi"),), stream=stream,
-                       max_tokens=200)
+    return ChatRequest(
+        model=model, messages=(Message("user", f"[[mock: {directives}]] hi"),), stream=stream, max_tokens=200
+    )
 
 
 def _run(client: RelayClient, req: ChatRequest, shown: Callable[[], bool] | None) -> tuple[list[Delta], Result]:
@@ -68,10 +74,15 @@ def test_every_fault_before_anything_was_shown_is_retried(mock_server: object, p
             whole = client.complete(req)  # the same request again: the fault is spent, the answer the same
             kinds = [d.kind for d in deltas]
             voided = kinds[: kinds.index("restart")] if "restart" in kinds else []
-            ok = (result.complete and result.retries == 1 and len(notices) == before + 1
-                  and result.text == whole.text == _after_last_restart(deltas) and whole.text.endswith(".")
-                  # what a failed attempt yielded was voided by a restart (a reset may beat the last bytes)
-                  and ("text" in voided) in ((at > 0,) if fault != "reset_after" else (True, False)))
+            ok = (
+                result.complete
+                and result.retries == 1
+                and len(notices) == before + 1
+                and result.text == whole.text == _after_last_restart(deltas)
+                and whole.text.endswith(".")
+                # what a failed attempt yielded was voided by a restart (a reset may beat the last bytes)
+                and ("text" in voided) in ((at > 0,) if fault != "reset_after" else (True, False))
+            )
             if not ok:
                 failed.append(directives)
     assert failed == []
@@ -156,8 +167,12 @@ def test_a_connection_closed_before_any_response_byte_is_a_network_error() -> No
     threading.Thread(target=serve, daemon=True).start()
     prof = profile(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1", retries=2)
     notices: list[RetryNotice] = []
-    with RelayClient(prof, ResolvedKey(None, "none"), quirks={}, sleep=lambda s: None, on_retry=notices.append,
-                     env={}) as client, pytest.raises(NetworkError, match="closed or reset") as info:
+    with (
+        RelayClient(
+            prof, ResolvedKey(None, "none"), quirks={}, sleep=lambda s: None, on_retry=notices.append, env={}
+        ) as client,
+        pytest.raises(NetworkError, match="closed or reset") as info,
+    ):
         client.complete(ChatRequest(model="m", messages=(Message("user", "hi"),)))
     listener.close()
     assert info.value.exit_code == 7 and len(notices) == 2

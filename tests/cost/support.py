@@ -65,30 +65,64 @@ class Home:
     def env(self) -> dict[str, str]:
         return {"RELAY_HOME": str(self.path)}
 
-    def record(self, when: datetime, profile: str, model: str, prompt: int | None, completion: int | None,
-               cached: int = 0, written: int = 0, *, outcome: str = "ok", tag: str | None = None,
-               failed: bool = False) -> None:
+    def record(
+        self,
+        when: datetime,
+        profile: str,
+        model: str,
+        prompt: int | None,
+        completion: int | None,
+        cached: int = 0,
+        written: int = 0,
+        *,
+        outcome: str = "ok",
+        tag: str | None = None,
+        failed: bool = False,
+    ) -> None:
         """One request; ``failed``: an error the endpoint answered with, no usage at all."""
-        usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached or None,
-                      cache_write_tokens=written or None)
-        result = None if failed else Result(text="", model=model, finish_reason="stop", usage=usage,
-                                            request_id="req_t", timing=Timing(t_send=0, t_end=1_000_000))
-        row = build_row(command="stream", profile=self.settings.profiles[profile], model_requested=model,
-                        result=result, outcome="error" if failed else outcome,
-                        error=RateLimited("429", status=429) if failed else None, prices=self.prices, tag=tag,
-                        now=lambda: when)
+        usage = Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cached_tokens=cached or None,
+            cache_write_tokens=written or None,
+        )
+        result = (
+            None
+            if failed
+            else Result(
+                text="",
+                model=model,
+                finish_reason="stop",
+                usage=usage,
+                request_id="req_t",
+                timing=Timing(t_send=0, t_end=1_000_000),
+            )
+        )
+        row = build_row(
+            command="stream",
+            profile=self.settings.profiles[profile],
+            model_requested=model,
+            result=result,
+            outcome="error" if failed else outcome,
+            error=RateLimited("429", status=429) if failed else None,
+            prices=self.prices,
+            tag=tag,
+            now=lambda: when,
+        )
         with Ledger.open(self.path / "ledger.db") as ledger:
             ledger.record(row)
 
-    def cost(self, *, env: Mapping[str, str] | None = None, now: datetime | None = None,
-             **options: Any) -> tuple[str, str]:
+    def cost(
+        self, *, env: Mapping[str, str] | None = None, now: datetime | None = None, **options: Any
+    ) -> tuple[str, str]:
         """``relay cost`` in-process: (stdout, stderr)."""
         out, err = io.StringIO(), io.StringIO()
         ctx = AppContext(env={**self.env, **(env or {})}, stdout=out, stderr=err)
         assert run_cost(ctx, CostOptions(**options), now=now) == 0
         return out.getvalue(), err.getvalue()
 
-    def cost_json(self, *, env: Mapping[str, str] | None = None, now: datetime | None = None,
-                  **options: Any) -> dict[str, Any]:
+    def cost_json(
+        self, *, env: Mapping[str, str] | None = None, now: datetime | None = None, **options: Any
+    ) -> dict[str, Any]:
         out, _ = self.cost(output="json", env=env, now=now, **options)
         return dict(json.loads(out))

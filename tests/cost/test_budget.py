@@ -81,8 +81,10 @@ def test_warnings_once_at_80_and_100_percent(tmp_path: Path, mock_server: Any, a
         assert _stream(env, err) == 0
         messages.append(err.getvalue())
     assert messages[0] == ""
-    assert messages[1] == ("relay: warning: profile 'capped' has used 84% of its monthly budget: "
-                           f"¥0.0840 of ¥0.1000 in {datetime.now(UTC):%Y-%m}\n")  # the percentage once
+    assert messages[1] == (
+        "relay: warning: profile 'capped' has used 84% of its monthly budget: "
+        f"¥0.0840 of ¥0.1000 in {datetime.now(UTC):%Y-%m}\n"
+    )  # the percentage once
     assert "has reached its monthly budget: ¥0.1260 of ¥0.1000 (126%)" in messages[2]
     assert ("further requests will be refused" in messages[2]) == (action == "block")
     err = io.StringIO()
@@ -96,8 +98,10 @@ def test_warnings_once_at_80_and_100_percent(tmp_path: Path, mock_server: Any, a
 
 
 def test_block_exits_3_with_the_figures(tmp_path: Path, relay_env: dict[str, str]) -> None:
-    home = Home(Path(relay_env["RELAY_HOME"]), CAPPED.format(url=relay_env["RELAY_MOCK_URL"], action="block")
-                .replace("budget = 0.1", "budget = 0.05"))
+    home = Home(
+        Path(relay_env["RELAY_HOME"]),
+        CAPPED.format(url=relay_env["RELAY_MOCK_URL"], action="block").replace("budget = 0.1", "budget = 0.05"),
+    )
     relay_env = {**relay_env, "TZ": "UTC"}
     ran = run_relay("stream", "-p", "capped", "hello", "there", env=relay_env)
     assert ran.code == 0 and "84%" in ran.err
@@ -107,9 +111,17 @@ def test_block_exits_3_with_the_figures(tmp_path: Path, relay_env: dict[str, str
     assert ran.code == ExitCode.CONFIG and ran.out == ""
     assert "has used its monthly budget: ¥0.0840 of ¥0.0500 (168%)" in ran.err and "budget_action" in ran.err
     doc = home.cost_json(env={"TZ": "UTC"})
-    assert doc["budgets"] == [{"profile": "capped", "month": f"{datetime.now(UTC):%Y-%m}",
-                               "budget": "0.05", "spent": "0.084", "currency": "CNY", "percent": 168,
-                               "action": "block"}]
+    assert doc["budgets"] == [
+        {
+            "profile": "capped",
+            "month": f"{datetime.now(UTC):%Y-%m}",
+            "budget": "0.05",
+            "spent": "0.084",
+            "currency": "CNY",
+            "percent": 168,
+            "action": "block",
+        }
+    ]
     _, err = home.cost(env={"TZ": "UTC"})
     assert "OVER BUDGET: profile 'capped' has spent ¥0.0840 of ¥0.0500 (168%)" in err
     before = home.cost_json(env={"TZ": "UTC"}, include_bench=True)["totals"]["requests"]
@@ -126,6 +138,12 @@ def test_figures_never_show_a_budget_as_spent_before_it_is() -> None:
 
     from relaycli.usage.budget import Spend
 
-    spend = Spend(profile="p", month="2026-11", budget=Decimal("0.0001"), spent=Decimal("0.0000996"),
-                  currency="USD", action="warn")
+    spend = Spend(
+        profile="p",
+        month="2026-11",
+        budget=Decimal("0.0001"),
+        spent=Decimal("0.0000996"),
+        currency="USD",
+        action="warn",
+    )
     assert spend.figures() == "just under $0.000100 of $0.000100 (99%) in 2026-11"

@@ -36,8 +36,7 @@ def test_reports_real_streams(relay_env: dict[str, str]) -> None:
     rows = {r["profile"]: r for r in doc["rows"]}
     cheap = [r for r in ledger_rows(relay_env) if r["profile"] == "cheap"]
     known = [r for r in cheap if r["prompt_tokens"] is not None]
-    usd = sum(Decimal(r["prompt_tokens"]) * Decimal("0.5") + Decimal(r["completion_tokens"]) * 2
-              for r in known) / 10**6
+    usd = sum(Decimal(r["prompt_tokens"]) * Decimal("0.5") + Decimal(r["completion_tokens"]) * 2 for r in known) / 10**6
     assert rows["cheap"]["requests"] == 3 and rows["cheap"]["unpriced_requests"] == 1
     assert rows["cheap"]["prompt_tokens"] == sum(r["prompt_tokens"] for r in known) == 4
     assert Decimal(rows["cheap"]["cost_usd"]) == usd and Decimal(rows["cheap"]["billed"]) == usd
@@ -69,18 +68,26 @@ def test_a_ledger_from_a_newer_relay_is_named_not_a_crash(relay_env: dict[str, s
 
 
 def test_wrong_usage_exits_2(relay_env: dict[str, str]) -> None:
-    for args in (["--by", "week"], ["--json", "--csv"], ["--timezone", "Nowhere/Land"], ["--month", "2026-13"],
-                 ["--project", "-1"], ["--project", "2", "--by", "day"]):
+    for args in (
+        ["--by", "week"],
+        ["--json", "--csv"],
+        ["--timezone", "Nowhere/Land"],
+        ["--month", "2026-13"],
+        ["--project", "-1"],
+        ["--project", "2", "--by", "day"],
+    ):
         ran = run_relay("cost", *args, env=relay_env)
         assert (ran.code, ran.out) == (2, ""), (args, ran.err)
         assert "relay: error:" in ran.err or "Usage:" in ran.err, (args, ran.err)
 
 
 def test_cost_help_imports_nothing_heavy(tmp_path: Path) -> None:
-    probe = ("import sys\nsys.argv = ['relay', 'cost', '--help']\nfrom relaycli.entry import main\n"
-             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlite3', 'rich', 'httpx', 'zoneinfo')"
-             " or m.startswith('relaycli.ledger')))")
+    probe = (
+        "import sys\nsys.argv = ['relay', 'cost', '--help']\nfrom relaycli.entry import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlite3', 'rich', 'httpx', 'zoneinfo')"
+        " or m.startswith('relaycli.ledger')))"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--by" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -22,8 +22,10 @@ import pytest
 from .support import Home
 
 # USD per 1M tokens: input, output, cached input, cache write (None: billed as input). From support.CONFIG.
-PRICES = {"alpha-1": (Fraction(2), Fraction(8), Fraction(1, 2), None),
-          "beta-2": (Fraction(3), Fraction(15), Fraction(3, 10), Fraction(15, 4))}
+PRICES = {
+    "alpha-1": (Fraction(2), Fraction(8), Fraction(1, 2), None),
+    "beta-2": (Fraction(3), Fraction(15), Fraction(3, 10), Fraction(15, 4)),
+}
 PER_USD = {"relay": Fraction(1), "direct": Fraction(73, 10), "card": Fraction(1)}
 CURRENCY = {"relay": "CNY", "direct": "CNY", "card": "USD"}
 COMPARE = {"relay": Fraction(73, 10)}  # compare_to per_usd, same currency as billing
@@ -82,8 +84,18 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     home = Home(tmp_path_factory.mktemp("ground") / "home")
     assert home.prices.lookup("zz-house-unpriced") is None
     for r in REQUESTS:
-        home.record(r.moment, r.profile, r.model, r.prompt, r.completion, r.cached, r.written, outcome=r.outcome,
-                    failed=r.failed, tag=r.tag)
+        home.record(
+            r.moment,
+            r.profile,
+            r.model,
+            r.prompt,
+            r.completion,
+            r.cached,
+            r.written,
+            outcome=r.outcome,
+            failed=r.failed,
+            tag=r.tag,
+        )
     return home
 
 
@@ -92,11 +104,15 @@ def _period(r: Req, by: str, zone: str) -> str:
     return local.isoformat() if by == "day" else local.strftime("%Y-%m")
 
 
-def expected(by: tuple[str, ...], zone: str = "UTC", *, include_bench: bool = False,
-             currency: str | None = None) -> tuple[dict[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:
+def expected(
+    by: tuple[str, ...], zone: str = "UTC", *, include_bench: bool = False, currency: str | None = None
+) -> tuple[dict[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:
     """Rows keyed by (key values..., currency), and the totals, from first principles."""
-    chosen = [r for r in REQUESTS if (include_bench or r.tag != "bench")
-              and (currency is None or CURRENCY[r.profile] == currency)]
+    chosen = [
+        r
+        for r in REQUESTS
+        if (include_bench or r.tag != "bench") and (currency is None or CURRENCY[r.profile] == currency)
+    ]
 
     def key(r: Req) -> tuple[Any, ...]:
         parts: list[str] = []
@@ -132,8 +148,10 @@ def _figures(rs: list[Req]) -> dict[str, Any]:
     compared = [r for r in rs if r.profile in COMPARE and not r.unpriced]
     direct = None
     if compared and billed is not None:
-        direct = sum((r.cost * COMPARE[r.profile] if r.profile in COMPARE else r.cost * PER_USD[r.profile]
-                      for r in priced), Fraction(0))  # type: ignore[operator]
+        direct = sum(
+            (r.cost * COMPARE[r.profile] if r.profile in COMPARE else r.cost * PER_USD[r.profile] for r in priced),
+            Fraction(0),
+        )  # type: ignore[operator]
     currencies = {CURRENCY[r.profile] for r in rs}
     return {
         "requests": len(rs),
@@ -162,8 +180,9 @@ def _same(actual: dict[str, Any], wanted: dict[str, Any], where: str) -> None:
             assert got == value, (where, name, got, value)
 
 
-def _check(doc: dict[str, Any], by: tuple[str, ...], rows: dict[tuple[Any, ...], dict[str, Any]],
-           totals: dict[str, Any]) -> None:
+def _check(
+    doc: dict[str, Any], by: tuple[str, ...], rows: dict[tuple[Any, ...], dict[str, Any]], totals: dict[str, Any]
+) -> None:
     names = ["period" if d in ("day", "month") else d for d in by]
     seen = {}
     for row in doc["rows"]:
@@ -174,15 +193,18 @@ def _check(doc: dict[str, Any], by: tuple[str, ...], rows: dict[tuple[Any, ...],
     _same(doc["totals"], totals, "totals")
 
 
-@pytest.mark.parametrize(("by", "zone"), [
-    (("month",), "UTC"),
-    (("month",), "Asia/Shanghai"),
-    (("day",), "America/New_York"),
-    (("day",), "Asia/Shanghai"),
-    (("model", "profile"), "UTC"),
-    (("month", "model"), "Asia/Shanghai"),
-    (("profile",), "UTC"),
-])
+@pytest.mark.parametrize(
+    ("by", "zone"),
+    [
+        (("month",), "UTC"),
+        (("month",), "Asia/Shanghai"),
+        (("day",), "America/New_York"),
+        (("day",), "Asia/Shanghai"),
+        (("model", "profile"), "UTC"),
+        (("month", "model"), "Asia/Shanghai"),
+        (("profile",), "UTC"),
+    ],
+)
 def test_every_figure_matches_an_independent_calculation(home: Home, by: tuple[str, ...], zone: str) -> None:
     doc = home.cost_json(by=",".join(by), timezone=zone)
     rows, totals = expected(by, zone)
@@ -222,7 +244,9 @@ def test_unpriced_requests_are_counted_and_named_never_zero(home: Home) -> None:
     row = next(r for r in doc["rows"] if r["model"] == "zz-house-unpriced" and r["currency"] == "CNY")
     assert row["cost_usd"] is None and row["billed"] is None and row["unpriced_requests"] == 1
     assert {(u["model"], u["reason"]): u["requests"] for u in doc["unpriced"]} == {
-        ("zz-house-unpriced", "no price"): 2, ("alpha-1", "unknown usage"): 1}
+        ("zz-house-unpriced", "no price"): 2,
+        ("alpha-1", "unknown usage"): 1,
+    }
     out, err = home.cost(by="month", timezone="UTC")
     assert "3 requests unpriced: zz-house-unpriced (2, no price), alpha-1 (1, unknown usage)" in err
     assert '[prices."zz-house-unpriced"]' in err and "--reprice" in err
@@ -247,7 +271,8 @@ def test_csv_and_table_agree_with_json(home: Home) -> None:
         assert len(lines) == 1 + len(doc["rows"]) + 3
         column = lines[0].index("requests")
         assert [int(line[column].replace(",", "")) for line in lines[1:]] == [
-            r["requests"] for r in [*doc["rows"], *doc["totals_by_currency"], doc["totals"]]]
+            r["requests"] for r in [*doc["rows"], *doc["totals_by_currency"], doc["totals"]]
+        ]
 
 
 def test_savings_against_compare_to(home: Home) -> None:
@@ -278,10 +303,20 @@ def test_now_is_not_needed_for_past_reports(home: Home) -> None:
     assert home.cost_json(by="month", timezone="UTC", now=later)["totals"]["requests"] == 13
 
 
-
 def test_json_has_the_contract_keys(home: Home) -> None:
-    contract = {"requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd", "billed",
-                "currency", "unpriced_requests", "direct_billed", "savings"}
+    contract = {
+        "requests",
+        "errors",
+        "prompt_tokens",
+        "completion_tokens",
+        "cached_tokens",
+        "cost_usd",
+        "billed",
+        "currency",
+        "unpriced_requests",
+        "direct_billed",
+        "savings",
+    }
     for by, keys in (("month", {"period"}), ("model", {"model"}), ("day,profile", {"period", "profile"})):
         doc = home.cost_json(by=by, timezone="UTC")
         extra = {"cache_write_tokens", "prompt_tokens_unknown", "completion_tokens_unknown"}

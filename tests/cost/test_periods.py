@@ -33,7 +33,9 @@ def test_a_skipped_day_and_a_missing_midnight() -> None:
 
 def test_months_and_timestamps() -> None:
     assert month_range(resolve_zone("Asia/Shanghai"), date(2026, 12, 1)) == (
-        "2026-11-30T16:00:00.000Z", "2026-12-31T16:00:00.000Z")
+        "2026-11-30T16:00:00.000Z",
+        "2026-12-31T16:00:00.000Z",
+    )
     assert timestamp(datetime(2026, 1, 2, 3, 4, 5, 678_999, tzinfo=UTC)) == "2026-01-02T03:04:05.678Z"
 
 

@@ -80,10 +80,14 @@ def test_projection_needs_months_and_the_current_month(april: Home) -> None:
 
 
 def test_window_flags_are_checked(april: Home) -> None:
-    for options, message in ((dict(month="2026-4"), "YYYY-MM"), (dict(since="2026-02-30"), "YYYY-MM-DD"),
-                             (dict(month="2026-04", since="2026-04-01"), "cannot be combined"),
-                             (dict(since="2026-04-05", until="2026-04-01"), "after"),
-                             (dict(currency="yuan"), "3-letter"), (dict(timezone="Mars/Base"), "time zone")):
+    for options, message in (
+        (dict(month="2026-4"), "YYYY-MM"),
+        (dict(since="2026-02-30"), "YYYY-MM-DD"),
+        (dict(month="2026-04", since="2026-04-01"), "cannot be combined"),
+        (dict(since="2026-04-05", until="2026-04-01"), "after"),
+        (dict(currency="yuan"), "3-letter"),
+        (dict(timezone="Mars/Base"), "time zone"),
+    ):
         with pytest.raises(UsageError, match=message):
             april.cost(**options)  # type: ignore[arg-type]
 
@@ -121,8 +125,9 @@ def _visible(text: str) -> list[str]:
     return [re.sub(r"\x1b\[[0-9;]*m", "", line).rstrip() for line in text.splitlines()]
 
 
-def test_compact_table_fits_80_columns_and_full_table_is_never_cut(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compact_table_fits_80_columns_and_full_table_is_never_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     home = Home(tmp_path / "home")
     start = datetime(2026, 3, 1, tzinfo=UTC)

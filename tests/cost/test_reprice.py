@@ -32,8 +32,10 @@ def test_reprice_prices_the_unpriced_and_follows_changed_prices(tmp_path: Path) 
     before = home.cost_json(timezone="UTC")
     assert before["totals"]["unpriced_requests"] == 3 and before["totals_by_currency"][0]["cost_usd"] == "4.25"
 
-    home.write_config(CONFIG.replace('[prices."alpha-1"]\ninput = 2.00', '[prices."alpha-1"]\ninput = 4.00')
-                      + '\n[prices."zz-house-unpriced"]\ninput = 1.00\noutput = 10.00\n')
+    home.write_config(
+        CONFIG.replace('[prices."alpha-1"]\ninput = 2.00', '[prices."alpha-1"]\ninput = 4.00')
+        + '\n[prices."zz-house-unpriced"]\ninput = 1.00\noutput = 10.00\n'
+    )
     out, err = home.cost(timezone="UTC", output="json", reprice=True)
     assert "repriced 4 requests with the current prices (3 newly priced)" in err
     doc = json.loads(out)

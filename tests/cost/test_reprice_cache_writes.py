@@ -24,8 +24,12 @@ INPUT, WRITE_5M, WRITE_1H, OUTPUT = Decimal(1), Decimal("1.25"), Decimal(2), Dec
 
 
 def _raw_usage(write_5m: int, write_1h: int | None) -> dict[str, object]:
-    raw: dict[str, object] = {"input_tokens": 100, "cache_creation_input_tokens": write_5m + (write_1h or 0),
-                              "cache_read_input_tokens": 0, "output_tokens": 10}
+    raw: dict[str, object] = {
+        "input_tokens": 100,
+        "cache_creation_input_tokens": write_5m + (write_1h or 0),
+        "cache_read_input_tokens": 0,
+        "output_tokens": 10,
+    }
     if write_1h is not None:
         raw["cache_creation"] = {"ephemeral_5m_input_tokens": write_5m, "ephemeral_1h_input_tokens": write_1h}
     return raw
@@ -51,8 +55,18 @@ def _old_ledger(path: Path, rows: list[tuple[str, dict[str, object]]]) -> None:
             " price_json, cost_usd, cost_billed, currency, per_usd, outcome)"
             " VALUES (?, ?, 'stream', 'direct', 'api.example.com', 'anthropic', 'claude-haiku-4-5',"
             " 'claude-haiku-4-5', ?, 10, 0, ?, ?, ?, ?, ?, ?, 'CNY', '7.3', 'ok')",
-            (row_id, "2026-04-02T12:00:00.000Z", 100 + written, written, json.dumps(raw), price.source,
-             json.dumps(price.as_dict()), int(usd * PICO), int(usd * Decimal("7.3") * PICO)))
+            (
+                row_id,
+                "2026-04-02T12:00:00.000Z",
+                100 + written,
+                written,
+                json.dumps(raw),
+                price.source,
+                json.dumps(price.as_dict()),
+                int(usd * PICO),
+                int(usd * Decimal("7.3") * PICO),
+            ),
+        )
     conn.close()
 
 
@@ -83,12 +97,32 @@ def test_reprice_corrects_one_hour_writes_costed_at_the_five_minute_rate(tmp_pat
 
 def test_a_price_change_reprices_one_hour_writes_from_the_column(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
-    usage = Usage(prompt_tokens=3_100, completion_tokens=10, cached_tokens=0, cache_write_tokens=3_000,
-                  cache_write_1h_tokens=2_000, raw=None)  # no raw usage: the column alone says it
-    result = Result(text="", model="claude-haiku-4-5", finish_reason="end_turn", usage=usage, request_id="r",
-                    timing=Timing(t_send=0, t_end=1))
-    row = build_row(command="stream", profile=home.settings.profiles["relay"], model_requested="claude-haiku-4-5",
-                    result=result, outcome="ok", error=None, prices=home.prices, now=lambda: WHEN)
+    usage = Usage(
+        prompt_tokens=3_100,
+        completion_tokens=10,
+        cached_tokens=0,
+        cache_write_tokens=3_000,
+        cache_write_1h_tokens=2_000,
+        raw=None,
+    )  # no raw usage: the column alone says it
+    result = Result(
+        text="",
+        model="claude-haiku-4-5",
+        finish_reason="end_turn",
+        usage=usage,
+        request_id="r",
+        timing=Timing(t_send=0, t_end=1),
+    )
+    row = build_row(
+        command="stream",
+        profile=home.settings.profiles["relay"],
+        model_requested="claude-haiku-4-5",
+        result=result,
+        outcome="ok",
+        error=None,
+        prices=home.prices,
+        now=lambda: WHEN,
+    )
     with Ledger.open(home.path / "ledger.db") as ledger:
         ledger.record(row)
     home.write_config(CONFIG + '\n[prices."claude-haiku-4-5"]\ninput = 2\noutput = 10\ncache_write = 2.5\n')

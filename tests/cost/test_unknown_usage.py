@@ -17,10 +17,13 @@ from relaycli.cost.run import CostOptions
 from tests.cost.support import CONFIG, Home
 from tests.output.support import Terminal, screen_lines
 
-LLAMA = CONFIG + """
+LLAMA = (
+    CONFIG
+    + """
 [profiles.llama]
 base_url = "http://127.0.0.1:8080/v1"
 """
+)
 WHEN = datetime(2026, 11, 3, 12, tzinfo=UTC)
 
 
@@ -56,8 +59,7 @@ def test_csv_leaves_unknown_empty(home: Home) -> None:
 
 
 @pytest.mark.parametrize("compact", [False, True])
-def test_the_table_shows_unknown_and_partial_sums(home: Home, compact: bool,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_table_shows_unknown_and_partial_sums(home: Home, compact: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "160")
     out, err = Terminal(), io.StringIO()
     ctx = AppContext(env={**home.env, "TZ": "UTC"}, stdout=out, stderr=err)

@@ -66,14 +66,18 @@ def test_config_init_show_set_paths_profiles(relay_env: dict[str, str]) -> None:
 
 def test_default_profile_and_env_precedence(relay_env: dict[str, str]) -> None:
     url = relay_env["RELAY_MOCK_URL"]
-    write_config(relay_env, f'default_profile = "local"\n[profiles.local]\nbase_url = "{url}/v1"\n'
-                            'default_model = "gpt-4o-mini"\n')
+    write_config(
+        relay_env,
+        f'default_profile = "local"\n[profiles.local]\nbase_url = "{url}/v1"\ndefault_model = "gpt-4o-mini"\n',
+    )
     assert json.loads(run_relay("stream", "--json", "hi", env=relay_env).out)["model"] == "gpt-4o-mini"
-    doc = json.loads(run_relay("stream", "--json", "hi", env={**relay_env, "RELAY_PROFILE": "mock",
-                                                              "RELAY_MODEL": "gpt-4.1"}).out)
+    doc = json.loads(
+        run_relay("stream", "--json", "hi", env={**relay_env, "RELAY_PROFILE": "mock", "RELAY_MODEL": "gpt-4.1"}).out
+    )
     assert doc["profile"] == "mock" and doc["model"] == "gpt-4.1"
-    doc = json.loads(run_relay("stream", "--json", "-m", "o4-mini", "hi",
-                               env={**relay_env, "RELAY_MODEL": "gpt-4.1"}).out)
+    doc = json.loads(
+        run_relay("stream", "--json", "-m", "o4-mini", "hi", env={**relay_env, "RELAY_MODEL": "gpt-4.1"}).out
+    )
     assert doc["model"] == "o4-mini" and doc["profile"] == "local"
 
 
@@ -86,7 +90,13 @@ def test_log_on_an_empty_home(relay_env: dict[str, str]) -> None:
 def test_demo_runs_end_to_end(relay_env: dict[str, str]) -> None:
     ran = run_relay("demo", "--fast", env=relay_env, timeout=120)
     assert ran.code == 0, ran.out + ran.err
-    for text in ("$ relay config profiles", "$ relay models -p mock", "Did you mean", "(exit 5, as expected)",
-                 "$ relay log", "That's relay"):
+    for text in (
+        "$ relay config profiles",
+        "$ relay models -p mock",
+        "Did you mean",
+        "(exit 5, as expected)",
+        "$ relay log",
+        "That's relay",
+    ):
         assert text in ran.out + ran.err
     assert not Path(relay_env["RELAY_HOME"], "ledger.db").exists()  # the demo used its own home

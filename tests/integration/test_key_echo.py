@@ -66,9 +66,20 @@ def _config(url: str, source: str, keyfile: Path) -> tuple[str, dict[str, str], 
             name = f"{protocol[0]}{mode}"
             names.append(name)
             base = f"{url}/v1" if protocol == "openai" else url
-            blocks.append("\n".join([f"[profiles.{name}]", f'base_url = "{base}"', f'protocol = "{protocol}"',
-                                     'default_model = "echo-model"', "retries = 0", *lines,
-                                     f'headers = {{ "X-Echo" = "{mode}" }}', ""]))
+            blocks.append(
+                "\n".join(
+                    [
+                        f"[profiles.{name}]",
+                        f'base_url = "{base}"',
+                        f'protocol = "{protocol}"',
+                        'default_model = "echo-model"',
+                        "retries = 0",
+                        *lines,
+                        f'headers = {{ "X-Echo" = "{mode}" }}',
+                        "",
+                    ]
+                )
+            )
     return "\n".join(blocks), {"ECHO_TEST_KEY": key}, names
 
 
@@ -88,8 +99,19 @@ def test_an_echoed_key_is_never_shown_or_stored(relay_env: dict[str, str], tmp_p
             run_relay("ping", *profiles, "--chat", env=env),
             run_relay("ping", *profiles, "--chat", "--json", env=env),
             run_relay("bench", *profiles, "-n", "1", "--warmup", "1", env=env),
-            run_relay("bench", *profiles, "-n", "1", "--warmup", "1", "--json", "--raw", "--save",
-                      str(tmp_path / "run.json"), env=env),
+            run_relay(
+                "bench",
+                *profiles,
+                "-n",
+                "1",
+                "--warmup",
+                "1",
+                "--json",
+                "--raw",
+                "--save",
+                str(tmp_path / "run.json"),
+                env=env,
+            ),
             run_relay("stream", "-p", "o401", "hi", env=env),
             run_relay("stream", "-p", "osse", "--json", "hi", env=env),
             run_relay("stream", "-p", "asse", "hi", env=env),

@@ -21,12 +21,15 @@ WORKERS = 8
 @pytest.mark.parametrize("per_worker", [6, pytest.param(50, marks=pytest.mark.slow)])
 def test_8_processes_write_every_row(relay_env: dict[str, str], per_worker: int) -> None:
     env = {**os.environ, **relay_env}
-    script = (f"for i in $(seq {per_worker}); do {sys.executable} -m relaycli stream -p mock "
-              f"--max-tokens 5 \"worker $1 request $i\" >/dev/null || echo \"exit $? on $i\" >&2; done")
+    script = (
+        f"for i in $(seq {per_worker}); do {sys.executable} -m relaycli stream -p mock "
+        f'--max-tokens 5 "worker $1 request $i" >/dev/null || echo "exit $? on $i" >&2; done'
+    )
 
     def worker(n: int) -> str:
-        done = subprocess.run(["bash", "-c", script, "worker", str(n)], env=env, capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run(
+            ["bash", "-c", script, "worker", str(n)], env=env, capture_output=True, text=True, timeout=600
+        )
         return done.stderr
 
     with ThreadPoolExecutor(WORKERS) as pool:

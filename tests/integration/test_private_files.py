@@ -23,8 +23,11 @@ def test_every_file_under_relay_home_is_private(relay_env: dict[str, str]) -> No
     home = Path(relay_env["RELAY_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o755)
-    write_config(relay_env, '[profiles.old]\nbase_url = "' + relay_env["RELAY_MOCK_URL"] + '/v1"\n'
-                            'default_model = "gpt-4.1"\nheaders = { "X-Mock" = "reject_stream_options" }\n')
+    write_config(
+        relay_env,
+        '[profiles.old]\nbase_url = "' + relay_env["RELAY_MOCK_URL"] + '/v1"\n'
+        'default_model = "gpt-4.1"\nheaders = { "X-Mock" = "reject_stream_options" }\n',
+    )
     os.chmod(home / "config.toml", 0o644)
     assert run_relay("config", "set", "profiles.old.retries", "1", env=relay_env).code == 0
     assert run_relay("stream", "-p", "mock", "hi", env=relay_env).code == 0
@@ -54,8 +57,9 @@ def test_an_existing_loose_ledger_is_tightened_on_open(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text", ["database or disk is full", "disk I/O error"])
-def test_a_full_disk_is_named_and_the_file_not_called_damaged(tmp_path: Path, text: str,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_is_named_and_the_file_not_called_damaged(
+    tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shutil
 
     monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(100, 100, 0))  # type: ignore[attr-defined]

@@ -42,8 +42,18 @@ def test_json_document_has_the_contract_keys(relay_env: dict[str, str]) -> None:
     ran = run_relay("stream", "-p", "mock", "-m", "smart", "--json", "hi", env=relay_env)
     assert ran.code == 0, ran.err
     doc = json.loads(ran.out)
-    assert {"text", "model", "profile", "finish_reason", "usage", "cost", "latency_ms", "ttft_ms", "cached",
-            "request_id"} <= set(doc)
+    assert {
+        "text",
+        "model",
+        "profile",
+        "finish_reason",
+        "usage",
+        "cost",
+        "latency_ms",
+        "ttft_ms",
+        "cached",
+        "request_id",
+    } <= set(doc)
     assert doc["model"] == "gpt-4.1" and doc["profile"] == "mock" and doc["finish_reason"] == "stop"
     assert set(doc["usage"]) >= {"prompt_tokens", "completion_tokens", "cached_tokens"}
     assert Decimal(doc["cost"]["usd"]) > 0 and doc["cost"]["currency"] == "USD" and doc["cached"] is False
@@ -58,8 +68,9 @@ def test_verbose_prints_a_summary_on_stderr(relay_env: dict[str, str]) -> None:
 
 
 def test_anthropic_protocol(relay_env: dict[str, str]) -> None:
-    ran = run_relay("stream", "-p", "mock-anthropic", "--max-tokens", "7", "--json", "-s", "be brief", "hi",
-                    env=relay_env)
+    ran = run_relay(
+        "stream", "-p", "mock-anthropic", "--max-tokens", "7", "--json", "-s", "be brief", "hi", env=relay_env
+    )
     assert ran.code == 0, ran.err
     doc = json.loads(ran.out)
     assert doc["finish_reason"] == "max_tokens" and doc["usage"]["completion_tokens"] == 7
@@ -89,8 +100,7 @@ def test_keepalive_comments_are_ignored(relay_env: dict[str, str]) -> None:
 
 def test_429_with_retry_after_is_waited_for_and_retried(relay_env: dict[str, str]) -> None:
     start = time.monotonic()
-    ran = run_relay("stream", "-p", "mock", "[[mock: fail=429 retry_after=0.6 fail_times=1 seed=11]] hi",
-                    env=relay_env)
+    ran = run_relay("stream", "-p", "mock", "[[mock: fail=429 retry_after=0.6 fail_times=1 seed=11]] hi", env=relay_env)
     assert ran.code == 0, ran.err
     assert time.monotonic() - start >= 0.6
     assert "429" in ran.err and "retrying in 0.6 s" in ran.err
@@ -140,8 +150,10 @@ def test_html_error_pages(relay_env: dict[str, str]) -> None:
 
 def test_stall_times_out_within_the_configured_limit(relay_env: dict[str, str]) -> None:
     url = relay_env["RELAY_MOCK_URL"]
-    write_config(relay_env, f'[profiles.slow]\nbase_url = "{url}/v1"\ntimeout = {{ read = 1 }}\nretries = 0\n'
-                            'default_model = "gpt-4.1"\n')
+    write_config(
+        relay_env,
+        f'[profiles.slow]\nbase_url = "{url}/v1"\ntimeout = {{ read = 1 }}\nretries = 0\ndefault_model = "gpt-4.1"\n',
+    )
     for directive in ("stall_after=3", "stall_after=3 keepalive=0.1"):
         start = time.monotonic()
         ran = run_relay("stream", "-p", "slow", f"[[mock: {directive}]] hi", env=relay_env)
@@ -155,8 +167,11 @@ def test_stall_times_out_within_the_configured_limit(relay_env: dict[str, str]) 
 
 def test_wrong_key_exits_4_and_never_shows_the_key(relay_env: dict[str, str]) -> None:
     url = relay_env["RELAY_MOCK_URL"]
-    write_config(relay_env, f'[profiles.keyed]\nbase_url = "{url}/v1"\napi_key_env = "KEYED_API_KEY"\n'
-                            'default_model = "gpt-4.1"\nheaders = { "X-Mock" = "require_key=right-key-123" }\n')
+    write_config(
+        relay_env,
+        f'[profiles.keyed]\nbase_url = "{url}/v1"\napi_key_env = "KEYED_API_KEY"\n'
+        'default_model = "gpt-4.1"\nheaders = { "X-Mock" = "require_key=right-key-123" }\n',
+    )
     env = {**relay_env, "KEYED_API_KEY": "sk-wrong-key-987654"}
     ran = run_relay("stream", "-p", "keyed", "hi", env=env)
     assert ran.code == 4
@@ -183,8 +198,11 @@ def test_unknown_model_lists_close_names(relay_env: dict[str, str]) -> None:
 
 
 def test_fallback_profile_takes_over_when_the_first_is_down(relay_env: dict[str, str]) -> None:
-    write_config(relay_env, '[profiles.down]\nbase_url = "http://127.0.0.1:9/v1"\nretries = 0\n'
-                            'default_model = "gpt-4.1-mini"\nfallback = ["mock"]\n')
+    write_config(
+        relay_env,
+        '[profiles.down]\nbase_url = "http://127.0.0.1:9/v1"\nretries = 0\n'
+        'default_model = "gpt-4.1-mini"\nfallback = ["mock"]\n',
+    )
     ran = run_relay("stream", "-p", "down", "--json", "hi", env=relay_env)
     assert ran.code == 0, ran.err
     assert json.loads(ran.out)["profile"] == "mock" and "falling back" in ran.err
@@ -194,11 +212,13 @@ def test_fallback_profile_takes_over_when_the_first_is_down(relay_env: dict[str,
 def test_config_errors_exit_3(relay_env: dict[str, str]) -> None:
     ran = run_relay("stream", "-p", "nope", "hi", env=relay_env)
     assert ran.code == 3 and "mock" in ran.err and "nope" in ran.err
-    write_config(relay_env, '[profiles.x]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = "NOT_SET_ANYWHERE"\n'
-                            'default_model = "m"\n')
+    write_config(
+        relay_env,
+        '[profiles.x]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = "NOT_SET_ANYWHERE"\ndefault_model = "m"\n',
+    )
     ran = run_relay("stream", "-p", "x", "hi", env=relay_env)
     assert ran.code == 3 and "NOT_SET_ANYWHERE" in ran.err
-    path = write_config(relay_env, '[profiles.x]\nbase_url = \n')
+    path = write_config(relay_env, "[profiles.x]\nbase_url = \n")
     ran = run_relay("stream", "-p", "x", "hi", env=relay_env)
     assert ran.code == 3 and str(path) in ran.err and "line 2, column" in ran.err
     assert "Traceback" not in ran.err
@@ -214,7 +234,12 @@ def test_closed_stdout_pipe_ends_quietly(relay_env: dict[str, str]) -> None:
     env = {**os.environ, **relay_env}
     done = subprocess.run(
         f"{sys.executable} -m relaycli stream -p mock '[[mock: words=400 token_delay=0.002]] hi' | head -c 10",
-        shell=True, env=env, capture_output=True, text=True, timeout=60)
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.stdout == "Mock answe"
     assert done.stderr == ""
     (row,) = ledger_rows(relay_env)
@@ -223,9 +248,13 @@ def test_closed_stdout_pipe_ends_quietly(relay_env: dict[str, str]) -> None:
 
 def test_ctrl_c_exits_130_and_records_the_row(relay_env: dict[str, str]) -> None:
     env = {**os.environ, **relay_env, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "relaycli", "stream", "-p", "mock",
-                             "[[mock: words=500 token_delay=0.02]] hi"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relaycli", "stream", "-p", "mock", "[[mock: words=500 token_delay=0.02]] hi"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.stdout is not None
     first = proc.stdout.read(5)
     assert first == b"Mock "
@@ -240,9 +269,13 @@ def test_ctrl_c_exits_130_and_records_the_row(relay_env: dict[str, str]) -> None
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_sigterm_and_sighup_record_the_row_like_ctrl_c(relay_env: dict[str, str], signum: int, code: int) -> None:
     env = {**os.environ, **relay_env, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "relaycli", "stream", "-p", "mock",
-                             "[[mock: words=500 token_delay=0.02]] hi"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relaycli", "stream", "-p", "mock", "[[mock: words=500 token_delay=0.02]] hi"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.stdout is not None
     assert proc.stdout.read(5) == b"Mock "
     proc.send_signal(signum)
@@ -255,9 +288,18 @@ def test_sigterm_and_sighup_record_the_row_like_ctrl_c(relay_env: dict[str, str]
 
 def test_a_signal_ignored_by_the_parent_stays_ignored(relay_env: dict[str, str]) -> None:
     env = {**os.environ, **relay_env}
-    done = subprocess.run(["bash", "-c", f"trap '' HUP; {sys.executable} -m relaycli stream -p mock "
-                           "'[[mock: words=30 token_delay=0.01]] hi' & pid=$!; sleep 0.3; kill -HUP $pid; wait $pid"],
-                          env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"trap '' HUP; {sys.executable} -m relaycli stream -p mock "
+            "'[[mock: words=30 token_delay=0.01]] hi' & pid=$!; sleep 0.3; kill -HUP $pid; wait $pid",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr  # nohup-style: the answer runs to its end
     (row,) = ledger_rows(relay_env)
     assert row["outcome"] == "ok"
@@ -265,8 +307,11 @@ def test_a_signal_ignored_by_the_parent_stays_ignored(relay_env: dict[str, str])
 
 def test_server_rejecting_stream_options_is_remembered(relay_env: dict[str, str], mock_server: object) -> None:
     url = relay_env["RELAY_MOCK_URL"]
-    write_config(relay_env, f'[profiles.old]\nbase_url = "{url}/v1"\ndefault_model = "gpt-4.1"\n'
-                            'headers = { "X-Mock" = "reject_stream_options" }\n')
+    write_config(
+        relay_env,
+        f'[profiles.old]\nbase_url = "{url}/v1"\ndefault_model = "gpt-4.1"\n'
+        'headers = { "X-Mock" = "reject_stream_options" }\n',
+    )
     log = mock_server.log  # type: ignore[attr-defined]
     before = len(log)
     ran = run_relay("stream", "-p", "old", "--json", "hi", env=relay_env)
@@ -281,13 +326,19 @@ def test_server_rejecting_stream_options_is_remembered(relay_env: dict[str, str]
 
 
 def test_fallback_uses_its_own_default_model_unless_one_was_asked_for(relay_env: dict[str, str]) -> None:
-    write_config(relay_env, '[profiles.down]\nbase_url = "http://127.0.0.1:9/v1"\nretries = 0\n'
-                            'default_model = "gpt-4.1"\nfallback = ["mock-anthropic"]\n')
+    write_config(
+        relay_env,
+        '[profiles.down]\nbase_url = "http://127.0.0.1:9/v1"\nretries = 0\n'
+        'default_model = "gpt-4.1"\nfallback = ["mock-anthropic"]\n',
+    )
     doc = json.loads(run_relay("stream", "-p", "down", "--json", "hi", env=relay_env).out)
     assert doc["profile"] == "mock-anthropic" and doc["model"] == "claude-haiku-4-5"
     doc = json.loads(run_relay("stream", "-p", "down", "-m", "claude-sonnet-4-5", "--json", "hi", env=relay_env).out)
     assert doc["profile"] == "mock-anthropic" and doc["model"] == "claude-sonnet-4-5"
     rows = ledger_rows(relay_env)
     assert [(r["profile"], r["model_requested"]) for r in rows] == [
-        ("down", "gpt-4.1"), ("mock-anthropic", "claude-haiku-4-5"),
-        ("down", "claude-sonnet-4-5"), ("mock-anthropic", "claude-sonnet-4-5")]
+        ("down", "gpt-4.1"),
+        ("mock-anthropic", "claude-haiku-4-5"),
+        ("down", "claude-sonnet-4-5"),
+        ("mock-anthropic", "claude-sonnet-4-5"),
+    ]

@@ -15,14 +15,23 @@ def _table_row(model: str) -> dict[str, Decimal]:
     """The built-in table's own numbers for ``model`` (USD per 1M tokens), read straight from the file."""
     doc = json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8"))
     columns = doc["columns"]
-    row = next(dict(zip(columns, values, strict=True)) for values in doc["models"]
-               if values[0] == "anthropic" and values[1] == model)
+    row = next(
+        dict(zip(columns, values, strict=True))
+        for values in doc["models"]
+        if values[0] == "anthropic" and values[1] == model
+    )
     return {key: Decimal(row[key]) for key in ("input", "output", "cached_input", "cache_write")}
 
 
 def test_one_hour_and_five_minute_writes_are_reported_and_priced_apart(relay_env: dict[str, str]) -> None:
-    ran = run_relay("stream", "-p", "mock-anthropic", "--json",
-                    "[[mock: cache_write_5m=300 cache_write_1h=2000 words=12]] hi", env=relay_env)
+    ran = run_relay(
+        "stream",
+        "-p",
+        "mock-anthropic",
+        "--json",
+        "[[mock: cache_write_5m=300 cache_write_1h=2000 words=12]] hi",
+        env=relay_env,
+    )
     assert ran.code == 0, ran.err
     doc = json.loads(ran.out)
     usage = doc["usage"]

@@ -26,7 +26,7 @@ def test_json_on_failure_still_prints_one_document(relay_env: dict[str, str]) ->
 
 
 def test_json_when_nothing_came_back(relay_env: dict[str, str]) -> None:
-    write_config(relay_env, f"[profiles.down]\n{DOWN}default_model = \"m\"\n")
+    write_config(relay_env, f'[profiles.down]\n{DOWN}default_model = "m"\n')
     ran = run_relay("stream", "-p", "down", "--json", "hi", env=relay_env)
     assert ran.code == 7, ran.err
     doc = json.loads(ran.out)
@@ -43,8 +43,11 @@ def test_json_money_is_an_exact_decimal_string(relay_env: dict[str, str]) -> Non
 
 
 def test_an_alias_reaches_the_fallback_as_the_model_it_meant(relay_env: dict[str, str], mock_server: object) -> None:
-    write_config(relay_env, f'[profiles.down]\n{DOWN}default_model = "gpt-4.1"\nfallback = ["mock"]\n'
-                            '[profiles.down.aliases]\nquick = "gpt-4.1-mini"\n')
+    write_config(
+        relay_env,
+        f'[profiles.down]\n{DOWN}default_model = "gpt-4.1"\nfallback = ["mock"]\n'
+        '[profiles.down.aliases]\nquick = "gpt-4.1-mini"\n',
+    )
     ran = run_relay("stream", "-p", "down", "-m", "quick", "--json", "hi", env=relay_env)
     assert ran.code == 0, ran.err
     assert json.loads(ran.out)["model"] == "gpt-4.1-mini"
@@ -52,8 +55,11 @@ def test_an_alias_reaches_the_fallback_as_the_model_it_meant(relay_env: dict[str
 
 
 def test_a_fallback_without_a_key_is_skipped_and_the_real_failure_reported(relay_env: dict[str, str]) -> None:
-    write_config(relay_env, f'[profiles.down]\n{DOWN}default_model = "m"\nfallback = ["keyless"]\n'
-                            '[profiles.keyless]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = "NO_SUCH_KEY_VAR"\n')
+    write_config(
+        relay_env,
+        f'[profiles.down]\n{DOWN}default_model = "m"\nfallback = ["keyless"]\n'
+        '[profiles.keyless]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = "NO_SUCH_KEY_VAR"\n',
+    )
     ran = run_relay("stream", "-p", "down", "hi", env=relay_env)
     assert ran.code == 7, ran.err  # the relay was down: a network error, not "no API key"
     assert "fallback profile 'keyless' skipped" in ran.err and "NO_SUCH_KEY_VAR" in ran.err
@@ -62,21 +68,37 @@ def test_a_fallback_without_a_key_is_skipped_and_the_real_failure_reported(relay
 
 def test_stdin_that_is_not_utf8_is_replaced_with_a_warning(relay_env: dict[str, str]) -> None:
     env = {**os.environ, **relay_env}
-    done = subprocess.run([sys.executable, "-m", "relaycli", "stream", "-p", "mock", "--json"], input=b"caf\xe9\n",
-                          env=env, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "relaycli", "stream", "-p", "mock", "--json"],
+        input=b"caf\xe9\n",
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert b"not valid UTF-8: 1 byte sequence replaced" in done.stderr
     assert [r["outcome"] for r in ledger_rows(relay_env)] == ["ok"]
-    done = subprocess.run([sys.executable, "-m", "relaycli", "stream", "-p", "mock"],
-                          input="\ufeffhello".encode("utf-16"), env=env, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "relaycli", "stream", "-p", "mock"],
+        input="\ufeffhello".encode("utf-16"),
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and done.stderr == b"", done.stderr  # UTF-16 with its BOM is read as such
 
 
 def test_a_full_stdout_leaves_an_error_row(relay_env: dict[str, str]) -> None:
     env = {**os.environ, **relay_env}
     with open("/dev/full", "w") as full:
-        done = subprocess.run([sys.executable, "-m", "relaycli", "stream", "-p", "mock", "hi"], stdout=full,
-                              stderr=subprocess.PIPE, env=env, timeout=60, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "relaycli", "stream", "-p", "mock", "hi"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            text=True,
+        )
     assert done.returncode != 0
     (row,) = ledger_rows(relay_env)
     assert row["outcome"] == "error" and row["error_class"], row
@@ -94,16 +116,25 @@ def test_bad_numbers_are_usage_errors(relay_env: dict[str, str]) -> None:
 def test_a_usage_error_keeps_its_exit_code_when_stderr_is_a_closed_pipe(relay_env: dict[str, str]) -> None:
     env = {**os.environ, **relay_env}
     for _ in range(4):
-        done = subprocess.run(f"{sys.executable} -m relaycli stream -p mock --words 200 hi 2>&1 | head -c 1; "
-                              "echo \" ${PIPESTATUS[0]}\"", shell=True, executable="/bin/bash", env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            f'{sys.executable} -m relaycli stream -p mock --words 200 hi 2>&1 | head -c 1; echo " ${{PIPESTATUS[0]}}"',
+            shell=True,
+            executable="/bin/bash",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.stdout.split()[-1] == "2", done
 
 
 def test_a_cost_too_large_to_store_is_a_warning_not_an_internal_error(relay_env: dict[str, str]) -> None:
     # $9M per 1M tokens, billed at 1,000,000 units per USD: far past what the ledger's integers hold
-    write_config(relay_env, '[profiles.mock]\nbilling = { currency = "IDR", per_usd = 1000000 }\n'
-                            '[prices."gpt-4.1-mini"]\ninput = 9000000\noutput = 9000000\n')
+    write_config(
+        relay_env,
+        '[profiles.mock]\nbilling = { currency = "IDR", per_usd = 1000000 }\n'
+        '[prices."gpt-4.1-mini"]\ninput = 9000000\noutput = 9000000\n',
+    )
     ran = run_relay("stream", "-p", "mock", "[[mock: words=2000]] hi", env=relay_env)
     assert ran.code == 0, ran.err
     assert "usage not recorded" in ran.err and "too large to store" in ran.err

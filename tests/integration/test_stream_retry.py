@@ -65,7 +65,8 @@ def test_text_mode_never_prints_an_answer_twice(relay_env: dict[str, str]) -> No
     assert retried == [("ok", 1)] * sum(r.code == 0 for r in ran)
     assert sorted(row["outcome"] for row in rows if row["outcome"] != "ok") == sorted(
         "error" if r.code == 6 or "reported an error" in r.err or "malformed" in r.err else "truncated"
-        for r in ran if r.code
+        for r in ran
+        if r.code
     )
 
 
@@ -73,8 +74,11 @@ def test_json_falls_back_when_the_first_profile_keeps_truncating(
     relay_env: dict[str, str], mock_server: object
 ) -> None:
     url = mock_server.url  # type: ignore[attr-defined]
-    write_config(relay_env, f'[profiles.flaky]\nbase_url = "{url}/v1"\nretries = 1\ndefault_model = "gpt-4.1-mini"\n'
-                            f'api_key = "unused"\nfallback = ["mock"]\n{QUICK}')
+    write_config(
+        relay_env,
+        f'[profiles.flaky]\nbase_url = "{url}/v1"\nretries = 1\ndefault_model = "gpt-4.1-mini"\n'
+        f'api_key = "unused"\nfallback = ["mock"]\n{QUICK}',
+    )
     prompt, answer = _case("stop_after=3 fail_times=2")  # the retry breaks off too; the fallback's answer does not
     r = run_relay("stream", "-p", "flaky", "--json", prompt, env=relay_env)
     assert r.code == 0, r.err
@@ -83,4 +87,6 @@ def test_json_falls_back_when_the_first_profile_keeps_truncating(
     assert "retrying in" in r.err and "falling back to 'mock'" in r.err
     rows = ledger_rows(relay_env)  # each profile tried gets its row
     assert [(row["profile"], row["outcome"], row["retries"]) for row in rows] == [
-        ("flaky", "truncated", 1), ("mock", "ok", 0)]
+        ("flaky", "truncated", 1),
+        ("mock", "ok", 0),
+    ]

@@ -33,8 +33,11 @@ def _split_line_ends(req: Request, out: Writer) -> None:
 
 def test_crlf_and_the_next_lf_in_separate_writes(relay_env: dict[str, str]) -> None:
     with serve(_split_line_ends) as url:
-        write_config(relay_env, f'[profiles.split]\nbase_url = "{url}/v1"\napi_key = "sk-split-1"\n'
-                                'default_model = "split-model"\nretries = 0\n')
+        write_config(
+            relay_env,
+            f'[profiles.split]\nbase_url = "{url}/v1"\napi_key = "sk-split-1"\n'
+            'default_model = "split-model"\nretries = 0\n',
+        )
         ran = run_relay("stream", "-p", "split", "hi", env=relay_env)
     assert ran.code == 0, ran.err
     assert ran.out == "Hello, world\n"

@@ -149,10 +149,12 @@ def test_a_version_2_database_gains_the_one_hour_cache_write_column(tmp_path: Pa
             conn.execute(statement)
         conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000Z')", (number, name))
     conn.execute("PRAGMA user_version = 2")
-    conn.execute("INSERT INTO requests (id, ts, command, profile, host, protocol, model_requested,"
-                 " cache_write_tokens, currency, per_usd, outcome)"
-                 " VALUES ('old', '2026-01-01T00:00:00.000Z', 'stream', 'p', 'h', 'anthropic', 'm', 300, 'USD',"
-                 " '1', 'ok')")
+    conn.execute(
+        "INSERT INTO requests (id, ts, command, profile, host, protocol, model_requested,"
+        " cache_write_tokens, currency, per_usd, outcome)"
+        " VALUES ('old', '2026-01-01T00:00:00.000Z', 'stream', 'p', 'h', 'anthropic', 'm', 300, 'USD',"
+        " '1', 'ok')"
+    )
     conn.close()
     with Ledger.open(path) as ledger:
         (row,) = ledger.recent(1)

@@ -12,11 +12,18 @@ import pytest
 from relaycli.mock.options import MockOptions
 from relaycli.mock.server import MockServer
 
-BODY: dict[str, Any] = {"model": "claude-haiku-4-5", "max_tokens": 1024,
-                        "messages": [{"role": "user", "content": "hello there"}]}
+BODY: dict[str, Any] = {
+    "model": "claude-haiku-4-5",
+    "max_tokens": 1024,
+    "messages": [{"role": "user", "content": "hello there"}],
+}
 ASK = {"X-Mock": "cache_write_5m=300 cache_write_1h=2000", "anthropic-version": "2023-06-01"}
-SPLIT = {"input_tokens": 2, "cache_creation_input_tokens": 2300, "cache_read_input_tokens": 0,
-         "cache_creation": {"ephemeral_5m_input_tokens": 300, "ephemeral_1h_input_tokens": 2000}}
+SPLIT = {
+    "input_tokens": 2,
+    "cache_creation_input_tokens": 2300,
+    "cache_read_input_tokens": 0,
+    "cache_creation": {"ephemeral_5m_input_tokens": 300, "ephemeral_1h_input_tokens": 2000},
+}
 
 
 @pytest.fixture(scope="module")

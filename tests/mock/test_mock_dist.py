@@ -22,8 +22,13 @@ CHAT = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}], "st
 
 @pytest.mark.parametrize(
     ("spec", "low", "high"),
-    [("fixed:0.05", 0.05, 0.05), ("uniform:0.02:0.08", 0.02, 0.08), ("normal:0.05:0.01", 0.0, 1.0),
-     ("lognormal:0.04:0.5", 0.0, 10.0), ("exp:0.01", 0.0, 10.0)],
+    [
+        ("fixed:0.05", 0.05, 0.05),
+        ("uniform:0.02:0.08", 0.02, 0.08),
+        ("normal:0.05:0.01", 0.0, 1.0),
+        ("lognormal:0.04:0.5", 0.0, 10.0),
+        ("exp:0.01", 0.0, 10.0),
+    ],
 )
 def test_distributions_sample_in_range_and_are_seeded(spec: str, low: float, high: float) -> None:
     d = dist.parse(spec)
@@ -50,8 +55,9 @@ def test_schedule_offsets() -> None:
     rng = random.Random(0)
     fixed = dist.schedule(3, ttft=0.1, delay=0.01, ttft_dist=None, delay_dist=None, rng=rng)
     assert fixed == pytest.approx((0.1, 0.11, 0.12, 0.13))
-    drawn = dist.schedule(4, ttft=0.1, delay=0.01, ttft_dist=dist.parse("uniform:0.2:0.3"),
-                          delay_dist=dist.parse("fixed:0.005"), rng=rng)
+    drawn = dist.schedule(
+        4, ttft=0.1, delay=0.01, ttft_dist=dist.parse("uniform:0.2:0.3"), delay_dist=dist.parse("fixed:0.005"), rng=rng
+    )
     assert 0.2 <= drawn[0] <= 0.3 and drawn[1:] == pytest.approx([drawn[0] + 0.005 * k for k in range(1, 5)])
 
 
@@ -60,8 +66,10 @@ def ttfts(server: MockServer, n: int, mock: str = "") -> list[tuple[float, float
     with httpx.Client(base_url=server.url) as client:
         for _ in range(n):
             client.post("/v1/chat/completions", json=CHAT, headers=headers).read()
-    return [(r.planned_ttft_ms or 0.0, (r.t_first_token_ns - r.t_received_ns) / 1e6)  # type: ignore[operator]
-            for r in server.wait_for_log(n)]
+    return [
+        (r.planned_ttft_ms or 0.0, (r.t_first_token_ns - r.t_received_ns) / 1e6)  # type: ignore[operator]
+        for r in server.wait_for_log(n)
+    ]
 
 
 def test_the_server_draws_ttfts_and_logs_them() -> None:
@@ -83,8 +91,10 @@ def test_token_delay_distribution_paces_tokens(mock_server: MockServer) -> None:
 
 
 def test_pause_freezes_the_whole_server_once() -> None:
-    with MockServer(options=MockOptions(words=2, pause_after=1, pause=0.3)) as server, \
-            httpx.Client(base_url=server.url) as client:
+    with (
+        MockServer(options=MockOptions(words=2, pause_after=1, pause=0.3)) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
         took = []
         for _ in range(3):
             start = time.perf_counter()
@@ -95,8 +105,11 @@ def test_pause_freezes_the_whole_server_once() -> None:
 
 def test_module_runs_the_server_in_its_own_process(tmp_path: Path) -> None:
     log = tmp_path / "log.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "relaycli.mock", "--set", "words=2", "--log", str(log)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relaycli.mock", "--set", "words=2", "--log", str(log)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -107,6 +120,7 @@ def test_module_runs_the_server_in_its_own_process(tmp_path: Path) -> None:
         assert proc.wait(timeout=10) == 0
     (record,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert record["tokens"] == 2 and record["t_end_ns"] >= record["t_first_token_ns"] >= record["t_received_ns"]
-    bad = subprocess.run([sys.executable, "-m", "relaycli.mock", "--set", "ttft_dist=nope"], capture_output=True,
-                         text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "relaycli.mock", "--set", "ttft_dist=nope"], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "unknown distribution" in bad.stderr

@@ -43,7 +43,7 @@ def assert_whole(lines: Sequence[str], rows: Sequence[Mapping[str, str]], *, kee
     the columns in ``keep`` are shown. Returns the names of the columns shown."""
     start, shown = header_names(lines, keep[0])
     assert set(keep) <= set(shown), (keep, shown)
-    body = [line for line in lines[start + 1:] if line.strip(" ─")][:len(rows)]
+    body = [line for line in lines[start + 1 :] if line.strip(" ─")][: len(rows)]
     assert len(body) == len(rows), lines
     for line, cells in zip(body, rows, strict=True):
         at = 0

@@ -29,12 +29,28 @@ def streams(out: io.StringIO) -> tuple[Streams, io.StringIO]:
 def log_rows() -> list[LedgerRow]:
     common = {"host": "relay.example.com", "protocol": "openai", "latency_ms": 1834.2, "ttft_ms": 412.0}
     return [
-        LedgerRow(ts="2026-11-30T14:02:11.123Z", command="stream", profile="holysheep", model_requested="gpt-4.1-mini",
-                  prompt_tokens=1234, completion_tokens=5678, cost_billed=Decimal("0.0000644"), currency="CNY",
-                  **common),
-        LedgerRow(ts="2026-11-30T14:05:59.000Z", command="chat", profile="mock-anthropic",
-                  model_requested="sonnet", model_answered="claude-sonnet-4-20250514", outcome="error",
-                  error_class="rate_limited", retries=2, **common),
+        LedgerRow(
+            ts="2026-11-30T14:02:11.123Z",
+            command="stream",
+            profile="holysheep",
+            model_requested="gpt-4.1-mini",
+            prompt_tokens=1234,
+            completion_tokens=5678,
+            cost_billed=Decimal("0.0000644"),
+            currency="CNY",
+            **common,
+        ),
+        LedgerRow(
+            ts="2026-11-30T14:05:59.000Z",
+            command="chat",
+            profile="mock-anthropic",
+            model_requested="sonnet",
+            model_answered="claude-sonnet-4-20250514",
+            outcome="error",
+            error_class="rate_limited",
+            retries=2,
+            **common,
+        ),
     ]
 
 
@@ -48,12 +64,33 @@ def test_log(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     run_log(log_rows(), io_streams, json_out=False)
     lines = screen_lines(out.getvalue())
     assert_fits(lines, width)
-    shown = assert_whole(lines, [
-        {"time (UTC)": "11-30 14:02:11", "command": "stream", "profile": "holysheep", "model": "gpt-4.1-mini",
-         "in": "1,234", "out": "5,678", "cost": "¥0.000064", "TTFT": "412", "ms": "1,834", "retry": "0"},
-        {"time (UTC)": "11-30 14:05:59", "command": "chat", "profile": "mock-anthropic",
-         "model": "claude-sonnet-4-20250514", "in": "?", "out": "?", "retry": "2"}],
-        keep=["time (UTC)", "profile", "model"])
+    shown = assert_whole(
+        lines,
+        [
+            {
+                "time (UTC)": "11-30 14:02:11",
+                "command": "stream",
+                "profile": "holysheep",
+                "model": "gpt-4.1-mini",
+                "in": "1,234",
+                "out": "5,678",
+                "cost": "¥0.000064",
+                "TTFT": "412",
+                "ms": "1,834",
+                "retry": "0",
+            },
+            {
+                "time (UTC)": "11-30 14:05:59",
+                "command": "chat",
+                "profile": "mock-anthropic",
+                "model": "claude-sonnet-4-20250514",
+                "in": "?",
+                "out": "?",
+                "retry": "2",
+            },
+        ],
+        keep=["time (UTC)", "profile", "model"],
+    )
     assert len(shown) < 11 and f"{11 - len(shown)} column" in err.getvalue()
     assert f"left out to fit {width} columns" in err.getvalue()
     assert ("command" in shown and "error (rate_li…" in lines[2]) == (width >= 120)
@@ -64,12 +101,22 @@ def ping_reports() -> list[object]:
 
     timings = {"dns": 1.234, "connect": 12.5, "tls": 31.25, "ttfb": 180.5, "total": 226.0}
     ok = Attempt(timings=timings, status=200, auth="ok", models=312)
-    refused = Attempt(timings=timings, status=401, auth="rejected", error=AuthError(
-        "HTTP 401: api.anthropic.com (profile 'direct') rejected the API key; key from env ANTHROPIC_API_KEY: "
-        "invalid x-api-key", status=401))
-    return [Report(Profile("holysheep", "https://relay.example.com/v1"), "env HOLYSHEEP_API_KEY", [ok]),
-            Report(Profile("direct", "https://api.anthropic.com", protocol="anthropic"), "env ANTHROPIC_API_KEY",
-                   [refused])]
+    refused = Attempt(
+        timings=timings,
+        status=401,
+        auth="rejected",
+        error=AuthError(
+            "HTTP 401: api.anthropic.com (profile 'direct') rejected the API key; key from env ANTHROPIC_API_KEY: "
+            "invalid x-api-key",
+            status=401,
+        ),
+    )
+    return [
+        Report(Profile("holysheep", "https://relay.example.com/v1"), "env HOLYSHEEP_API_KEY", [ok]),
+        Report(
+            Profile("direct", "https://api.anthropic.com", protocol="anthropic"), "env ANTHROPIC_API_KEY", [refused]
+        ),
+    ]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -82,11 +129,28 @@ def test_ping(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = screen_lines(out.getvalue())
     assert_fits(lines, width)
     numbers = {"dns ms": "1.23", "connect ms": "12.5", "tls ms": "31.2", "ttfb ms": "180.5", "total ms": "226.0"}
-    assert_whole(lines, [
-        {"profile": "holysheep", "host": "relay.example.com", "status": "200", "auth": "ok", "models": "312",
-         **numbers},
-        {"profile": "direct", "host": "api.anthropic.com", "status": "401", "auth": "rejected", **numbers,
-         "error": "HTTP 401"}], keep=["profile", "host", "auth", "error"])
+    assert_whole(
+        lines,
+        [
+            {
+                "profile": "holysheep",
+                "host": "relay.example.com",
+                "status": "200",
+                "auth": "ok",
+                "models": "312",
+                **numbers,
+            },
+            {
+                "profile": "direct",
+                "host": "api.anthropic.com",
+                "status": "401",
+                "auth": "rejected",
+                **numbers,
+                "error": "HTTP 401",
+            },
+        ],
+        keep=["profile", "host", "auth", "error"],
+    )
     assert f"left out to fit {width} columns" in out.getvalue()
 
 
@@ -106,20 +170,36 @@ def test_models(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from relaycli.usage.prices import PriceTable
 
     use_width(monkeypatch, width)
-    profile = Profile("holysheep", "https://relay.example.com/v1",
-                      aliases={"sonnet": "claude-sonnet-4-20250514", "sonnet-4": "claude-sonnet-4-20250514"})
-    offered = [ModelInfo("claude-sonnet-4-20250514"), ModelInfo("gpt-4.1-mini"),
-               ModelInfo("meta-llama/llama-3.3-70b-instruct-turbo")]
+    profile = Profile(
+        "holysheep",
+        "https://relay.example.com/v1",
+        aliases={"sonnet": "claude-sonnet-4-20250514", "sonnet-4": "claude-sonnet-4-20250514"},
+    )
+    offered = [
+        ModelInfo("claude-sonnet-4-20250514"),
+        ModelInfo("gpt-4.1-mini"),
+        ModelInfo("meta-llama/llama-3.3-70b-instruct-turbo"),
+    ]
     out = Terminal()
     io_streams, err = streams(out)
     run_models(offered, profile, PriceTable.load(), io_streams, search=None, json_out=False)
     lines = screen_lines(out.getvalue())
     assert_fits(lines, width)
-    shown = assert_whole(lines, [
-        {"model": "claude-sonnet-4-20250514", "aliases": "sonnet, sonnet-4", "input/1M": "$3", "output/1M": "$15",
-         "context": "200,000"},
-        {"model": "gpt-4.1-mini", "input/1M": "$0.4", "output/1M": "$1.6"},
-        {"model": "meta-llama/llama-3.3-70b-instruct-turbo"}], keep=["model"])
+    shown = assert_whole(
+        lines,
+        [
+            {
+                "model": "claude-sonnet-4-20250514",
+                "aliases": "sonnet, sonnet-4",
+                "input/1M": "$3",
+                "output/1M": "$15",
+                "context": "200,000",
+            },
+            {"model": "gpt-4.1-mini", "input/1M": "$0.4", "output/1M": "$1.6"},
+            {"model": "meta-llama/llama-3.3-70b-instruct-turbo"},
+        ],
+        keep=["model"],
+    )
     assert (len(shown) == 6) == (width >= 120) and ("left out" in err.getvalue()) == (width < 120)
 
 
@@ -129,17 +209,35 @@ def test_chat_list(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from relaycli.ledger.conversations import ConversationInfo, ConversationSummary
 
     use_width(monkeypatch, width)
-    info = ConversationInfo(id=1042, created="2026-11-30T14:00:00Z", updated="2026-11-30T14:22:10Z",
-                            title="Why does my HTTP/2 connection to the relay stall after exactly one minute",
-                            profile="holysheep", model="claude-sonnet-4-20250514", system=None)
+    info = ConversationInfo(
+        id=1042,
+        created="2026-11-30T14:00:00Z",
+        updated="2026-11-30T14:22:10Z",
+        title="Why does my HTTP/2 connection to the relay stall after exactly one minute",
+        profile="holysheep",
+        model="claude-sonnet-4-20250514",
+        system=None,
+    )
     summary = ConversationSummary(info=info, turns=12, billed={"CNY": Decimal("0.0123456")}, unpriced=0)
     out = Terminal()
     io_streams, _ = streams(out)
     render_conversations([summary], io_streams, json_out=False)
     lines = screen_lines(out.getvalue())
     assert_fits(lines, width)
-    assert_whole(lines, [{"id": "1042", "title": "Why does", "model": "claude-sonnet-4-20250514", "turns": "12",
-                          "cost": "¥0.0123", "last used (UTC)": "2026-11-30 14:22"}], keep=["id", "title", "model"])
+    assert_whole(
+        lines,
+        [
+            {
+                "id": "1042",
+                "title": "Why does",
+                "model": "claude-sonnet-4-20250514",
+                "turns": "12",
+                "cost": "¥0.0123",
+                "last used (UTC)": "2026-11-30 14:22",
+            }
+        ],
+        keep=["id", "title", "model"],
+    )
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -159,9 +257,14 @@ def test_cost(width: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert run_cost(ctx, CostOptions(by="month,profile"), now=when) == 0
     lines = screen_lines(out.getvalue())
     assert_fits(lines, width)
-    assert_whole(lines, [{"month": "2026-11", "profile": "relay", "input": "1,234,567", "output": "7,654,321"},
-                         {"month": "2026-11", "profile": "direct", "input": "2,000,000", "output": "300,000"}],
-                 keep=["month", "profile", "input", "output", "billed"])
+    assert_whole(
+        lines,
+        [
+            {"month": "2026-11", "profile": "relay", "input": "1,234,567", "output": "7,654,321"},
+            {"month": "2026-11", "profile": "direct", "input": "2,000,000", "output": "300,000"},
+        ],
+        keep=["month", "profile", "input", "output", "billed"],
+    )
     assert ("left out" in err.getvalue()) == (width < 120)
 
 
@@ -172,6 +275,12 @@ def test_models_title_counts_in_the_singular(monkeypatch: pytest.MonkeyPatch) ->
     use_width(monkeypatch, 120)
     out = Terminal()
     io_streams, _ = streams(out)
-    run_models([ModelInfo("gpt-4.1-mini")], Profile("p", "https://relay.example.com/v1"), PriceTable.load(),
-               io_streams, search=None, json_out=False)
+    run_models(
+        [ModelInfo("gpt-4.1-mini")],
+        Profile("p", "https://relay.example.com/v1"),
+        PriceTable.load(),
+        io_streams,
+        search=None,
+        json_out=False,
+    )
     assert screen_lines(out.getvalue())[0] == "1 model on p (relay.example.com)"

@@ -24,13 +24,22 @@ def test_models_json_prices_are_decimal_strings() -> None:
 
     prices = PriceTable.load({"tiny-model": {"input": 0.0000644, "output": 8, "cached_input": 0.5}})
     out = io.StringIO()
-    run_models([ModelInfo("tiny-model"), ModelInfo("gpt-4.1-mini"), ModelInfo("nobody-knows")],
-               Profile("p", "https://relay.example.com/v1"), prices, Streams(io.StringIO(), out, io.StringIO()),
-               search=None, json_out=True)
+    run_models(
+        [ModelInfo("tiny-model"), ModelInfo("gpt-4.1-mini"), ModelInfo("nobody-knows")],
+        Profile("p", "https://relay.example.com/v1"),
+        prices,
+        Streams(io.StringIO(), out, io.StringIO()),
+        search=None,
+        json_out=True,
+    )
     assert "e-" not in out.getvalue()
     models = {m["id"]: m for m in json.loads(out.getvalue())["models"]}
-    assert models["tiny-model"]["price"] | {"source": None} == {"input": "0.0000644", "output": "8",
-                                                                 "cached_input": "0.5", "source": None}
+    assert models["tiny-model"]["price"] | {"source": None} == {
+        "input": "0.0000644",
+        "output": "8",
+        "cached_input": "0.5",
+        "source": None,
+    }
     assert models["gpt-4.1-mini"]["price"]["input"] == "0.4" and models["nobody-knows"]["price"] is None
 
 
@@ -38,8 +47,15 @@ def test_chat_list_json_costs_are_decimal_strings() -> None:
     from relaycli.chat.listing import render_conversations
     from relaycli.ledger.conversations import ConversationInfo, ConversationSummary
 
-    info = ConversationInfo(id=7, created="2026-11-30T14:00:00Z", updated="2026-11-30T14:22:10Z", title="hi",
-                            profile="mock", model="gpt-4.1-mini", system=None)
+    info = ConversationInfo(
+        id=7,
+        created="2026-11-30T14:00:00Z",
+        updated="2026-11-30T14:22:10Z",
+        title="hi",
+        profile="mock",
+        model="gpt-4.1-mini",
+        system=None,
+    )
     summaries = [ConversationSummary(info=info, turns=1, billed={"USD": Decimal("0.0000644")}, unpriced=0)]
     out = io.StringIO()
     render_conversations(summaries, Streams(io.StringIO(), out, io.StringIO()), json_out=True)

@@ -22,8 +22,9 @@ def test_log_at_80_columns_in_a_terminal(relay_env: dict[str, str]) -> None:
 
     env = {k: v for k, v in os.environ.items() if k not in RELAY_VARS}
     env.update(relay_env, TERM="xterm-256color", COLUMNS="80", PYTHONUNBUFFERED="1")
-    child = pexpect.spawn(sys.executable, ["-m", "relaycli", "log"], env=env, encoding="utf-8", timeout=20,
-                          dimensions=(24, 80))
+    child = pexpect.spawn(
+        sys.executable, ["-m", "relaycli", "log"], env=env, encoding="utf-8", timeout=20, dimensions=(24, 80)
+    )
     child.expect(pexpect.EOF)
     lines = screen_lines(child.before.replace("\r", ""))
     assert_fits(lines, 80)

@@ -28,7 +28,9 @@ def keyed() -> Iterator[MockServer]:
 @pytest.fixture
 def env(relay_env: dict[str, str], keyed: MockServer) -> dict[str, str]:
     mock = relay_env["RELAY_MOCK_URL"]
-    write_config(relay_env, f"""
+    write_config(
+        relay_env,
+        f"""
 [profiles.good]
 base_url = "{mock}/v1"
 default_model = "gpt-4.1"
@@ -51,7 +53,8 @@ base_url = "http://127.0.0.1:1/v1"
 
 [profiles.nowhere]
 base_url = "http://nonexistent.invalid/v1"
-""")
+""",
+    )
     return {**relay_env, "PING_TEST_KEY": "sk-wrong"}
 
 
@@ -71,14 +74,37 @@ def test_a_healthy_profile(env: dict[str, str]) -> None:
     results = json.loads(ran.out)["results"]
     assert [r["profile"] for r in results] == ["good", "claude"]
     for r in results:
-        assert set(r) >= {"profile", "ok", "status", "auth", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms",
-                          "models", "error"}
-        assert (r["ok"], r["status"], r["auth"], r["models"], r["error"], r["tls_ms"]) == (True, 200, "ok", 8, None,
-                                                                                           None)
+        assert set(r) >= {
+            "profile",
+            "ok",
+            "status",
+            "auth",
+            "dns_ms",
+            "connect_ms",
+            "tls_ms",
+            "ttfb_ms",
+            "total_ms",
+            "models",
+            "error",
+        }
+        assert (r["ok"], r["status"], r["auth"], r["models"], r["error"], r["tls_ms"]) == (
+            True,
+            200,
+            "ok",
+            8,
+            None,
+            None,
+        )
         assert r["dns_ms"] >= 0 and r["connect_ms"] > 0 and 0 < r["ttfb_ms"] < r["total_ms"]
     table = ping(env, "-p", "good")
-    assert table.code == 0 and table.out.splitlines()[0].split("\t")[:6] == \
-        ["profile", "host", "status", "auth", "key", "models"]
+    assert table.code == 0 and table.out.splitlines()[0].split("\t")[:6] == [
+        "profile",
+        "host",
+        "status",
+        "auth",
+        "key",
+        "models",
+    ]
     assert table.out.splitlines()[1].split("\t")[2:6] == ["200", "ok", "none", "8"]
 
 
@@ -115,8 +141,14 @@ def test_the_first_failure_sets_the_exit_code(env: dict[str, str]) -> None:
     assert ping(env, "-p", "good", "-p", "closed", "-p", "wrongkey").code == 7
     assert ping(env, "-p", "wrongkey", "-p", "closed").code == 4
     everything = ping(env, "--json")  # no -p: every profile in the config file
-    assert [r["profile"] for r in json.loads(everything.out)["results"]] == \
-        ["good", "claude", "wrongkey", "nokey", "closed", "nowhere"]
+    assert [r["profile"] for r in json.loads(everything.out)["results"]] == [
+        "good",
+        "claude",
+        "wrongkey",
+        "nokey",
+        "closed",
+        "nowhere",
+    ]
     assert everything.code == 4 and len(everything.err.strip().splitlines()) == 4
 
 
@@ -128,8 +160,9 @@ def test_count_repeats_like_ping(env: dict[str, str]) -> None:
     assert "3 sent, 3 ok, 0 failed" in ran.out
     assert any(line.strip().startswith("total min/avg/max/stddev = ") for line in lines)
     doc = json.loads(ping(env, "-p", "good", "-c", "2", "-i", "0", "--json").out)["results"][0]
-    assert doc["count"] == 2 and len(doc["runs"]) == 2 and set(doc["stats"]["total_ms"]) == {"min", "avg", "max",
-                                                                                             "stddev"}
+    assert (
+        doc["count"] == 2 and len(doc["runs"]) == 2 and set(doc["stats"]["total_ms"]) == {"min", "avg", "max", "stddev"}
+    )
 
 
 def test_chat_times_a_one_token_completion(env: dict[str, str], isolated: Path) -> None:
@@ -146,11 +179,14 @@ def test_a_silent_server_is_a_timeout(env: dict[str, str]) -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()  # the kernel completes the handshake; nobody ever answers
-        write_config(env, f"""
+        write_config(
+            env,
+            f"""
 [profiles.silent]
 base_url = "http://127.0.0.1:{silent.getsockname()[1]}/v1"
 timeout = {{ connect = 1, read = 0.3, total = 2 }}
-""")
+""",
+        )
         ran = ping(env, "-p", "silent")
     assert ran.code == 6
     one_line_error(ran, "no answer from 127.0.0.1:", "within 0.3 s")

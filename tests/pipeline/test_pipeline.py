@@ -72,8 +72,14 @@ def test_a_cache_hit_is_replayed_through_the_sink_before_the_budget_and_without_
     relay_env: dict[str, str], mock_server: object
 ) -> None:
     ctx = context(relay_env)
-    hit = Result(text="from the cache", model="gpt-4.1-mini", finish_reason="stop", usage=Usage(5, 3),
-                 request_id="req-1", timing=Timing())
+    hit = Result(
+        text="from the cache",
+        model="gpt-4.1-mini",
+        finish_reason="stop",
+        usage=Usage(5, 3),
+        request_id="req-1",
+        timing=Timing(),
+    )
     cache = FakeCache(hit)
     ctx.pipeline.cache = cache
     spent = replace(ctx.profile("mock"), budget=Decimal(0), budget_action="block")  # a miss would be refused
@@ -127,14 +133,21 @@ class RecordingGuard:
 def test_the_guard_wraps_every_attempt_and_a_refusal_moves_on_to_the_fallback(relay_env: dict[str, str]) -> None:
     from tests.integration.support import write_config
 
-    write_config(relay_env, '[profiles.first]\nbase_url = "http://127.0.0.1:9/v1"\nfallback = ["mock"]\n'
-                            'default_model = "gpt-4.1-mini"\n')
+    write_config(
+        relay_env,
+        '[profiles.first]\nbase_url = "http://127.0.0.1:9/v1"\nfallback = ["mock"]\ndefault_model = "gpt-4.1-mini"\n',
+    )
     ctx = context(relay_env)
     guard = RecordingGuard(refuse={"first"})
     ctx.pipeline.guard = guard
     notes: list[str] = []
-    answer = ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("first"), command="stream",
-                              notes=Notes(note=notes.append, warn=notes.append))
+    answer = ctx.pipeline.run(
+        ask(),
+        Collect(),
+        profile=ctx.profile("first"),
+        command="stream",
+        notes=Notes(note=notes.append, warn=notes.append),
+    )
     ctx.close()
     assert answer.profile.name == "mock"
     assert guard.calls == [("enter", "first"), ("enter", "mock"), ("exit", "mock")]

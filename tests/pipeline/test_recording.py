@@ -195,14 +195,31 @@ def test_rows_from_build_row_round_trip_through_the_ledger(prices: PriceTable, t
 
 
 def test_one_hour_cache_writes_are_stored_and_priced_apart(tmp_path: Path) -> None:
-    raw = {"input_tokens": 100, "cache_creation_input_tokens": 3_000, "cache_read_input_tokens": 0,
-           "cache_creation": {"ephemeral_5m_input_tokens": 1_000, "ephemeral_1h_input_tokens": 2_000},
-           "output_tokens": 10}
-    usage = Usage(prompt_tokens=3_100, completion_tokens=10, cached_tokens=0, cache_write_tokens=3_000,
-                  cache_write_1h_tokens=2_000, raw=raw)
-    row = build_row(command="stream", profile=PROFILE, model_requested="claude-haiku-4-5",
-                    result=_result(model="claude-haiku-4-5", usage=usage), outcome="ok", error=None,
-                    prices=PriceTable.load(), now=lambda: NOW)
+    raw = {
+        "input_tokens": 100,
+        "cache_creation_input_tokens": 3_000,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 1_000, "ephemeral_1h_input_tokens": 2_000},
+        "output_tokens": 10,
+    }
+    usage = Usage(
+        prompt_tokens=3_100,
+        completion_tokens=10,
+        cached_tokens=0,
+        cache_write_tokens=3_000,
+        cache_write_1h_tokens=2_000,
+        raw=raw,
+    )
+    row = build_row(
+        command="stream",
+        profile=PROFILE,
+        model_requested="claude-haiku-4-5",
+        result=_result(model="claude-haiku-4-5", usage=usage),
+        outcome="ok",
+        error=None,
+        prices=PriceTable.load(),
+        now=lambda: NOW,
+    )
     # claude-haiku-4-5: $1 in, $1.25 per 5-minute write, 2 x $1 per 1-hour write, $5 out (per 1M)
     assert row.cost_usd == (100 * 1 + 1_000 * Decimal("1.25") + 2_000 * 2 + 10 * 5) / Decimal(10**6)
     assert (row.cache_write_tokens, row.cache_write_1h_tokens) == (3_000, 2_000)

@@ -18,14 +18,20 @@ def test_one_hour_writes_cost_twice_the_input_price() -> None:
     assert price is not None and price.cache_write_1h is None
     # input 100, reads 5,000, writes 3,000 of which 2,000 for an hour, output 300:
     # 100 x 3 + 5,000 x 0.3 + 1,000 x 3.75 + 2,000 x 6 + 300 x 15 = 300 + 1,500 + 3,750 + 12,000 + 4,500
-    usage = Usage(prompt_tokens=8_100, completion_tokens=300, cached_tokens=5_000, cache_write_tokens=3_000,
-                  cache_write_1h_tokens=2_000)
+    usage = Usage(
+        prompt_tokens=8_100,
+        completion_tokens=300,
+        cached_tokens=5_000,
+        cache_write_tokens=3_000,
+        cache_write_1h_tokens=2_000,
+    )
     assert cost_usd(usage, price) == Decimal("0.02205")
 
 
 def test_an_explicit_one_hour_price_wins() -> None:
-    price = Price(model="m", input=Decimal(1), output=Decimal(2), cache_write=Decimal("1.25"),
-                  cache_write_1h=Decimal("1.5"))
+    price = Price(
+        model="m", input=Decimal(1), output=Decimal(2), cache_write=Decimal("1.25"), cache_write_1h=Decimal("1.5")
+    )
     usage = Usage(prompt_tokens=1_000, completion_tokens=0, cache_write_tokens=1_000, cache_write_1h_tokens=400)
     assert cost_usd(usage, price) == Decimal("0.00135")  # 600 x 1.25 + 400 x 1.5
 

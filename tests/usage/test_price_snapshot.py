@@ -104,9 +104,7 @@ def test_a_damaged_snapshot_is_a_clear_error(tmp_path: Path) -> None:
 def test_snapshot_is_exactly_what_the_refresh_script_writes(doc: dict[str, Any], tmp_path: Path) -> None:
     genai_prices = pytest.importorskip("genai_prices")
     if genai_prices.__version__ != doc["source_version"]:
-        pytest.skip(
-            f"genai-prices {genai_prices.__version__} installed, snapshot from {doc['source_version']}"
-        )
+        pytest.skip(f"genai-prices {genai_prices.__version__} installed, snapshot from {doc['source_version']}")
     out = tmp_path / "prices.json"
     done = subprocess.run(
         [

@@ -63,9 +63,7 @@ def test_costs_are_exact_decimals() -> None:
     assert sum([one] * 1000, Decimal(0)) == Decimal("0.000075")  # type: ignore[list-item]
     big = cost_usd(Usage(prompt_tokens=123_456_789, completion_tokens=98_765_432, cached_tokens=3), price)
     assert big == (
-        Decimal(123_456_786) * Decimal("0.075")
-        + 3 * Decimal("0.01875")
-        + Decimal(98_765_432) * Decimal("0.3")
+        Decimal(123_456_786) * Decimal("0.075") + 3 * Decimal("0.01875") + Decimal(98_765_432) * Decimal("0.3")
     ) / Decimal(1_000_000)
 
 
@@ -112,9 +110,7 @@ def test_price_dict_round_trip() -> None:
         ("claude-3-5-haiku-latest", "anthropic", {"prompt": 50_000, "cached": 0, "write": 40_000, "out": 77}),
     ],
 )
-def test_agrees_with_genai_prices(
-    table: PriceTable, model: str, provider: str, usage: dict[str, int]
-) -> None:
+def test_agrees_with_genai_prices(table: PriceTable, model: str, provider: str, usage: dict[str, int]) -> None:
     genai_prices = pytest.importorskip("genai_prices")  # a development dependency only
     ours = cost_usd(
         Usage(

@@ -19,9 +19,7 @@ API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 
 
-def build_request(
-    req: ChatRequest, *, include_usage: bool = True, token_field: str | None = None
-) -> dict[str, Any]:
+def build_request(req: ChatRequest, *, include_usage: bool = True, token_field: str | None = None) -> dict[str, Any]:
     """The JSON body. ``include_usage`` is accepted for symmetry: the messages API always reports usage."""
     systems = [req.system] if req.system else []
     messages: list[dict[str, str]] = []

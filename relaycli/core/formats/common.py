@@ -105,9 +105,7 @@ def load_json_object(data: str, *, what: str, peer: Peer = UNNAMED) -> dict[str,
     try:
         obj = json.loads(data)
     except ValueError as exc:
-        raise EndpointError(
-            f"malformed {what} from {peer.name} (not JSON): {peer.said(data) or '(empty)'!r}"
-        ) from exc
+        raise EndpointError(f"malformed {what} from {peer.name} (not JSON): {peer.said(data) or '(empty)'!r}") from exc
     if not isinstance(obj, dict):
         raise EndpointError(f"malformed {what} from {peer.name} (not a JSON object): {peer.said(data)!r}")
     return obj

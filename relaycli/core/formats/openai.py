@@ -197,9 +197,7 @@ def parse_models(body: Any, peer: Peer = UNNAMED) -> list[ModelInfo]:
         )
         extra = {k: v for k, v in item.items() if k not in ("id", "owned_by")}
         models.append(
-            ModelInfo(
-                id=item["id"], owned_by=as_str(item.get("owned_by")), context_window=window, extra=extra
-            )
+            ModelInfo(id=item["id"], owned_by=as_str(item.get("owned_by")), context_window=window, extra=extra)
         )
     return models
 
