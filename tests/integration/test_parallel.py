@@ -1,6 +1,6 @@
 """Parallel `relay` processes share one ledger: no lost row, no "database is locked".
 
-The default suite runs 8 processes at once with 6 requests each (48 rows written while the others write);
+The default suite runs 8 processes at once with 3 requests each (24 rows written while the others write);
 the 400-request version is ``-m slow`` (``benchmarks/run_slow.sh``).
 """
 
@@ -18,7 +18,7 @@ from .support import ledger_rows
 WORKERS = 8
 
 
-@pytest.mark.parametrize("per_worker", [6, pytest.param(50, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("per_worker", [3, pytest.param(50, marks=pytest.mark.slow)])
 def test_8_processes_write_every_row(relay_env: dict[str, str], per_worker: int) -> None:
     env = {**os.environ, **relay_env}
     script = (
