@@ -159,7 +159,10 @@ def costs(rows: Sequence[tuple[LedgerRow, Record]]) -> Costs:
 
 
 def _free_failure(row: LedgerRow) -> bool:
-    return row.outcome == "error" and row.prompt_tokens is None and row.completion_tokens is None
+    """A request the endpoint refused (an error before any content, no usage): it cost nothing."""
+    return (
+        row.outcome == "error" and row.prompt_tokens is None and row.completion_tokens is None and row.ttft_ms is None
+    )
 
 
 def empty_warnings(labels: Sequence[str], records: Sequence[Record]) -> list[str]:

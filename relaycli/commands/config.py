@@ -116,9 +116,11 @@ def set_(
     from relaycli.config import edit as config_edit
     from relaycli.context import AppContext
 
+    from relaycli.config.show import shown_edit
+
     ctx = AppContext()
     line = config_edit.set_value(ctx.paths.config, key, value)
-    ctx.note(f"{ctx.paths.config}: {line}")
+    ctx.note(f"{ctx.paths.config}: {shown_edit(key, line)}")
 
 
 @app.command("unset")

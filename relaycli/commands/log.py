@@ -5,8 +5,12 @@ from __future__ import annotations
 import typer
 
 
+def _at_most_all(count: int) -> int:
+    return min(count, 10**9)  # a huge count means every row (SQLite's LIMIT is a 64-bit integer)
+
+
 def log(
-    count: int = typer.Option(20, "-n", "--count", min=1, max=10**9, clamp=True, help="How many rows, newest last."),
+    count: int = typer.Option(20, "-n", "--count", min=1, callback=_at_most_all, help="How many rows, newest last."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Show the latest requests from the usage ledger.

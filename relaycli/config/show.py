@@ -27,6 +27,19 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: mask(value) if _SECRET_HEADER.search(name) else value for name, value in headers.items()}
 
 
+def shown_edit(dotted: str, line: str) -> str:
+    """What ``config set`` says it wrote: the line, unless it may hold a credential (an ``api_key``, a whole
+    ``headers`` table, or a header whose name says key, token, secret or auth), which is named, not shown."""
+    from relaycli.config.toml_names import key_path
+
+    parts = key_path(dotted) or (dotted,)
+    in_headers = "headers" in parts
+    header_secret = in_headers and (parts[-1] == "headers" or bool(_SECRET_HEADER.search(parts[-1])))
+    if parts[-1] == "api_key" or header_secret:
+        return f"set {dotted} (the value is not shown: it may be a credential; `relay config show` masks it)"
+    return line
+
+
 def key_status(profile: Profile, env: Mapping[str, str], *, run_commands: bool = True) -> str:
     if not profile.needs_key:
         return "none needed"

@@ -67,6 +67,8 @@ def line_json(line: Line, *, keys: Sequence[str] = ()) -> dict[str, Any]:
             out[name] = getattr(line, name.replace("_tokens", ""))
         elif name in ("prompt_tokens", "completion_tokens"):
             out[name] = tokens(line, name.removesuffix("_tokens"))[0]
+        elif name in ("cached_tokens", "cache_write_tokens") and tokens(line, "prompt")[0] is None:
+            out[name] = None  # part of an input no request reported: unknown too, never 0
         else:
             value = getattr(line, name)
             out[name] = money(value) if name in _MONEY else value
@@ -230,7 +232,7 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
                 _count(line.requests),
                 _count(line.errors),
                 _tokens(line, "prompt", _count),
-                _count(line.cached_tokens),
+                "?" if tokens(line, "prompt")[0] is None else _count(line.cached_tokens),
                 _tokens(line, "completion", _count),
                 format_money(line.cost_usd, "USD"),
                 billed,

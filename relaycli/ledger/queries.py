@@ -42,7 +42,9 @@ _UNIT = 10**PICO
 MODEL = "COALESCE(model_answered, model_requested)"
 # A request without a cost is unpriced because its model had no price ('1') or its usage is unknown ('2'),
 # except a failed request that reported no usage at all: the endpoint refused it, and that bills nothing.
-_FREE_FAILURE = "(outcome = 'error' AND prompt_tokens IS NULL AND completion_tokens IS NULL)"
+# A request the endpoint refused: an error, no usage reported, and nothing of an answer arrived (a stream that
+# failed after content did cost tokens, just an unknown number of them).
+_FREE_FAILURE = "(outcome = 'error' AND prompt_tokens IS NULL AND completion_tokens IS NULL AND ttft_ms IS NULL)"
 _KIND = "CASE WHEN prompt_tokens IS NULL OR completion_tokens IS NULL THEN '2' ELSE '1' END"
 _COUNTS = (
     "COUNT(*), SUM(outcome != 'ok'), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens),"

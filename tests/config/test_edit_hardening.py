@@ -223,3 +223,19 @@ def test_cli_set_on_a_read_only_file_system(relay_env: dict[str, str], tmp_path:
     ran = run_relay("config", "set", "profiles.a.retries", "4", env={**relay_env, "PYTHONPATH": str(hook)})
     assert ran.code == 3, ran.err
     assert str(path) in ran.err and "read-only" in ran.err and "internal error" not in ran.err
+
+
+def test_config_set_never_prints_a_credential(isolated: Path) -> None:
+    from tests.conftest import run_relay
+
+    run_relay("config", "init")
+    for key, value in [
+        ("profiles.relay.api_key", "sk-live-TOPSECRET999"),
+        ("profiles.relay.headers", '{ Authorization = "Bearer sk-HDRSECRET1" }'),
+        ("profiles.relay.headers.X-Api-Key", "sk-HDRSECRET2"),
+    ]:
+        ran = run_relay("config", "set", key, value)
+        assert ran.code == 0, ran.err
+        assert "SECRET" not in ran.out + ran.err and "value is not shown" in ran.err, ran.err
+    ran = run_relay("config", "set", "profiles.relay.retries", "3")
+    assert "retries = 3" in ran.err  # ordinary settings are still shown

@@ -160,8 +160,9 @@ def _figures(rs: list[Req]) -> dict[str, Any]:
         "completion_tokens": _tokens(rs, "completion"),
         "prompt_tokens_unknown": len(_unknown(rs, "prompt")),
         "completion_tokens_unknown": len(_unknown(rs, "completion")),
-        "cached_tokens": sum(r.cached for r in rs),
-        "cache_write_tokens": sum(r.written for r in rs),
+        # cache reads are part of the input: unknown when the input is
+        "cached_tokens": None if _tokens(rs, "prompt") is None else sum(r.cached for r in rs),
+        "cache_write_tokens": None if _tokens(rs, "prompt") is None else sum(r.written for r in rs),
         "cost_usd": cost,
         "billed": billed if len(currencies) == 1 else None,
         "direct_billed": direct if len(currencies) == 1 else None,

@@ -70,3 +70,20 @@ def test_the_table_shows_unknown_and_partial_sums(home: Home, compact: bool, mon
     assert lines["relay"][in_] == ("1.2k+" if compact else "1,200+") and lines["relay"][out_].endswith("+")
     assert lines["card"][in_] == ("1.0k" if compact else "1,000")
     assert [cell for cell in lines["total"] if cell.endswith("+")], lines["total"]  # the overall total
+
+
+def test_a_stream_that_failed_after_content_is_unknown_not_free(relay_env: dict[str, str]) -> None:
+    """Tokens were spent (the answer had begun), but none was reported: unknown, never a free error."""
+    import json
+
+    from tests.conftest import run_relay
+
+    for prompt in ("[[mock: error_after=5 no_usage]] hi", "[[mock: malformed_after=5 no_usage]] hi"):
+        assert run_relay("stream", "-p", "mock", prompt, env=relay_env).code == 5
+    assert run_relay("stream", "-p", "mock", "[[mock: fail=400]] no", env=relay_env).code == 1  # refused: free
+    doc = json.loads(run_relay("cost", "--json", env=relay_env).out)
+    total = doc["totals"]
+    assert total["requests"] == 3 and total["errors"] == 3
+    assert total["prompt_tokens"] is None and total["prompt_tokens_unknown"] == 2
+    assert total["cached_tokens"] is None and total["cache_write_tokens"] is None  # unknown with the input
+    assert total["unpriced_requests"] == 2

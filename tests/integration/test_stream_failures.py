@@ -111,6 +111,7 @@ def test_bad_numbers_are_usage_errors(relay_env: dict[str, str]) -> None:
     assert ledger_rows(relay_env) == []
     ran = run_relay("log", "-n", "100000000000000000000", env=relay_env)
     assert ran.code == 0, ran.err
+    assert run_relay("log", "-n", "0", env=relay_env).code == 2  # refused, not quietly made 1
 
 
 def test_a_usage_error_keeps_its_exit_code_when_stderr_is_a_closed_pipe(relay_env: dict[str, str]) -> None:
