@@ -114,9 +114,8 @@ def set_(
 ) -> None:
     """Change one setting in the config file, keeping its comments; the result is checked first."""
     from relaycli.config import edit as config_edit
-    from relaycli.context import AppContext
-
     from relaycli.config.show import shown_edit
+    from relaycli.context import AppContext
 
     ctx = AppContext()
     line = config_edit.set_value(ctx.paths.config, key, value)
