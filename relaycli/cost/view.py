@@ -246,12 +246,14 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
         rows.append(cells)
     if compact:
         _shrink(columns, rows, [columns.index(headers[k]) for k in ("model", "profile") if k in keys])
-    drop = [] if compact else [c for c in _DROP_FIRST if c in columns]
+    drop = [c for c in (_COMPACT_DROP_FIRST if compact else _DROP_FIRST) if c in columns]
     return Cells(columns, rows, numbers, sections, bold, drop)
 
 
-# The figures a narrow terminal loses first (--json and --csv keep them all); --compact drops nothing.
+# The figures a narrow terminal loses first (--json and --csv keep them all); --compact fits 80 columns and
+# loses its own least important figures only on a terminal narrower than that.
 _DROP_FIRST = ("cached", "errors", "direct", "unpriced", "cost (USD)", "saved", "requests")
+_COMPACT_DROP_FIRST = ("reqs", "USD", "saved")
 
 
 COMPACT_WIDTH = 80

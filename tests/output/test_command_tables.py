@@ -284,3 +284,20 @@ def test_models_title_counts_in_the_singular(monkeypatch: pytest.MonkeyPatch) ->
         json_out=False,
     )
     assert screen_lines(out.getvalue())[0] == "1 model on p (relay.example.com)"
+
+
+def test_compact_cost_fits_a_60_column_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from relaycli.commands.cost import run as run_cost
+    from relaycli.context import AppContext
+    from relaycli.cost.run import CostOptions
+    from tests.cost.support import Home
+
+    home = Home(tmp_path / "home")
+    when = datetime(2026, 11, 3, 12, tzinfo=UTC)
+    home.record(when, "relay", "alpha-1", 1_234_567_890, 7_654_321_000, cached=120_000)
+    home.record(when, "direct", "beta-2", 2_000_000_000, 300_000_000)
+    use_width(monkeypatch, 60)
+    out, err = Terminal(), io.StringIO()
+    ctx = AppContext(env={**home.env, "TZ": "UTC"}, stdout=out, stderr=err)
+    assert run_cost(ctx, CostOptions(by="month,profile,model", compact=True), now=when) == 0
+    assert_fits(screen_lines(out.getvalue()), 60)
