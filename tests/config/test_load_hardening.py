@@ -138,3 +138,10 @@ def test_cli_strips_an_env_key_once(relay_env: dict[str, str]) -> None:
     ran = run_relay("stream", "-p", "mock", "hi", env={**relay_env, "MOCK_KEY": "sk-env-123456\r"})
     assert ran.code == 0, ran.err
     assert ran.err.count("whitespace") == 1 and "sk-env" not in ran.err
+
+
+def test_a_profile_without_base_url_says_so(isolated: Path) -> None:
+    from tests.conftest import run_relay
+
+    ran = run_relay("config", "set", "profiles.relay.retries", "3")  # no config file yet
+    assert ran.code == 3 and "has no base_url" in ran.err, ran.err
