@@ -68,6 +68,8 @@ class Ran:
 def run_relay(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60) -> Ran:
     """Run the real CLI in a subprocess, as a user's shell would."""
     full_env = {k: v for k, v in os.environ.items() if k not in RELAY_VARS}
+    if "RELAY_HOME" in os.environ:  # the test's own home (the autouse fixture): never the user's files
+        full_env["RELAY_HOME"] = os.environ["RELAY_HOME"]
     full_env.update(env or {})
     full_env.setdefault("PYTHONUNBUFFERED", "1")
     done = subprocess.run(
