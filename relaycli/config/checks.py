@@ -159,8 +159,11 @@ class Checker:
             raise self.fail(section, unknown[0], f"unknown setting; known: {', '.join(sorted(PROFILE_KEYS))}")
         base_url = self.string(section, table, "base_url")
         if not base_url:
-            raise self.fail(section, "base_url" if "base_url" in table else None,
-                            'has no base_url: every profile needs one (base_url = "https://...")')
+            raise self.fail(
+                section,
+                "base_url" if "base_url" in table else None,
+                'has no base_url: every profile needs one (base_url = "https://...")',
+            )
         if not re.match(r"^https?://[^/\s]+", base_url) or _CONTROL.search(base_url):
             raise self.fail(section, "base_url", "needs an http:// or https:// URL")
         problem = _url_problem(base_url.strip())
