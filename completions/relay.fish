@@ -89,7 +89,7 @@ complete -c relay -n '__fish_seen_subcommand_from bench' -l rate -r -d 'Open loo
 complete -c relay -n '__fish_seen_subcommand_from bench' -l seed -r -d 'Seed of the target order, arrivals and bootstrap.'
 complete -c relay -n '__fish_seen_subcommand_from bench' -l warmup -r -d 'Warm-up requests per target (not measured); 0: none.'
 complete -c relay -n '__fish_seen_subcommand_from bench' -l max-tokens -r -d 'Cap on output tokens per request.'
-complete -c relay -n '__fish_seen_subcommand_from bench' -l duration -r -d 'Stop sending after SECONDS.'
+complete -c relay -n '__fish_seen_subcommand_from bench' -l duration -r -d 'Stop sending after SECONDS (at most a week).'
 complete -c relay -n '__fish_seen_subcommand_from bench' -l baseline -r -d 'Target the others are compared to [first].'
 complete -c relay -n '__fish_seen_subcommand_from bench' -l json -d 'Print one JSON document.'
 complete -c relay -n '__fish_seen_subcommand_from bench' -l csv -d 'Print CSV (per-target statistics).'

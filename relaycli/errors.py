@@ -14,6 +14,7 @@
     │   └── EndpointError           exit 5   5xx after retries; broken, malformed or HTML response
     │       ├── StreamError         exit 5   an error event inside a 200 stream
     │       └── TruncatedResponse   exit 5   the stream stopped before its end marker
+    ├── OutputFailed                exit 1   stdout could not be written (a full disk)
     ├── RelayTimeout                exit 6   connect/read/total/content-idle limit reached
     └── NetworkError                exit 7   DNS, refused or reset connection, TLS
 
@@ -128,6 +129,10 @@ class StreamError(EndpointError):
 
 class TruncatedResponse(EndpointError):
     pass
+
+
+class OutputFailed(RelayError):
+    """relay's own output could not be written (a full disk under stdout); exit 1."""
 
 
 class RelayTimeout(RelayError):

@@ -24,7 +24,9 @@ def bench(
     seed: int = typer.Option(0, "--seed", help="Seed of the target order, arrivals and bootstrap."),
     warmup: int = typer.Option(1, "--warmup", min=0, help="Warm-up requests per target (not measured); 0: none."),
     max_tokens: int = typer.Option(64, "--max-tokens", min=1, help="Cap on output tokens per request."),
-    duration: float | None = typer.Option(None, "--duration", min=0.001, help="Stop sending after SECONDS."),
+    duration: float | None = typer.Option(
+        None, "--duration", min=0.001, max=7 * 86400, help="Stop sending after SECONDS (at most a week)."
+    ),
     baseline: str | None = typer.Option(None, "--baseline", help="Target the others are compared to [first]."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
     csv_out: bool = typer.Option(False, "--csv", help="Print CSV (per-target statistics)."),

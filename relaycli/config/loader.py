@@ -89,6 +89,9 @@ def load(path: Path, env: Mapping[str, str] | None = None) -> Settings:
             f"cannot read config file {path}: it is a directory",
             hint="remove or rename it, or point RELAY_CONFIG at a file",
         )
+    from relaycli.config.writing import check_config_file
+
+    check_config_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

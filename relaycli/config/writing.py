@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,26 @@ def target_of(path: Path) -> Path:
     return path.resolve() if path.is_symlink() else path
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a few kilobytes; anything near this is not one
+
+
+def check_config_file(path: Path) -> None:
+    """A config file is a regular file of sane size (not ``/dev/zero``, a FIFO or a huge log)."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {reason(exc)}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(
+            f"cannot use {path} as the config file: it is not a regular file", hint="point RELAY_CONFIG at a TOML file"
+        )
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"cannot use {path} as the config file: {info.st_size:,} bytes is far too large for one",
+            hint="point RELAY_CONFIG at the TOML config file",
+        )
+
+
 def read_config(path: Path) -> str:
     """The file's text ("" when it does not exist yet), as a ConfigError when it cannot be read."""
     if path.is_dir():
@@ -36,6 +57,7 @@ def read_config(path: Path) -> str:
         )
     if not path.exists():  # also a dangling link: the edit creates its target
         return ""
+    check_config_file(path)
     try:
         return path.read_text(encoding="utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from relaycli.config.profile import Profile
-from relaycli.paths import private_dir
+from relaycli.paths import private_dir, tighten
 
 TTL_S = 7 * 24 * 3600
 _META = frozenset({"base_url", "learned"})
@@ -40,6 +40,9 @@ class QuirkStore:
         self.profiles = profiles
         self.clock = clock
         self.data: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            private_dir(path.parent)  # relay's own directory and file: tightened when found looser
+            tighten(path)
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError):

@@ -6,9 +6,9 @@ import os
 from typing import TextIO
 
 from relaycli.datatypes import Delta
-from relaycli.errors import OutputClosed
+from relaycli.errors import OutputClosed, OutputFailed
 
-__all__ = ["Diagnostics", "TextSink", "silence"]
+__all__ = ["Diagnostics", "TextSink", "output_failed", "silence"]
 
 
 class TextSink:
@@ -28,6 +28,8 @@ class TextSink:
         except BrokenPipeError:
             silence(self.out)
             raise OutputClosed() from None
+        except OSError as exc:
+            raise output_failed(self.out, exc) from exc
         self.wrote, self.last = True, delta.text
 
     def finish(self) -> None:
@@ -38,6 +40,15 @@ class TextSink:
                 self.out.flush()
             except BrokenPipeError:
                 silence(self.out)
+            except OSError as exc:
+                raise output_failed(self.out, exc) from exc
+
+
+def output_failed(out: TextIO, exc: OSError) -> OutputFailed:
+    """The error for stdout that cannot be written (a full disk); ``out`` is silenced so that the
+    interpreter's last flush does not fail again."""
+    silence(out)
+    return OutputFailed(f"cannot write to stdout: {exc.strerror or exc}")
 
 
 def silence(out: TextIO) -> None:
@@ -63,7 +74,7 @@ class Diagnostics:
         if not self._closed:
             try:
                 self._stream.write(text)
-            except BrokenPipeError:
+            except OSError:  # a closed pipe, a full disk: messages lost, never the exit code
                 self._gone()
         return len(text)
 
@@ -71,7 +82,7 @@ class Diagnostics:
         if not self._closed:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
+            except OSError:
                 self._gone()
 
     def _gone(self) -> None:

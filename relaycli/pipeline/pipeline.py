@@ -175,7 +175,7 @@ class Pipeline:
                 finally:
                     stream.close()
                     result = stream.result()
-                    row = self.recorder.record(
+                    row, written = self.recorder.record(
                         command=command,
                         profile=profile,
                         model_requested=model_asked,
@@ -185,7 +185,7 @@ class Pipeline:
                         tag=tag,
                         warn=notes.warn,
                     )
-                    if row is not None and profile.budget is not None:
+                    if written and profile.budget is not None:
                         self._announce_budget(profile, row, notes)
         except BaseException as exc:
             failure = exc

@@ -80,6 +80,11 @@ def build_row(
     )
 
 
+def _sentence(message: str) -> str:
+    """A message continued after a colon starts in lower case ("usage not recorded: cannot open ...")."""
+    return message[:1].lower() + message[1:] if message[:2].istitle() else message
+
+
 def _error_class(error: BaseException | None) -> str | None:
     if error is None:
         return None
@@ -134,8 +139,9 @@ class Recorder:
         error: BaseException | None,
         tag: str | None,
         warn: Callable[[str], None],
-    ) -> LedgerRow | None:
-        """Build and write one row; the row, or None when it could not be written (``warn`` says why)."""
+    ) -> tuple[LedgerRow, bool]:
+        """Build and write one row: the row (its costs hold whether or not it was written) and whether it was
+        written (``warn`` says why not)."""
         row = build_row(
             command=command,
             profile=profile,
@@ -151,9 +157,9 @@ class Recorder:
             with self._lock:
                 self._open().record(row)
         except RelayError as exc:
-            warn(f"usage not recorded: {exc.message}")
-            return None
+            warn(f"usage not recorded: {_sentence(exc.message)}")
+            return row, False
         except OSError as exc:
             warn(f"usage not recorded: {exc}")
-            return None
-        return row
+            return row, False
+        return row, True

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from relaycli.config.profile import Profile
 from relaycli.datatypes import Delta, Message
-from relaycli.errors import OutputClosed, RelayError, UsageError
+from relaycli.errors import OutputClosed, OutputFailed, RelayError, UsageError
 from relaycli.output.money import decimal_string
 from relaycli.output.sinks import TextSink
 from relaycli.output.streams import Streams
@@ -61,7 +62,7 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
     try:
         if options.json_out:
             answer = pipeline.run(ask, keep, profile=profile, command="stream", shown=lambda: False)
-            streams.stdout.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
+            _write_document(streams, to_json(answer))
         else:
             answer = pipeline.run(ask, sink, profile=profile, command="stream", shown=lambda: sink.wrote)
             sink.finish()
@@ -111,13 +112,22 @@ def _write_failure(streams: Streams, exc: RelayError | KeyboardInterrupt, profil
         doc["error"] = {"class": exc.kind, "message": exc.message, "exit_code": int(exc.exit_code)}
     else:
         doc["error"] = {"class": "Interrupted", "message": "interrupted", "exit_code": interrupt_exit_code(exc)}
+    with contextlib.suppress(OutputClosed, OutputFailed):  # the failure itself is what gets reported
+        _write_document(streams, doc)
+
+
+def _write_document(streams: Streams, doc: dict[str, object]) -> None:
+    """The one JSON document on stdout (a reader that left ends quietly; a full disk is an error)."""
+    from relaycli.output.sinks import output_failed, silence
+
     try:
         streams.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
         streams.stdout.flush()
     except BrokenPipeError:
-        from relaycli.output.sinks import silence
-
         silence(streams.stdout)
+        raise OutputClosed() from None
+    except OSError as exc:
+        raise output_failed(streams.stdout, exc) from exc
 
 
 def to_json(answer: Answer) -> dict[str, object]:
