@@ -284,7 +284,7 @@ def test_token_delay_is_paced_without_drift(client: httpx.Client, server: MockSe
     span = (rec.t_last_token_ns - rec.t_first_token_ns) / 1e9
     # token k at t0 + ttft + k * delay: 10 gaps of 20 ms; a late token does not push the later ones (no drift),
     # so only one stall of a busy machine can add to the span
-    assert 0.195 <= span < 0.3
+    assert 0.15 <= span < 0.3  # a first token sent late shortens it: the later ones keep their schedule
     assert 0.25 <= (rec.t_last_token_ns - rec.t_received_ns) / 1e9 < 0.35
 
 
