@@ -9,4 +9,4 @@
 # Usage: benchmarks/run_slow.sh [pytest args]   (PYTHON=... to pick the interpreter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec "${PYTHON:-python}" -m pytest -p no:cacheprovider -m slow "$@" tests
+exec "${PYTHON:-python}" -m pytest -p no:cacheprovider -n 0 -m slow "$@" tests  # one worker: timing checks alone
