@@ -108,7 +108,9 @@ def transport_error(
             if profile.name in MOCK_PROFILES and _loopback(url.host):
                 return NetworkError(
                     f"connection refused by {where}: the built-in local relay is not running",
-                    hint="start it with `relay mock-server` in another terminal (RELAY_MOCK_URL moves it)",
+                    hint="start it with `relay mock-server"
+                    + ("" if url.port in (None, 8765) else f" --port {url.port}")
+                    + "` in another terminal (RELAY_MOCK_URL moves it)",
                 ), "connect"
             return NetworkError(f"connection refused by {where}: is the server running?"), "connect"
         if any(isinstance(e, ssl.SSLError) for e in chain) or any(h in text for h in _TLS_HINTS):

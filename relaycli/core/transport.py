@@ -239,10 +239,11 @@ class Transport:
         """Model ids close to ``model`` but not ``model`` itself, best effort (the 404 itself is the error
         to report)."""
         try:
-            ids = [m.id for m in self.list_models(retry=False) if m.id.casefold() != model.casefold()]
+            ids = [m.id for m in self.list_models(retry=False) if m.id != model]
         except Exception:
             return []
-        return difflib.get_close_matches(model, ids, n=3, cutoff=0.5)
+        folded = {name.casefold(): name for name in ids}  # GPT-4.1 finds gpt-4.1
+        return [folded[name] for name in difflib.get_close_matches(model.casefold(), list(folded), n=3, cutoff=0.5)]
 
     def _get_json(self, params: dict[str, str], *, retry: bool) -> Any:
         t_start = self.now()

@@ -90,7 +90,7 @@ def test_the_local_relay_not_running_says_how_to_start_it() -> None:
         )
         error = _complete(prof, {})
         assert error.exit_code == 7 and "local relay is not running" in error.message
-        assert error.hint is not None and "relay mock-server" in error.hint
+        assert error.hint is not None and f"relay mock-server --port {port}" in error.hint  # the port it needs
     other = _complete(profile(base_url=f"http://127.0.0.1:{port}/v1", retries=0), {})
     assert "is the server running?" in other.message and "mock-server" not in (other.hint or "")
 
@@ -111,6 +111,9 @@ def test_a_404_never_suggests_the_model_that_was_asked_for() -> None:
     with pytest.raises(APIError) as info:
         h.client.complete(ChatRequest(model="smollm2", messages=(Message("user", "hi"),)))
     assert "Did you mean: smollm2-360m?" in info.value.message
+    with pytest.raises(APIError) as info:  # another case of the same name is a close match worth naming
+        h.client.complete(ChatRequest(model="GPT-4.1", messages=(Message("user", "hi"),)))
+    assert "Did you mean: gpt-4.1" in info.value.message
 
 
 def test_a_shortened_detail_ends_at_a_word_with_its_brackets_closed() -> None:
