@@ -121,7 +121,12 @@ def _summary(t: dict[str, Any]) -> str:
     tokens = f"{t['output_tokens']}{' (estimated)' if t['output_tokens_estimated'] else ''}"
     throughput = "-" if t["throughput_tokens_per_s"] is None else f"{t['throughput_tokens_per_s']:.1f} tok/s"
     per_1k = t["cost_per_1k_output_usd"]
-    cost = _money(t["cost_usd"]) + " per request" + ("" if per_1k is None else f", {_money(per_1k)} per 1k output")
+    if t["cost_usd"] is None and not t.get("unpriced_requests"):
+        total = t.get("cost_usd_total")
+        spent = f", {_money(total)} spent in all" if total and float(total) else ""
+        cost = f"- per request (no successful request{spent})"
+    else:
+        cost = _money(t["cost_usd"]) + " per request" + ("" if per_1k is None else f", {_money(per_1k)} per 1k output")
     if t.get("unpriced_requests") and t["cost_usd"] is not None:
         cost += f" ({t['unpriced_requests']} unpriced)"
     line = (

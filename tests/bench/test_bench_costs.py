@@ -104,3 +104,10 @@ def test_money_is_exact_and_the_csv_has_no_float_noise(relay_env: dict[str, str]
     csv = run_relay("bench", "-p", "mock", "-n", "3", "--warmup", "0", "--csv", env=relay_env).out
     numbers = [cell for line in csv.splitlines()[1:] for cell in line.split(",")[4:12]]
     assert numbers and all(len(cell.partition(".")[2]) <= 4 for cell in numbers), csv
+
+
+def test_a_target_with_no_successful_request_says_so_instead_of_unpriced(relay_env: dict[str, str]) -> None:
+    ran = run_relay(
+        "bench", "-p", "mock", "-n", "2", "--warmup", "0", "--prompt", "[[mock: fail=400]] no", env=relay_env
+    )
+    assert "(no successful request" in ran.out and "unpriced per request" not in ran.out, ran.out
