@@ -170,7 +170,7 @@ def run(argv: list[str] | None = None) -> None:
         report(exc)
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt as exc:
-        sys.exit(interrupt_exit_code(exc) if not _RECEIVED else 128 + _RECEIVED[0])
+        sys.exit(interrupt_exit_code(exc))
     except BrokenPipeError:  # `relay models | head -1`: the reader left; end quietly
         _reader_left()
     except Exception as exc:  # a bug: say so in one line unless --debug

@@ -23,7 +23,8 @@ from relaycli.bench.results import (
     target_metrics,
     utc_now,
 )
-from relaycli.bench.runner import Job, Load, Progress, Runner, SelfCheck
+from relaycli.bench.runner import Progress, Runner, SelfCheck
+from relaycli.bench.schedule import Job, Load
 from relaycli.bench.setup import Prompt, Target, open_wires, read_prompts, request_bytes, resolve_targets
 from relaycli.errors import ExitCode, RelayError
 from relaycli.measure.engine import Engine, TimedRequest

@@ -34,7 +34,8 @@ def ping(
 
     from relaycli.bench.limits import finite
     from relaycli.context import AppContext
-    from relaycli.ping.run import attempt_line, ping_all, render, to_json
+    from relaycli.ping.report import attempt_line, render, to_json
+    from relaycli.ping.run import ping_all
 
     finite("--interval", interval)
     ctx = AppContext()

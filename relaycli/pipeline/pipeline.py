@@ -89,6 +89,7 @@ class Pipeline:
         failure: RelayError | None = None  # the last real failure, reported if every fallback is skipped
         for index, candidate in enumerate(candidates):
             forward = _Forward(sink)
+            seen = shown or forward.shown
             try:
                 if index:
                     self._usable_fallback(candidate)
@@ -100,7 +101,7 @@ class Pipeline:
                     tag=tag,
                     notes=say,
                     wire=first_wire if index else None,
-                    shown=shown or forward.shown,
+                    shown=seen,
                 )
             except _Skipped as skipped:
                 say.note(f"fallback profile {candidate.name!r} skipped: {skipped.reason.message}")
@@ -109,8 +110,7 @@ class Pipeline:
                     raise failure from None
                 continue
             except RelayError as exc:
-                visible = shown() if shown is not None else forward.forwarded
-                if visible or index == len(candidates) - 1 or not worth_falling_back(exc):
+                if seen() or index == len(candidates) - 1 or not worth_falling_back(exc):
                     raise
                 failure = exc
                 say.note(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from relaycli.config.profile import Profile
-from relaycli.datatypes import Delta, Message
+from relaycli.datatypes import Delta, Message, Result, Timing, Usage
 from relaycli.errors import OutputClosed, OutputFailed, RelayError, UsageError
 from relaycli.output.money import decimal_string
 from relaycli.output.sinks import TextSink
@@ -82,31 +82,16 @@ def _write_failure(streams: Streams, exc: RelayError | KeyboardInterrupt, profil
     """``--json`` still prints one document when the request failed or was interrupted: the partial text,
     ``finish_reason`` null and an ``error`` object (the message also goes to stderr as usual)."""
     from relaycli.errors import interrupt_exit_code
-    from relaycli.pipeline import partial_answer
+    from relaycli.pipeline import Answer, partial_answer
 
-    partial = partial_answer(exc)
-    if partial is not None:
-        doc = to_json(partial)
-    else:
-        doc = {
-            "text": "",
-            "model": None,
-            "model_requested": model,
-            "profile": profile.name,
-            "usage": {
-                "prompt_tokens": None,
-                "completion_tokens": None,
-                "cached_tokens": None,
-                "cache_write_tokens": None,
-                "cache_write_1h_tokens": None,
-            },
-            "cost": {"usd": None, "billed": None, "currency": profile.billing.currency},
-            "latency_ms": None,
-            "ttft_ms": None,
-            "retries": 0,
-            "cached": False,
-            "request_id": None,
-        }
+    answer = partial_answer(exc) or Answer(  # nothing came back: every figure unknown
+        result=Result(text="", model=None, finish_reason=None, usage=Usage(), request_id=None, timing=Timing()),
+        profile=profile,
+        model_asked=model,
+        cost_usd=None,
+        billed=None,
+    )
+    doc = to_json(answer)
     doc["finish_reason"] = None
     if isinstance(exc, RelayError):
         doc["error"] = {"class": exc.kind, "message": exc.message, "exit_code": int(exc.exit_code)}

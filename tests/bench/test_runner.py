@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from relaycli.bench.runner import Job, Load, Progress, Runner, arrivals, measured_jobs
+from relaycli.bench.runner import Progress, Runner
+from relaycli.bench.schedule import Job, Load, arrivals, measured_jobs
 from relaycli.measure.engine import TimedRequest
 
 MS = 1_000_000

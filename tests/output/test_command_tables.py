@@ -121,7 +121,7 @@ def ping_reports() -> list[object]:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_ping(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    from relaycli.ping.run import render
+    from relaycli.ping.report import render
 
     use_width(monkeypatch, width)
     out = Terminal()
@@ -155,7 +155,7 @@ def test_ping(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_ping_error_is_shortened_on_one_line_not_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
-    from relaycli.ping.run import render
+    from relaycli.ping.report import render
 
     use_width(monkeypatch, 120)
     out = Terminal()
