@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 from relaycli.datatypes import Delta, Notes
 from relaycli.errors import RelayError
 from relaycli.output.sinks import TextSink
+from relaycli.output.streams import notes_to
 from relaycli.usage.money import format_money
 
 if TYPE_CHECKING:
@@ -32,14 +33,6 @@ def interjecting(stream: MarkdownStream) -> Notes:
         note=lambda text: stream.interject(f"relay: {text}"),
         warn=lambda text: stream.interject(f"relay: warning: {text}"),
     )
-
-
-def _lines_to(stderr: TextIO) -> Notes:
-    def line(text: str) -> None:
-        stderr.write(text + "\n")
-        stderr.flush()
-
-    return Notes(note=lambda text: line(f"relay: {text}"), warn=lambda text: line(f"relay: warning: {text}"))
 
 
 class View(Protocol):
@@ -112,7 +105,7 @@ class PlainView:
         return _PlainSink(self.stdout)
 
     def notes_during(self, sink: AnswerSink) -> Notes:
-        return _lines_to(self.stderr)
+        return notes_to(self.stderr)
 
     def footer(self, answer: Answer, *, asked_profile: str) -> None:
         self._err(f"[{footer_text(answer, asked_profile=asked_profile)}]")
@@ -169,7 +162,7 @@ class RichView:
 
         if isinstance(sink, MarkdownStream) and _isatty(self.stderr):
             return interjecting(sink)
-        return _lines_to(self.stderr)
+        return notes_to(self.stderr)
 
     def footer(self, answer: Answer, *, asked_profile: str) -> None:
         self._dim(footer_text(answer, asked_profile=asked_profile))

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from relaycli.datatypes import Notes
 
-__all__ = ["Streams", "isatty"]
+__all__ = ["Streams", "isatty", "notes_to"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +32,25 @@ class Streams:
         return isatty(self.stderr)
 
     def note(self, message: str) -> None:
-        self.stderr.write(f"relay: {message}\n")
-        self.stderr.flush()
+        _line(self.stderr, f"relay: {message}")
 
     def warn(self, message: str) -> None:
-        self.stderr.write(f"relay: warning: {message}\n")
-        self.stderr.flush()
+        _line(self.stderr, f"relay: warning: {message}")
 
     def notes(self) -> Notes:
         return Notes(note=self.note, warn=self.warn)
+
+
+def notes_to(stderr: TextIO) -> Notes:
+    """Notes and warnings as ``relay: ...`` lines on ``stderr``."""
+    return Notes(
+        note=lambda text: _line(stderr, f"relay: {text}"), warn=lambda text: _line(stderr, f"relay: warning: {text}")
+    )
+
+
+def _line(stream: TextIO, text: str) -> None:
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def isatty(stream: TextIO) -> bool:
