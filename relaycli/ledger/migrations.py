@@ -103,5 +103,17 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "ALTER TABLE requests ADD COLUMN cache_write_1h_tokens INTEGER",
         ),
     ),
+    (
+        "0004_cache_hits",
+        (
+            # A request answered from the disk response cache: nothing was sent, so its cost is 0, and
+            # saved_* hold what it would have cost at the price of the day (pico-units, as cost_*; NULL when
+            # unknown: an unpriced model or unknown usage). Only cached rows have a saving. Rows recorded
+            # before are not cached (0) and saved nothing (NULL).
+            "ALTER TABLE requests ADD COLUMN cached INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE requests ADD COLUMN saved_usd INTEGER",
+            "ALTER TABLE requests ADD COLUMN saved_billed INTEGER",
+        ),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -114,10 +114,13 @@ class LedgerRow:
     request_id: str | None = None
     finish_reason: str | None = None
     tag: str | None = None  # e.g. 'bench'; NULL for ordinary requests
+    cached: bool = False  # answered from the disk response cache: nothing sent, cost 0
+    saved_usd: Decimal | None = None  # a cached row's cost at list price had it been sent (None: unknown)
+    saved_billed: Decimal | None = None  # the same in the billing currency
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LedgerRow))
-_MONEY = frozenset({"cost_usd", "cost_billed"})
+_MONEY = frozenset({"cost_usd", "cost_billed", "saved_usd", "saved_billed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,13 +233,7 @@ class Ledger:
 
     def record_many(self, rows: list[LedgerRow]) -> None:
         """Append ``rows`` in one ``BEGIN IMMEDIATE`` transaction (all or none)."""
-        values = [
-            [
-                _to_pico(v) if name in _MONEY else str(v) if name == "per_usd" else v
-                for name, v in ((name, getattr(row, name)) for name in COLUMNS)
-            ]
-            for row in rows
-        ]
+        values = [[_to_db(name, getattr(row, name)) for name in COLUMNS] for row in rows]
         if not values:
             return
         try:
@@ -290,11 +287,23 @@ class Ledger:
             raise storage_error(self.path, exc, doing="read") from exc
 
 
+def _to_db(name: str, value: Any) -> Any:
+    """A :class:`LedgerRow` field as stored: money in pico-units, ``per_usd`` as text, ``cached`` as 0/1."""
+    if name in _MONEY:
+        return _to_pico(value)
+    if name == "per_usd":
+        return str(value)
+    if name == "cached":
+        return int(bool(value))
+    return value
+
+
 def _row_from_db(values: tuple[Any, ...]) -> LedgerRow:
     data = dict(zip(COLUMNS, values, strict=True))
     for name in _MONEY:
         data[name] = _from_pico(data[name])
     data["per_usd"] = Decimal(data["per_usd"])
+    data["cached"] = bool(data["cached"])
     return LedgerRow(**data)
 
 

@@ -62,6 +62,35 @@ def test_round_trip_keeps_every_field(ledger: Ledger) -> None:
     assert isinstance(back.cost_usd, Decimal) and isinstance(back.per_usd, Decimal)
 
 
+def test_a_cached_row_round_trips_with_its_saving(ledger: Ledger) -> None:
+    hit = _row(
+        id="hit",
+        prompt_tokens=1200,
+        completion_tokens=300,
+        cost_usd=Decimal(0),
+        cost_billed=Decimal(0),
+        currency="CNY",
+        per_usd=Decimal("7.3"),
+        cached=True,
+        saved_usd=Decimal("0.0048"),
+        saved_billed=Decimal("0.03504"),
+    )
+    unknown = _row(id="unknown-saving", cached=True, cost_usd=Decimal(0), cost_billed=Decimal(0))
+    ledger.record_many([hit, unknown, _row(id="sent")])
+    rows = {r.id: r for r in ledger.recent()}
+    assert rows["hit"] == hit and rows["unknown-saving"] == unknown
+    assert rows["hit"].cached is True and rows["sent"].cached is False
+    assert rows["sent"].saved_usd is None and rows["unknown-saving"].saved_billed is None
+    conn = sqlite3.connect(ledger.path)
+    stored = dict((r[0], r[1:]) for r in conn.execute("SELECT id, cached, saved_usd, saved_billed FROM requests"))
+    conn.close()
+    assert stored == {
+        "hit": (1, 4_800_000_000, 35_040_000_000),
+        "unknown-saving": (1, None, None),
+        "sent": (0, None, None),
+    }
+
+
 def test_unknown_usage_is_null_and_zero_stays_zero(ledger: Ledger) -> None:
     ledger.record(_row(id="unknown", outcome="error", error_class="NetworkError"))
     ledger.record(

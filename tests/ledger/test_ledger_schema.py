@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,9 @@ EXPECTED_COLUMNS = [
     ("finish_reason", "TEXT", 0, None),
     ("tag", "TEXT", 0, None),
     ("cache_write_1h_tokens", "INTEGER", 0, None),
+    ("cached", "INTEGER", 1, "0"),
+    ("saved_usd", "INTEGER", 0, None),
+    ("saved_billed", "INTEGER", 0, None),
 ]
 
 
@@ -82,8 +86,8 @@ def test_fresh_database_has_the_exact_schema(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "dir" / "ledger.db"
     Ledger.open(path).close()  # creates the parent directories too
     conn = _raw(path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (3,)
-    assert SCHEMA_VERSION == 3 == len(MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone() == (4,)
+    assert SCHEMA_VERSION == 4 == len(MIGRATIONS)
     columns = [(r[1], r[2], r[3], r[4]) for r in conn.execute("PRAGMA table_info(requests)")]
     assert columns == EXPECTED_COLUMNS
     columns = [(r[1], r[2], r[3], r[4]) for r in conn.execute("PRAGMA table_info(conversations)")]
@@ -100,7 +104,12 @@ def test_fresh_database_has_the_exact_schema(tmp_path: Path) -> None:
     assert any(name.startswith("sqlite_autoindex_requests") for name in indexes)  # UNIQUE(id)
     assert any(name.startswith("sqlite_autoindex_messages") for name in indexes)  # PRIMARY KEY
     applied = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-    assert applied == [(1, "0001_create_requests"), (2, "0002_conversations"), (3, "0003_cache_write_1h_tokens")]
+    assert applied == [
+        (1, "0001_create_requests"),
+        (2, "0002_conversations"),
+        (3, "0003_cache_write_1h_tokens"),
+        (4, "0004_cache_hits"),
+    ]
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
 
@@ -160,5 +169,41 @@ def test_a_version_2_database_gains_the_one_hour_cache_write_column(tmp_path: Pa
         (row,) = ledger.recent(1)
     assert (row.id, row.cache_write_tokens, row.cache_write_1h_tokens) == ("old", 300, None)
     conn = _raw(path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+    assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    conn.close()
+
+
+def _database_at(path: Path, version: int) -> None:
+    """A ledger as a relay that knew the first ``version`` migrations left it."""
+    conn = _raw(path)
+    for number, (name, statements) in enumerate(MIGRATIONS[:version], start=1):
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000Z')", (number, name))
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+
+
+def test_a_version_3_database_keeps_its_rows_as_not_cached(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    _database_at(path, 3)
+    conn = _raw(path)
+    conn.execute(
+        "INSERT INTO requests (id, ts, command, profile, host, protocol, model_requested, prompt_tokens,"
+        " completion_tokens, cost_usd, cost_billed, currency, per_usd, outcome)"
+        " VALUES ('old', '2026-01-01T00:00:00.000Z', 'stream', 'p', 'h', 'openai', 'm', 1000, 20,"
+        " 2500000000, 18250000000, 'CNY', '7.3', 'ok')"
+    )
+    conn.close()
+    with Ledger.open(path) as ledger:
+        (row,) = ledger.recent(1)
+    assert (row.id, row.prompt_tokens, row.completion_tokens) == ("old", 1000, 20)
+    assert (row.cost_usd, row.cost_billed) == (Decimal("0.0025"), Decimal("0.01825"))
+    assert row.cached is False and row.saved_usd is None and row.saved_billed is None
+    conn = _raw(path)
+    assert conn.execute("SELECT cached, saved_usd, saved_billed FROM requests").fetchall() == [(0, None, None)]
+    assert conn.execute("PRAGMA user_version").fetchone() == (4,)
+    assert conn.execute("SELECT version, name FROM schema_migrations WHERE version = 4").fetchall() == [
+        (4, "0004_cache_hits")
+    ]
     conn.close()
