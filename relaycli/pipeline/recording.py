@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from relaycli.config.profile import Profile
 from relaycli.datatypes import Result, Usage
@@ -17,6 +18,7 @@ from relaycli.usage.prices import PriceTable, billed, cost_usd
 __all__ = ["OUTCOMES", "Recorder", "build_row"]
 
 OUTCOMES = frozenset({"ok", "error", "interrupted", "truncated"})
+_FREE = Decimal(0)  # what a request answered from the response cache costs
 
 
 def build_row(
@@ -30,6 +32,7 @@ def build_row(
     prices: PriceTable,
     tag: str | None = None,
     now: Callable[[], datetime] | None = None,
+    cached: bool = False,
 ) -> LedgerRow:
     """The ledger row for one request.
 
@@ -37,6 +40,10 @@ def build_row(
     ``None`` when the model is unpriced or the usage unknown; the billed amount follows the profile's
     ``billing``. ``result`` may be partial (truncated or interrupted streams) or ``None`` (nothing came
     back).
+
+    ``cached``: the answer came from the disk response cache, ``result`` being the stored one (its usage as
+    the endpoint first reported it). Nothing was sent, so the cost is 0 (also for an unpriced model), and
+    what the request would have cost at the current price becomes its saving (``None`` when unknown).
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
@@ -44,6 +51,11 @@ def build_row(
     answered = result.model if result is not None else None
     price = (prices.lookup(answered) if answered else None) or prices.lookup(model_requested)
     usd = cost_usd(usage, price)
+    amount = billed(usd, profile.billing) if usd is not None else None
+    spent: tuple[Decimal | None, Decimal | None] = (usd, amount)
+    saved: tuple[Decimal | None, Decimal | None] = (None, None)
+    if cached:  # nothing was sent: it costs nothing, and what it would have cost is its saving
+        spent, saved = (_FREE, _FREE), spent
     api_error = error if isinstance(error, APIError) else None
     timing = result.timing if result is not None else None
     return LedgerRow(
@@ -62,8 +74,8 @@ def build_row(
         usage_raw=_json(usage.raw),
         price_source=price.source if price is not None else None,
         price_json=_json(price.as_dict()) if price is not None else None,
-        cost_usd=usd,
-        cost_billed=billed(usd, profile.billing) if usd is not None else None,
+        cost_usd=spent[0],
+        cost_billed=spent[1],
         currency=profile.billing.currency,
         per_usd=profile.billing.per_usd,
         latency_ms=timing.latency_ms if timing is not None else None,
@@ -77,6 +89,9 @@ def build_row(
         or (api_error.request_id if api_error is not None else None),
         finish_reason=result.finish_reason if result is not None else None,
         tag=tag,
+        cached=cached,
+        saved_usd=saved[0],
+        saved_billed=saved[1],
     )
 
 
@@ -139,9 +154,10 @@ class Recorder:
         error: BaseException | None,
         tag: str | None,
         warn: Callable[[str], None],
+        cached: bool = False,
     ) -> tuple[LedgerRow, bool]:
         """Build and write one row: the row (its costs hold whether or not it was written) and whether it was
-        written (``warn`` says why not)."""
+        written (``warn`` says why not). ``cached``: answered from the response cache (see :func:`build_row`)."""
         row = build_row(
             command=command,
             profile=profile,
@@ -152,6 +168,7 @@ class Recorder:
             prices=self.prices(),
             tag=tag,
             now=self._now,
+            cached=cached,
         )
         try:
             with self._lock:

@@ -12,8 +12,8 @@ import pytest
 from relaycli.config.profile import Billing, Profile
 from relaycli.datatypes import Result, Timing, Usage
 from relaycli.errors import NetworkError, RateLimited, TruncatedResponse
-from relaycli.ledger import Ledger
-from relaycli.pipeline.recording import build_row
+from relaycli.ledger import Ledger, LedgerRow
+from relaycli.pipeline.recording import Recorder, build_row
 from relaycli.usage.prices import PriceTable
 
 PROFILE = Profile(
@@ -227,3 +227,86 @@ def test_one_hour_cache_writes_are_stored_and_priced_apart(tmp_path: Path) -> No
         ledger.record(row)
         (stored,) = ledger.recent(1)
     assert stored.cache_write_1h_tokens == 2_000 and stored.cost_usd == row.cost_usd
+
+
+# A price with a cached-input rate, so a hit's saving covers all three kinds of token.
+CACHE_PRICES = {
+    "house-model": {"input": "1", "output": "3"},
+    "cache-model": {"input": "3", "output": "12", "cached_input": "0.3"},
+}
+
+
+def _hit(prices: PriceTable, model: str, **changes: object) -> LedgerRow:
+    return build_row(
+        command="stream",
+        profile=PROFILE,
+        model_requested=model,
+        result=_result(model=model, **changes),
+        outcome="ok",
+        error=None,
+        prices=prices,
+        now=lambda: NOW,
+        cached=True,
+    )
+
+
+def test_a_cached_answer_costs_nothing_and_saves_its_price() -> None:
+    row = _hit(PriceTable.load(CACHE_PRICES), "cache-model")
+    assert row.cached is True and row.outcome == "ok"
+    # the tokens as first reported: 10,000 in (4,000 of them cached), 500 out
+    assert (row.prompt_tokens, row.cached_tokens, row.completion_tokens) == (10_000, 4_000, 500)
+    assert row.cost_usd == Decimal(0) and row.cost_billed == Decimal(0)
+    # 6,000 x $3 + 4,000 x $0.30 + 500 x $12 per 1M = $0.0252; at 7.3 CNY per USD, 0.18396 CNY
+    assert row.saved_usd == Decimal("0.0252")
+    assert row.saved_billed == Decimal("0.18396")
+    assert row.price_source == 'config [prices."cache-model"]'  # kept, so --reprice can tell it is current
+
+
+def test_a_cached_answer_of_an_unpriced_model_costs_nothing_and_saves_an_unknown_amount() -> None:
+    row = _hit(PriceTable.load(CACHE_PRICES), "mock-model")
+    assert row.cached is True and row.prompt_tokens == 10_000
+    assert row.cost_usd == Decimal(0) and row.cost_billed == Decimal(0)  # free, not unpriced
+    assert row.saved_usd is None and row.saved_billed is None  # unknown, not 0
+
+
+def test_a_cached_answer_with_unknown_usage_saves_an_unknown_amount() -> None:
+    row = _hit(PriceTable.load(CACHE_PRICES), "house-model", usage=Usage())
+    assert row.prompt_tokens is None and row.cost_usd == Decimal(0)
+    assert row.saved_usd is None and row.saved_billed is None
+
+
+def test_a_request_that_was_sent_saves_nothing(prices: PriceTable) -> None:
+    row = build_row(
+        command="stream",
+        profile=PROFILE,
+        model_requested="house-model",
+        result=_result(model="house-model"),
+        outcome="ok",
+        error=None,
+        prices=prices,
+    )
+    assert row.cached is False and row.saved_usd is None and row.saved_billed is None
+    assert row.cost_usd == Decimal("0.0115")  # 10,000 x $1 + 500 x $3 per 1M
+
+
+def test_the_recorder_writes_a_cached_row(tmp_path: Path) -> None:
+    prices = PriceTable.load(CACHE_PRICES)
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        recorder = Recorder(ledger=lambda: ledger, prices=lambda: prices, now=lambda: NOW)
+        warnings: list[str] = []
+        row, written = recorder.record(
+            command="stream",
+            profile=PROFILE,
+            model_requested="house-model",
+            result=_result(model="house-model"),
+            outcome="ok",
+            error=None,
+            tag=None,
+            warn=warnings.append,
+            cached=True,
+        )
+        assert written and not warnings
+        (stored,) = ledger.recent()
+    assert stored == row and stored.cached is True
+    # 10,000 x $1 + 500 x $3 per 1M (no cached-input price: input); 7.3 CNY per USD
+    assert (stored.cost_usd, stored.saved_usd, stored.saved_billed) == (0, Decimal("0.0115"), Decimal("0.08395"))
