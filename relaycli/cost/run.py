@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from relaycli.config.profile import Profile
     from relaycli.ledger import Ledger
-    from relaycli.ledger.queries import UsageRow, Where
+    from relaycli.ledger.queries import CostUpdate, UsageRow, Where
     from relaycli.output.streams import Streams
     from relaycli.usage.budget import Spend
     from relaycli.usage.prices import Price, PriceTable
@@ -289,11 +289,12 @@ def notes(report: Report, budgets: list[Spend]) -> list[str]:
 def reprice(prices: PriceTable, ledger: Ledger, span_of: Window, where: Where) -> str:
     """Recompute the cost of every selected row whose price in the current table differs from the one
     it was costed with (including rows that had no price), and of every row whose cache writes were
-    costed before their 1-hour part was stored (it is read from the raw usage). Returns a one-line
+    costed before their 1-hour part was stored (it is read from the raw usage). A request answered from
+    the response cache keeps its cost of 0; what it saved is recomputed instead. Returns a one-line
     summary."""
     from relaycli.ledger.queries import price_keys, unsplit_writes, update_costs, usage_for
 
-    updates: list[tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]] = []
+    updates: list[CostUpdate] = []
     newly, lost, changed = 0, 0, 0
     current: set[tuple[str | None, str, str | None]] = set()
     for key in price_keys(ledger, since=span_of.since, until=span_of.until, where=where):
@@ -314,10 +315,10 @@ def reprice(prices: PriceTable, ledger: Ledger, span_of: Window, where: Where) -
         if (answered, requested, price_json) not in current or price is None:
             continue  # repriced above, or unpriced
         update = _recosted(price, usage)
-        if update[4] is None:
+        if update.cache_write_1h is None:
             continue  # the 1-hour part cannot be told from what was stored
         updates.append(update)
-        changed += 1 if update[4] else 0  # no 1-hour writes: the cost stays as it was
+        changed += 1 if update.cache_write_1h else 0  # no 1-hour writes: the cost stays as it was
     if not updates:
         return "reprice: every selected request already has the current price"
     update_costs(ledger, updates)
@@ -334,15 +335,14 @@ def _price_of(prices: PriceTable, answered: str | None, requested: str) -> Price
     return (prices.lookup(answered) if answered else None) or prices.lookup(requested)
 
 
-def _recosted(
-    price: Price | None, usage: UsageRow
-) -> tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]:
-    """``(price_source, price_json, cost_usd, cost_billed, cache_write_1h, rowid)`` of a row at ``price``."""
+def _recosted(price: Price | None, usage: UsageRow) -> CostUpdate:
+    """A row's costs at ``price`` (for a cache hit: its saving, the cost staying 0)."""
     from relaycli.config.profile import Billing
     from relaycli.datatypes import Usage
+    from relaycli.ledger.queries import CostUpdate
     from relaycli.usage.prices import billed, cost_usd
 
-    rowid, prompt, completion, cached, written, written_1h, protocol, raw, per_usd = usage
+    rowid, prompt, completion, cached, written, written_1h, protocol, raw, per_usd, hit = usage
     if written_1h is None and written is not None:
         written_1h = _one_hour_writes(protocol, raw)
     usd = cost_usd(
@@ -361,7 +361,13 @@ def _recosted(
         if price is None
         else json.dumps(price.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     )
-    return price.source if price else None, text, usd, amount, written_1h, rowid
+    source = price.source if price else None
+    if hit:
+        free = Decimal(0)
+        return CostUpdate(
+            rowid, source, text, free, free, saved_usd=usd, saved_billed=amount, cache_write_1h=written_1h
+        )
+    return CostUpdate(rowid, source, text, usd, amount, cache_write_1h=written_1h)
 
 
 def _one_hour_writes(protocol: str, raw: str | None) -> int | None:

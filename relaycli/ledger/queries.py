@@ -25,6 +25,7 @@ from typing import Any
 from relaycli.ledger.store import BUSY_TIMEOUT_MS, PICO, Ledger, _to_pico, storage_error
 
 __all__ = [
+    "CostUpdate",
     "DayGroup",
     "PriceKey",
     "UsageRow",
@@ -261,11 +262,12 @@ def price_keys(ledger: Ledger, *, since: str | None, until: str | None, where: W
     return [PriceKey(*values) for values in rows]
 
 
-UsageRow = tuple[int, int | None, int | None, int | None, int | None, int | None, str, str | None, str]
-"""``(rowid, prompt, completion, cached, cache_write, cache_write_1h, protocol, usage_raw, per_usd)``."""
+UsageRow = tuple[int, int | None, int | None, int | None, int | None, int | None, str, str | None, str, int]
+"""``(rowid, prompt, completion, cached_tokens, cache_write, cache_write_1h, protocol, usage_raw, per_usd,
+cached)``; ``cached`` is 1 for a request answered from the response cache."""
 _USAGE = (
     "rowid, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cache_write_1h_tokens,"
-    " protocol, usage_raw, per_usd"
+    " protocol, usage_raw, per_usd, cached"
 )
 
 
@@ -293,20 +295,42 @@ def unsplit_writes(
     return [(answered, requested, price, tuple(usage)) for answered, requested, price, *usage in rows]
 
 
-def update_costs(
-    ledger: Ledger, updates: Sequence[tuple[str | None, str | None, Decimal | None, Decimal | None, int | None, int]]
-) -> None:
-    """Set ``(price_source, price_json, cost_usd, cost_billed, cache_write_1h_tokens)`` of each ``rowid``, in
-    one transaction (a ``None`` 1-hour count leaves the stored one)."""
+@dataclass(frozen=True, slots=True)
+class CostUpdate:
+    """A row's costs at a new price. A row answered from the response cache keeps its cost of 0 and gets
+    the new price's cost as its saving (``saved_*``); every other row saves nothing (``None``)."""
+
+    rowid: int
+    price_source: str | None
+    price_json: str | None
+    cost_usd: Decimal | None
+    cost_billed: Decimal | None
+    saved_usd: Decimal | None = None
+    saved_billed: Decimal | None = None
+    cache_write_1h: int | None = None  # None leaves the stored count
+
+
+def update_costs(ledger: Ledger, updates: Sequence[CostUpdate]) -> None:
+    """Write each update to its row, in one transaction."""
     values = [
-        (source, price, _to_pico(usd), _to_pico(billed), write_1h, rowid)
-        for source, price, usd, billed, write_1h, rowid in updates
+        (
+            u.price_source,
+            u.price_json,
+            _to_pico(u.cost_usd),
+            _to_pico(u.cost_billed),
+            _to_pico(u.saved_usd),
+            _to_pico(u.saved_billed),
+            u.cache_write_1h,
+            u.rowid,
+        )
+        for u in updates
     ]
     try:
         with ledger._write() as conn:
             conn.executemany(
                 "UPDATE requests SET price_source = ?, price_json = ?, cost_usd = ?, cost_billed = ?,"
-                " cache_write_1h_tokens = COALESCE(?, cache_write_1h_tokens) WHERE rowid = ?",
+                " saved_usd = ?, saved_billed = ?, cache_write_1h_tokens = COALESCE(?, cache_write_1h_tokens)"
+                " WHERE rowid = ?",
                 values,
             )
     except sqlite3.Error as exc:

@@ -78,8 +78,10 @@ class Home:
         outcome: str = "ok",
         tag: str | None = None,
         failed: bool = False,
+        hit: bool = False,
     ) -> None:
-        """One request; ``failed``: an error the endpoint answered with, no usage at all."""
+        """One request; ``failed``: an error the endpoint answered with, no usage at all; ``hit``: answered
+        from the response cache (with the usage first reported)."""
         usage = Usage(
             prompt_tokens=prompt,
             completion_tokens=completion,
@@ -108,6 +110,7 @@ class Home:
             prices=self.prices,
             tag=tag,
             now=lambda: when,
+            cached=hit,
         )
         with Ledger.open(self.path / "ledger.db") as ledger:
             ledger.record(row)

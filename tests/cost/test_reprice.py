@@ -62,3 +62,43 @@ def test_reprice_only_touches_the_selection(tmp_path: Path) -> None:
     _, err = home.cost(timezone="UTC", month="2026-05", reprice=True)
     assert "repriced 1 request " in err
     assert sorted(str(r[1] and r[1].normalize()) for r in _rows(home)["zz-house-unpriced"]) == ["1", "None"]
+
+
+def _hits(home: Home) -> dict[str, tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]]:
+    """``profile/model -> (cost_usd, cost_billed, saved_usd, saved_billed)`` of the cached rows."""
+    with Ledger.open(home.path / "ledger.db") as ledger:
+        return {
+            f"{r.profile}/{r.model_requested}": (r.cost_usd, r.cost_billed, r.saved_usd, r.saved_billed)
+            for r in ledger.recent(100)
+            if r.cached
+        }
+
+
+def test_reprice_recomputes_what_a_cache_hit_saved_and_keeps_its_cost_at_zero(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    home.record(WHEN, "direct", "alpha-1", 1_000_000, 0, 500_000, hit=True)  # 0.5M at $2 + 0.5M at $0.50
+    home.record(WHEN, "relay", "zz-house-unpriced", 1_000_000, 100_000, hit=True)
+    home.record(WHEN, "relay", "alpha-1", 1_000_000, 0, 500_000)  # sent: costs what it saved above
+    assert _hits(home) == {
+        "direct/alpha-1": (0, 0, Decimal("1.25"), Decimal("9.125")),  # 7.3 CNY per USD
+        "relay/zz-house-unpriced": (0, 0, None, None),
+    }
+
+    home.write_config(
+        CONFIG.replace('[prices."alpha-1"]\ninput = 2.00', '[prices."alpha-1"]\ninput = 4.00')
+        + '\n[prices."zz-house-unpriced"]\ninput = 1.00\noutput = 10.00\n'
+    )
+    _, err = home.cost(timezone="UTC", reprice=True)
+    assert "repriced 3 requests with the current prices (1 newly priced)" in err
+    assert _hits(home) == {
+        "direct/alpha-1": (0, 0, Decimal("2.25"), Decimal("16.425")),  # 0.5M at $4 + 0.5M at $0.50
+        "relay/zz-house-unpriced": (0, 0, Decimal(2), Decimal(2)),  # 1M at $1 + 0.1M at $10, 1 CNY per USD
+    }
+    sent = [r for r in _rows(home)["alpha-1"] if r[1]]
+    assert [(r[1], r[2]) for r in sent] == [(Decimal("2.25"), Decimal("2.25"))]
+
+    home.write_config(CONFIG)  # the house model loses its price again: its saving is unknown, its cost still 0
+    _, err = home.cost(timezone="UTC", reprice=True)
+    assert "1 no longer priced" in err
+    assert _hits(home)["relay/zz-house-unpriced"] == (0, 0, None, None)
+    assert _hits(home)["direct/alpha-1"] == (0, 0, Decimal("1.25"), Decimal("9.125"))
