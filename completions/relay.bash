@@ -3,7 +3,7 @@ _relay_keys() {
     local p k
     for k in default_profile; do echo "$k"; done
     for p in $(relay config profiles --names 2>/dev/null); do
-        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total; do echo "profiles.$p.$k"; done
+        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total; do echo "profiles.$p.$k"; done
     done
 }
 _relay_by() {
@@ -56,7 +56,7 @@ _relay() {
     local words=""
     case "$path" in
         "") words="stream chat models log cost bench ping config mock-server demo --version --debug -h --help" ;;
-        "stream") words="-p --profile -m --model -s --system -t --temperature --max-tokens --no-cache --json -v --verbose -h --help" ;;
+        "stream") words="-p --profile -m --model -s --system -t --temperature --max-tokens -o --param --no-cache --refresh --cache-only --replay-timing --json -v --verbose -h --help" ;;
         "chat") words="-p --profile -m --model -s --system -t --temperature --max-tokens -c --continue --conversation --list -n --count --json --no-store --plain -h --help" ;;
         "models") words="-p --profile --search --json --names --offline -h --help" ;;
         "log") words="-n --count --json -h --help" ;;

@@ -14,7 +14,7 @@ end
 function __relay_keys
     printf '%s\n' default_profile
     for p in (relay config profiles --names 2>/dev/null)
-        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total
+        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total
             echo profiles.$p.$k
         end
     end
@@ -37,7 +37,11 @@ complete -c relay -n '__fish_seen_subcommand_from stream' -s m -l model -r -a '(
 complete -c relay -n '__fish_seen_subcommand_from stream' -s s -l system -r -d 'System prompt.'
 complete -c relay -n '__fish_seen_subcommand_from stream' -s t -l temperature -r -d 'Sampling temperature, 0 to 2.'
 complete -c relay -n '__fish_seen_subcommand_from stream' -l max-tokens -r -d 'Cap on output tokens.'
-complete -c relay -n '__fish_seen_subcommand_from stream' -l no-cache -d 'Always ask the endpoint (relay caches no answers yet).'
+complete -c relay -n '__fish_seen_subcommand_from stream' -s o -l param -r -d 'Another body field, e.g. -o top_p=0.9 -o seed=7 -o stop=["END"] (VALUE as JSON, else text).'
+complete -c relay -n '__fish_seen_subcommand_from stream' -l no-cache -d 'Neither read nor write the response cache.'
+complete -c relay -n '__fish_seen_subcommand_from stream' -l refresh -d 'Ask the endpoint again and overwrite the stored answer.'
+complete -c relay -n '__fish_seen_subcommand_from stream' -l cache-only -d 'Answer from the cache or fail (exit 1); never ask the endpoint.'
+complete -c relay -n '__fish_seen_subcommand_from stream' -l replay-timing -d 'Replay a cached answer at the pace it first arrived.'
 complete -c relay -n '__fish_seen_subcommand_from stream' -l json -d 'Print one JSON document instead of the text.'
 complete -c relay -n '__fish_seen_subcommand_from stream' -s v -l verbose -d 'Print a one-line summary on stderr.'
 complete -c relay -n '__fish_seen_subcommand_from stream' -s h -l help -d 'Show help and exit.'

@@ -15,7 +15,7 @@ _relay_keys() {
     local -a keys; keys=(default_profile)
     local p k
     for p in ${(f)"$(relay config profiles --names 2>/dev/null)"}; do
-        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total; do keys+=("profiles.$p.$k"); done
+        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total; do keys+=("profiles.$p.$k"); done
     done
     compadd -a keys
 }
@@ -28,7 +28,7 @@ _relay() {
     esac
 }
 _relay_stream() {
-    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:model:_relay_models' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens.]:value:' '--no-cache[Always ask the endpoint (relay caches no answers yet).]' '--json[Print one JSON document instead of the text.]' '{-v,--verbose}[Print a one-line summary on stderr.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:model:_relay_models' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens.]:value:' '{-o,--param}[Another body field, e.g. -o top_p=0.9 -o seed=7 -o '\''stop=\["END"\]'\'' (VALUE as JSON, else text).]:value:' '--no-cache[Neither read nor write the response cache.]' '--refresh[Ask the endpoint again and overwrite the stored answer.]' '--cache-only[Answer from the cache or fail (exit 1); never ask the endpoint.]' '--replay-timing[Replay a cached answer at the pace it first arrived.]' '--json[Print one JSON document instead of the text.]' '{-v,--verbose}[Print a one-line summary on stderr.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_chat() {
     _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:model:_relay_models' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens per answer.]:value:' '{-c,--continue}[Continue the last conversation.]' '--conversation[Continue conversation ID.]:value:' '--list[List recent conversations and exit.]' '{-n,--count}[How many conversations --list shows.]:value:' '--json[With --list\: one JSON document.]' '--no-store[Keep this conversation out of the ledger database.]' '--plain[Plain text answers, even on a terminal.]' '{-h,--help}[Show help and exit.]' '*:file:_files'

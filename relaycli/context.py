@@ -22,6 +22,7 @@ from relaycli.paths import Paths, resolve
 
 if TYPE_CHECKING:
     from relaycli.bench.services import Services as MeasureServices
+    from relaycli.cache.service import DiskCache
     from relaycli.core.client import RelayClient, RetryNotice
     from relaycli.core.quirks import QuirkStore
     from relaycli.ledger import Ledger
@@ -43,6 +44,7 @@ class AppContext:
         self.streams = Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
         self.transport = transport  # an httpx transport for tests; None = the network
         self._ledger: Ledger | None = None
+        self._cache: DiskCache | None = None
         self._noted: set[str] = set()
 
     # -- environment -------------------------------------------------------------------------
@@ -162,7 +164,16 @@ class AppContext:
             recorder=Recorder(ledger=self.ledger, prices=lambda: self.prices),
             notes=self.notes,
             env=self.env,
+            cache=self.response_cache(),
         )
+
+    def response_cache(self) -> DiskCache | None:
+        """The disk response cache (``cache.db``), or None when ``[cache] enabled = false``."""
+        if self._cache is None and self.settings.cache.enabled:
+            from relaycli.cache.service import DiskCache
+
+            self._cache = DiskCache(self.paths.cache / "cache.db", self.settings.cache, warn=self.warn)
+        return self._cache
 
     def measure_services(self) -> MeasureServices:
         """What ``relay bench`` and ``relay ping`` need."""
@@ -185,3 +196,6 @@ class AppContext:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None

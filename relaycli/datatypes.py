@@ -25,6 +25,8 @@ class ChatRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     stream: bool = True
+    params: dict[str, Any] = field(default_factory=dict)
+    """Other body fields sent as given (``top_p``, ``stop``, ``seed``, ``tools``, ``response_format``...)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@
     │   └── EndpointError           exit 5   5xx after retries; broken, malformed or HTML response
     │       ├── StreamError         exit 5   an error event inside a 200 stream
     │       └── TruncatedResponse   exit 5   the stream stopped before its end marker
+    ├── CacheMiss                   exit 1   --cache-only and no stored answer
     ├── OutputFailed                exit 1   stdout could not be written (a full disk)
     ├── RelayTimeout                exit 6   connect/read/total/content-idle limit reached
     └── NetworkError                exit 7   DNS, refused or reset connection, TLS
@@ -129,6 +130,10 @@ class StreamError(EndpointError):
 
 class TruncatedResponse(EndpointError):
     pass
+
+
+class CacheMiss(RelayError):
+    """``--cache-only`` was asked and the cache holds no answer to the request; exit 1."""
 
 
 class OutputFailed(RelayError):

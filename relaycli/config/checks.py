@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from relaycli.config.cache import CacheSettings, parse_duration, parse_size
 from relaycli.config.keys import INVISIBLE
 from relaycli.config.profile import PROTOCOLS, Billing, Profile, Timeouts
 from relaycli.config.toml_names import locate, table_name
@@ -32,8 +33,10 @@ PROFILE_KEYS = {
     "fallback",
     "budget",
     "budget_action",
+    "cache",
 }
-TOP_KEYS = {"default_profile", "profiles", "prices"}
+TOP_KEYS = {"default_profile", "profiles", "prices", "cache"}
+CACHE_KEYS = {"enabled", "ttl", "max_size"}
 PRICE_KEYS = {"input", "output", "cached_input", "cache_write", "cache_write_1h", "context_window"}
 MAX_PRICE = 10_000_000  # USD per 1M tokens: far above any real model, below what overflows a cost
 MAX_SECONDS = 7 * 24 * 3600
@@ -181,6 +184,9 @@ class Checker:
         action = table.get("budget_action", "warn")
         if action not in ("warn", "block"):
             raise self.fail(section, "budget_action", f'must be "warn" or "block", got {action!r}')
+        cache = table.get("cache", True)
+        if not isinstance(cache, bool):
+            raise self.fail(section, "cache", f"expected true or false, got {cache!r}")
         fallback = table.get("fallback", [])
         if not isinstance(fallback, list) or not all(isinstance(f, str) for f in fallback):
             raise self.fail(section, "fallback", 'expected a list of profile names, e.g. ["direct"]')
@@ -201,7 +207,29 @@ class Checker:
             fallback=tuple(fallback),
             budget=budget,
             budget_action=action,
+            cache=cache,
         )
+
+    def cache(self, table: Any) -> CacheSettings:
+        """The ``[cache]`` table: ``enabled``, ``ttl`` (seconds or "12h", "7d"), ``max_size`` (bytes or "500MB")."""
+        if not isinstance(table, dict):
+            raise self.fail("cache", None, 'expected a table: [cache] with enabled, ttl = "7d", max_size = "500MB"')
+        unknown = sorted(set(table) - CACHE_KEYS)
+        if unknown:
+            raise self.fail("cache", unknown[0], f"unknown setting; known: {', '.join(sorted(CACHE_KEYS))}")
+        default = CacheSettings()
+        enabled = table.get("enabled", default.enabled)
+        if not isinstance(enabled, bool):
+            raise self.fail("cache", "enabled", f"expected true or false, got {enabled!r}")
+        try:
+            ttl = parse_duration(table["ttl"]) if "ttl" in table else default.ttl_s
+        except ValueError as exc:
+            raise self.fail("cache", "ttl", str(exc)) from None
+        try:
+            size = parse_size(table["max_size"]) if "max_size" in table else default.max_size
+        except ValueError as exc:
+            raise self.fail("cache", "max_size", str(exc)) from None
+        return CacheSettings(enabled=enabled, ttl_s=ttl, max_size=size)
 
     def price(self, model: str, table: Any) -> dict[str, Any]:
         section = table_name("prices", model)

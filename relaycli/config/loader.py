@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from relaycli.config.cache import CacheSettings
 from relaycli.config.checks import PRICE_KEYS, PROFILE_KEYS, TOP_KEYS, Checker
 from relaycli.config.keys import resolve_key
 from relaycli.config.profile import Profile
@@ -52,6 +53,7 @@ class Settings:
     warnings: tuple[str, ...] = ()
     text: str = ""
     adjusted: frozenset[str] = frozenset()  # built-in profiles the file changes some settings of
+    cache: CacheSettings = field(default_factory=CacheSettings)
 
     def line_of(self, section: str, key: str | None = None) -> int | None:
         return locate(self.text, section, key)
@@ -167,6 +169,7 @@ def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Prof
     if not isinstance(raw_prices, dict):
         raise check.fail("", "prices", 'expected tables [prices."MODEL"]')
     prices = {model: check.price(model, table) for model, table in raw_prices.items()}
+    cache = check.cache(data["cache"]) if "cache" in data else CacheSettings()
     default = data.get("default_profile")
     if default is not None and not isinstance(default, str):
         raise check.fail("", "default_profile", "expected a profile name")
@@ -183,6 +186,7 @@ def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Prof
         warnings=tuple(warnings),
         text=text,
         adjusted=frozenset(n for n in builtins if n in raw_profiles),
+        cache=cache,
     )
 
 

@@ -49,6 +49,7 @@ class Profile:
     budget: Decimal | None = None  # per calendar month, in the billing currency
     budget_action: Literal["warn", "block"] = "warn"
     needs_key: bool = True
+    cache: bool = True  # False: answers of this profile are never read from or written to the cache
 
     @property
     def host(self) -> str:

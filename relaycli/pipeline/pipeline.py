@@ -18,15 +18,18 @@ written under a lock (``Recorder``).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from relaycli.cache.entry import Hit, TimedDelta
 from relaycli.config.profile import Profile, ResolvedKey
-from relaycli.datatypes import Delta, Notes, Result
-from relaycli.errors import ConfigError, OutputClosed, RelayError, TruncatedResponse
+from relaycli.datatypes import Delta, Notes, Result, Timing
+from relaycli.errors import CacheMiss, ConfigError, OutputClosed, RelayError, TruncatedResponse
 from relaycli.pipeline.recording import Recorder
-from relaycli.pipeline.request import Answer, Ask
+from relaycli.pipeline.request import Answer, Ask, CacheInfo, CacheUse
 from relaycli.pipeline.route import Router, worth_falling_back
 from relaycli.pipeline.seams import AttemptGuard, NoCache, NoGuard, ResponseCache
 
@@ -54,6 +57,8 @@ class Pipeline:
         cache: ResponseCache | None = None,
         guard: AttemptGuard | None = None,
         now: Callable[[], datetime] | None = None,
+        clock: Callable[[], int] = time.perf_counter_ns,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.router = router
         self.keys = keys
@@ -64,6 +69,8 @@ class Pipeline:
         self.cache: ResponseCache = cache or NoCache()
         self.guard: AttemptGuard = guard or NoGuard()
         self.now = now or _utcnow
+        self.clock = clock  # nanoseconds, for the timing of stored and replayed answers
+        self.sleep = sleep  # paced replays wait with it
 
     def run(
         self,
@@ -75,8 +82,12 @@ class Pipeline:
         tag: str | None = None,
         notes: Notes | None = None,
         shown: Callable[[], bool] | None = None,
+        cache: CacheUse | None = None,
     ) -> Answer:
         """Stream ``ask`` from ``profile`` (then its fallbacks) into ``sink``; one ledger row per attempt.
+
+        ``cache`` says whether a stored answer may be replayed and a new one stored (default: neither); a
+        replayed hit is a ledger row too (cost 0, the saving recorded).
 
         ``notes`` overrides where this request's notes and warnings go (chat prints them above the answer).
         ``shown`` says whether the caller has shown anything of the answer yet (default: whether any delta
@@ -102,6 +113,7 @@ class Pipeline:
                     notes=say,
                     wire=first_wire if index else None,
                     shown=seen,
+                    cache=cache or _NO_CACHE,
                 )
             except _Skipped as skipped:
                 say.note(f"fallback profile {candidate.name!r} skipped: {skipped.reason.message}")
@@ -140,15 +152,21 @@ class Pipeline:
         notes: Notes,
         wire: str | None,
         shown: Callable[[], bool],
+        cache: CacheUse,
     ) -> Answer:
-        key = self.keys(profile)
         request = ask.for_profile(profile, wire)
         model_asked = ask.model_for(profile)
-        hit = self.cache.lookup(profile, request)
-        if hit is not None:
-            return self._replay(hit, profile, model_asked, sink)
+        use = cache if profile.cache else _NO_CACHE
+        if use.read:
+            hit = self.cache.lookup(profile, request)
+            if hit is not None:
+                return self._replay(hit, profile, model_asked, sink, command=command, tag=tag, notes=notes, use=use)
+        if cache.only:
+            raise _cache_miss(profile, model_asked)
+        key = self.keys(profile)
         self._check_budget(profile, notes)
         self.guard.enter(profile, request)
+        recording = _Recording(self.clock) if use.write else None
         result: Result | None = None
         row: LedgerRow | None = None
         error: BaseException | None = None
@@ -159,6 +177,8 @@ class Pipeline:
                 stream = client.stream(request, shown=shown)  # retried while nothing was shown
                 try:
                     for delta in stream:
+                        if recording is not None:
+                            recording.add(delta)
                         sink(delta)
                 except TruncatedResponse as exc:
                     outcome, error = "truncated", exc
@@ -199,14 +219,91 @@ class Pipeline:
         finally:
             self.guard.exit(profile, result, failure)
         assert result is not None
-        self.cache.store(profile, request, result)
         cost = (row.cost_usd, row.cost_billed) if row is not None else (None, None)
+        if recording is not None:
+            self.cache.store(
+                profile, request, result, recording.deltas, cost_usd=cost[0], cost_billed=cost[1], counted=use.read
+            )
         return Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0], billed=cost[1])
 
-    def _replay(self, hit: Result, profile: Profile, model_asked: str, sink: DeltaSink) -> Answer:
-        if hit.text:
-            sink(Delta(hit.text))
-        return Answer(result=hit, profile=profile, model_asked=model_asked, cost_usd=None, billed=None, cached=True)
+    def _replay(
+        self,
+        hit: Hit,
+        profile: Profile,
+        model_asked: str,
+        sink: DeltaSink,
+        *,
+        command: str,
+        tag: str | None,
+        notes: Notes,
+        use: CacheUse,
+    ) -> Answer:
+        """Send a stored answer's deltas through ``sink`` (at once, or at their original pace), and write its
+        ledger row: cost 0, the tokens as first reported, the saving."""
+        entry = hit.entry
+        start = self.clock()
+        timing = Timing(started_at=_utc_label(self.now()), t_start=start, t_send=start, t_headers=start)
+        text: list[str] = []
+
+        def row(outcome: str, error: BaseException | None) -> tuple[Answer, LedgerRow]:
+            timing.t_end = timing.t_last_token = self.clock()
+            done = outcome == "ok"
+            result = Result(
+                text="".join(text),
+                model=entry.model_answered,
+                finish_reason=entry.finish_reason if done else None,
+                usage=entry.usage,
+                request_id=entry.request_id,
+                timing=timing,
+                complete=done,
+            )
+            written, _ = self.recorder.record(
+                command=command,
+                profile=profile,
+                model_requested=model_asked,
+                result=result,
+                outcome=outcome,
+                error=error,
+                tag=tag,
+                warn=notes.warn,
+                cached=True,
+            )
+            info = CacheInfo(
+                key=entry.key, age_s=hit.age_s, saved_usd=written.saved_usd, saved_billed=written.saved_billed
+            )
+            answer = Answer(
+                result=result,
+                profile=profile,
+                model_asked=model_asked,
+                cost_usd=Decimal(0),
+                billed=Decimal(0),
+                cached=True,
+                cache=info,
+            )
+            return answer, written
+
+        try:
+            for piece in entry.deltas:
+                if use.paced:
+                    wait = start + int(piece.offset_ms * 1e6) - self.clock()
+                    if wait > 0:
+                        self.sleep(wait / 1e9)
+                if timing.t_first_token is None:
+                    timing.t_first_token = self.clock()
+                sink(piece.delta())
+                if piece.kind == "text":
+                    text.append(piece.text)
+        except (KeyboardInterrupt, OutputClosed) as exc:
+            _attach(exc, row("interrupted", None)[0])
+            raise
+        except BaseException as exc:
+            _attach(exc, row("error", exc)[0])
+            raise
+        answer, written = row("ok", None)
+        self.cache.count_hit(
+            hit, saved_usd=written.saved_usd, saved_billed=written.saved_billed, currency=profile.billing.currency
+        )
+        return answer
 
     def _check_budget(self, profile: Profile, notes: Notes) -> None:
         if profile.budget is None:
@@ -219,6 +316,41 @@ class Pipeline:
         from relaycli.usage.budget import check_after
 
         check_after(self.recorder.ledger, profile, row, warn=notes.warn, env=self.env)
+
+
+class _Recording:
+    """The deltas of a live answer with their times (ms after the attempt began), for the cache. A
+    ``restart`` (the request sent again) voids what came before it."""
+
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self.clock = clock
+        self.start = clock()
+        self.deltas: list[TimedDelta] = []
+
+    def add(self, delta: Delta) -> None:
+        if delta.kind == "restart":
+            self.deltas.clear()
+        elif delta.text:
+            self.deltas.append(TimedDelta(round((self.clock() - self.start) / 1e6, 3), delta.kind, delta.text))
+
+
+_NO_CACHE = CacheUse()
+
+
+def _cache_miss(profile: Profile, model: str) -> CacheMiss:
+    if not profile.cache:
+        return CacheMiss(
+            f"--cache-only: profile {profile.name!r} does not use the response cache (cache = false)",
+            hint=f"remove `cache = false` from [profiles.{profile.name}], or drop --cache-only",
+        )
+    return CacheMiss(
+        f"--cache-only: no stored answer to this request on profile {profile.name!r} (model {model})",
+        hint="run it without --cache-only to ask the endpoint (the answer is then stored)",
+    )
+
+
+def _utc_label(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class _Forward:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from relaycli.config.profile import Profile
 from relaycli.datatypes import ChatRequest, Message, Result
 
-__all__ = ["Answer", "Ask"]
+__all__ = ["Answer", "Ask", "CacheInfo", "CacheUse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class Ask:
     temperature: float | None = None
     max_tokens: int | None = None
     explicit: bool = True  # False: ``model`` is the first profile's default, and a fallback uses its own
+    params: dict[str, Any] = field(default_factory=dict)  # other body fields (``-o NAME=VALUE``)
 
     def model_for(self, profile: Profile) -> str:
         """The model (as typed) to ask ``profile`` for."""
@@ -45,7 +47,38 @@ class Ask:
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stream=True,
+            params=dict(self.params),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CacheUse:
+    """How one request uses the response cache: ``read`` a stored answer, ``write`` a new one; ``only``
+    answer from the cache or fail (``CacheMiss``); ``paced`` replay a hit at its original pace."""
+
+    read: bool = False
+    write: bool = False
+    only: bool = False
+    paced: bool = False
+
+    @classmethod
+    def from_flags(
+        cls, *, no_cache: bool = False, refresh: bool = False, only: bool = False, paced: bool = False
+    ) -> CacheUse:
+        """``--no-cache``: neither; ``--refresh``: ask again and overwrite; ``--cache-only``: read, never ask."""
+        if no_cache:
+            return cls()
+        return cls(read=not refresh, write=not only, only=only, paced=paced)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    """A hit: the entry's key, its age, and what asking again would have cost (None: unknown)."""
+
+    key: str
+    age_s: float
+    saved_usd: Decimal | None
+    saved_billed: Decimal | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +91,4 @@ class Answer:
     cost_usd: Decimal | None
     billed: Decimal | None
     cached: bool = False
+    cache: CacheInfo | None = None  # set on a hit

@@ -1,6 +1,8 @@
 """The places where later stages plug into the pipeline, each with a default that does nothing.
 
-* ``ResponseCache`` — looked up before the budget check (a hit is never billed), stored after the row.
+* ``ResponseCache`` — looked up before the key and the budget (a hit needs neither and is never billed),
+  stored after the row; ``count_hit`` is told what a replayed hit saved. ``relaycli.cache.DiskCache`` is
+  the real one.
 * ``AttemptGuard`` — wraps every attempt on one profile: a rate limiter waits in ``enter``, a circuit
   breaker refuses there (raising a ``RelayError``, which the router treats like any failure of that
   profile) and learns from ``exit``.
@@ -8,8 +10,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Protocol
 
+from relaycli.cache.entry import Hit, TimedDelta
 from relaycli.config.profile import Profile
 from relaycli.datatypes import ChatRequest, Result
 
@@ -17,12 +22,27 @@ __all__ = ["AttemptGuard", "NoCache", "NoGuard", "ResponseCache"]
 
 
 class ResponseCache(Protocol):
-    def lookup(self, profile: Profile, request: ChatRequest) -> Result | None:
+    def lookup(self, profile: Profile, request: ChatRequest) -> Hit | None:
         """A stored complete answer to exactly this request on this profile's endpoint, or None."""
         ...
 
-    def store(self, profile: Profile, request: ChatRequest, result: Result) -> None:
-        """Keep a complete, successful answer (never called for errors, truncation or interruption)."""
+    def store(
+        self,
+        profile: Profile,
+        request: ChatRequest,
+        result: Result,
+        deltas: Sequence[TimedDelta],
+        *,
+        cost_usd: Decimal | None,
+        cost_billed: Decimal | None,
+        counted: bool,
+    ) -> None:
+        """Keep a complete, successful answer (never called for errors, truncation or interruption);
+        ``counted``: it follows a lookup that missed."""
+        ...
+
+    def count_hit(self, hit: Hit, *, saved_usd: Decimal | None, saved_billed: Decimal | None, currency: str) -> None:
+        """A hit was replayed in full and saved this much."""
         ...
 
 
@@ -37,10 +57,23 @@ class AttemptGuard(Protocol):
 
 
 class NoCache:
-    def lookup(self, profile: Profile, request: ChatRequest) -> Result | None:
+    def lookup(self, profile: Profile, request: ChatRequest) -> Hit | None:
         return None
 
-    def store(self, profile: Profile, request: ChatRequest, result: Result) -> None:
+    def store(
+        self,
+        profile: Profile,
+        request: ChatRequest,
+        result: Result,
+        deltas: Sequence[TimedDelta],
+        *,
+        cost_usd: Decimal | None,
+        cost_billed: Decimal | None,
+        counted: bool,
+    ) -> None:
+        return None
+
+    def count_hit(self, hit: Hit, *, saved_usd: Decimal | None, saved_billed: Decimal | None, currency: str) -> None:
         return None
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from relaycli.config.profile import Profile
 from relaycli.datatypes import Delta, Message, Result, Timing, Usage
@@ -17,6 +17,7 @@ from relaycli.usage.money import format_money
 
 if TYPE_CHECKING:
     from relaycli.pipeline import Answer, Pipeline
+    from relaycli.pipeline.request import CacheUse
 
 
 def read_prompt(args: list[str], streams: Streams) -> str:
@@ -38,6 +39,8 @@ class StreamOptions:
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    cache: CacheUse | None = None  # None: no cache
     json_out: bool = False
     verbose: bool = False
 
@@ -53,6 +56,7 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
         temperature=options.temperature,
         max_tokens=options.max_tokens,
         explicit=options.model_explicit,
+        params=options.params,
     )
     sink = TextSink(streams.stdout)
 
@@ -61,10 +65,14 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
 
     try:
         if options.json_out:
-            answer = pipeline.run(ask, keep, profile=profile, command="stream", shown=lambda: False)
+            answer = pipeline.run(
+                ask, keep, profile=profile, command="stream", shown=lambda: False, cache=options.cache
+            )
             _write_document(streams, to_json(answer))
         else:
-            answer = pipeline.run(ask, sink, profile=profile, command="stream", shown=lambda: sink.wrote)
+            answer = pipeline.run(
+                ask, sink, profile=profile, command="stream", shown=lambda: sink.wrote, cache=options.cache
+            )
             sink.finish()
     except OutputClosed:
         return 0
@@ -75,7 +83,29 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
         raise
     if options.verbose:
         streams.stderr.write(summary(answer) + "\n")
+    elif answer.cache is not None and streams.stderr_isatty and not options.json_out:
+        streams.note(hit_line(answer))
     return 0
+
+
+def hit_line(answer: Answer) -> str:
+    """``answered from the cache (stored 3 min ago, saved $0.0012); --refresh asks again``"""
+    from relaycli.config.cache import format_duration
+
+    info = answer.cache
+    assert info is not None
+    saved = f", saved {_saved(answer)}" if info.saved_usd is not None else ""
+    return f"answered from the cache (stored {format_duration(info.age_s)} ago{saved}); --refresh asks again"
+
+
+def _saved(answer: Answer) -> str:
+    info = answer.cache
+    assert info is not None and info.saved_usd is not None
+    text = format_money(info.saved_usd, "USD")
+    billing = answer.profile.billing
+    if (billing.currency != "USD" or billing.per_usd != 1) and info.saved_billed is not None:
+        text += f" ({format_money(info.saved_billed, billing.currency)} billed)"
+    return text
 
 
 def _write_failure(streams: Streams, exc: RelayError | KeyboardInterrupt, profile: Profile, model: str) -> None:
@@ -139,7 +169,19 @@ def to_json(answer: Answer) -> dict[str, object]:
         "ttft_ms": _round(r.timing.ttft_ms),
         "retries": r.retries,
         "cached": answer.cached,
+        "cache": _cache_json(answer),
         "request_id": r.request_id,
+    }
+
+
+def _cache_json(answer: Answer) -> dict[str, object] | None:
+    info = answer.cache
+    if info is None:
+        return None
+    return {
+        "age_s": round(info.age_s, 3),
+        "key": info.key,
+        "saved": {"usd": decimal_string(info.saved_usd), "billed": decimal_string(info.saved_billed)},
     }
 
 
@@ -156,7 +198,8 @@ def summary(answer: Answer) -> str:
     latency = f"{r.timing.latency_ms:.0f} ms" if r.timing.latency_ms is not None else "-"
     model = r.model or answer.model_asked
     retries = f" · {r.retries} retr{'y' if r.retries == 1 else 'ies'}" if r.retries else ""
-    return f"{model} · {answer.profile.name} · {tokens} · {cost} · {ttft} · {latency}{retries}"
+    line = f"{model} · {answer.profile.name} · {tokens} · {cost} · {ttft} · {latency}{retries}"
+    return f"{line} · {hit_line(answer)}" if answer.cache is not None else line
 
 
 def _count(value: int | None) -> str:

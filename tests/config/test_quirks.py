@@ -84,7 +84,7 @@ def test_cli_learns_announces_shows_and_forgets(relay_env: dict[str, str], mock_
     ran = run_relay("stream", "-p", "mock", "[[mock: reject_stream_options]] hi", env=relay_env)
     assert ran.code == 0, ran.err
     assert ran.err.count("learned that") == 1 and "stream_options" in ran.err and "forget-quirks" in ran.err
-    ran = run_relay("stream", "-p", "mock", "hi", env=relay_env)
+    ran = run_relay("stream", "--no-cache", "-p", "mock", "hi", env=relay_env)
     assert ran.code == 0 and "learned that" not in ran.err
     rows = {r["key"]: r for r in json.loads(run_relay("config", "show", "--json", env=relay_env).out)["settings"]}
     learned = rows["profiles.mock.learned.no_stream_options"]
@@ -92,7 +92,7 @@ def test_cli_learns_announces_shows_and_forgets(relay_env: dict[str, str], mock_
     ran = run_relay("config", "forget-quirks", "-p", "mock", env=relay_env)
     assert ran.code == 0 and "mock" in ran.err
     before = len(log)
-    ran = run_relay("stream", "-p", "mock", "--json", "hi", env=relay_env)
+    ran = run_relay("stream", "--no-cache", "-p", "mock", "--json", "hi", env=relay_env)
     assert ran.code == 0 and json.loads(ran.out)["usage"]["completion_tokens"] is not None
     assert [r.status for r in log[before:]] == [200]
     rows = {r["key"] for r in json.loads(run_relay("config", "show", "--json", env=relay_env).out)["settings"]}

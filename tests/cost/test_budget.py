@@ -15,6 +15,7 @@ from relaycli.commands.stream import run as run_stream
 from relaycli.context import AppContext
 from relaycli.errors import BudgetExceeded, ExitCode
 from relaycli.ledger import Ledger
+from relaycli.pipeline.request import CacheUse
 from relaycli.usage.budget import Spend, crossed, month_to_date
 from tests.conftest import run_relay
 
@@ -68,7 +69,8 @@ def test_month_to_date_counts_one_profile_one_currency_one_local_month(tmp_path:
 
 def _stream(env: dict[str, str], err: io.StringIO, profile: str = "capped") -> int:
     ctx = AppContext(env=env, stdin=io.StringIO(""), stdout=io.StringIO(), stderr=err)
-    return run_stream(ctx, prompt=["hello", "there"], profile=profile, model=None)
+    # the cache off: every call is a billed request
+    return run_stream(ctx, prompt=["hello", "there"], profile=profile, model=None, cache=CacheUse())
 
 
 @pytest.mark.parametrize("action", ["warn", "block"])
@@ -103,11 +105,11 @@ def test_block_exits_3_with_the_figures(tmp_path: Path, relay_env: dict[str, str
         CAPPED.format(url=relay_env["RELAY_MOCK_URL"], action="block").replace("budget = 0.1", "budget = 0.05"),
     )
     relay_env = {**relay_env, "TZ": "UTC"}
-    ran = run_relay("stream", "-p", "capped", "hello", "there", env=relay_env)
+    ran = run_relay("stream", "--no-cache", "-p", "capped", "hello", "there", env=relay_env)
     assert ran.code == 0 and "84%" in ran.err
-    ran = run_relay("stream", "-p", "capped", "hello", "there", env=relay_env)
+    ran = run_relay("stream", "--no-cache", "-p", "capped", "hello", "there", env=relay_env)
     assert ran.code == 0 and "has reached its monthly budget" in ran.err
-    ran = run_relay("stream", "-p", "capped", "hello", "there", env=relay_env)
+    ran = run_relay("stream", "--no-cache", "-p", "capped", "hello", "there", env=relay_env)
     assert ran.code == ExitCode.CONFIG and ran.out == ""
     assert "has used its monthly budget: ¥0.0840 of ¥0.0500 (168%)" in ran.err and "budget_action" in ran.err
     doc = home.cost_json(env={"TZ": "UTC"})

@@ -321,7 +321,7 @@ def test_server_rejecting_stream_options_is_remembered(relay_env: dict[str, str]
     quirks = json.loads(Path(relay_env["RELAY_HOME"], "cache", "quirks.json").read_text())
     assert quirks["old"]["no_stream_options"] is True and quirks["old"]["base_url"] == f"{url}/v1"
     before = len(log)
-    assert run_relay("stream", "-p", "old", "hi", env=relay_env).code == 0
+    assert run_relay("stream", "--no-cache", "-p", "old", "hi", env=relay_env).code == 0
     assert [r.status for r in log[before:]] == [200]  # learned: no rejected first attempt
 
 

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from relaycli.cache.entry import Entry, Hit, TimedDelta
 from relaycli.config.profile import Profile
 from relaycli.context import AppContext
-from relaycli.datatypes import ChatRequest, Delta, Message, Notes, Result, Timing, Usage
-from relaycli.errors import BudgetExceeded, NetworkError, RelayError
+from relaycli.datatypes import ChatRequest, Delta, Message, Notes, Result, Usage
+from relaycli.errors import BudgetExceeded, CacheMiss, NetworkError, RelayError
 from relaycli.ledger import Ledger
 from relaycli.pipeline import Ask, Pipeline
+from relaycli.pipeline.request import CacheUse
 
 
 def context(env: dict[str, str]) -> AppContext:
@@ -55,53 +58,142 @@ def test_one_request_streams_to_the_sink_and_writes_one_row(relay_env: dict[str,
 
 
 class FakeCache:
-    def __init__(self, hit: Result | None) -> None:
+    def __init__(self, hit: Hit | None) -> None:
         self.hit = hit
         self.looked: list[ChatRequest] = []
-        self.stored: list[Result] = []
+        self.stored: list[tuple[Result, list[TimedDelta], bool]] = []
+        self.counted: list[Decimal | None] = []
 
-    def lookup(self, profile: Profile, request: ChatRequest) -> Result | None:
+    def lookup(self, profile: Profile, request: ChatRequest) -> Hit | None:
         self.looked.append(request)
         return self.hit
 
-    def store(self, profile: Profile, request: ChatRequest, result: Result) -> None:
-        self.stored.append(result)
+    def store(
+        self,
+        profile: Profile,
+        request: ChatRequest,
+        result: Result,
+        deltas: Sequence[TimedDelta],
+        *,
+        cost_usd: Decimal | None,
+        cost_billed: Decimal | None,
+        counted: bool,
+    ) -> None:
+        self.stored.append((result, list(deltas), counted))
+
+    def count_hit(self, hit: Hit, *, saved_usd: Decimal | None, saved_billed: Decimal | None, currency: str) -> None:
+        self.counted.append(saved_usd)
+
+
+def stored_hit(text: str = "from the cache") -> Hit:
+    entry = Entry(
+        key="k" * 64,
+        profile="mock",
+        model="gpt-4.1-mini",
+        model_answered="gpt-4.1-mini",
+        created=0.0,
+        last_used=0.0,
+        hits=0,
+        size=100,
+        finish_reason="stop",
+        request_id="req-1",
+        usage=Usage(5, 3),
+        deltas=(
+            TimedDelta(1.0, "reasoning", "thinking"),
+            TimedDelta(2.0, "text", "from the "),
+            TimedDelta(3.0, "text", "cache"),
+        ),
+        ttft_ms=2.0,
+        latency_ms=3.0,
+        cost_usd=Decimal("0.01"),
+        cost_billed=Decimal("0.01"),
+        currency="USD",
+    )
+    return Hit(entry=entry, age_s=12.0)
+
+
+ON = CacheUse(read=True, write=True)
 
 
 def test_a_cache_hit_is_replayed_through_the_sink_before_the_budget_and_without_a_request(
     relay_env: dict[str, str], mock_server: object
 ) -> None:
     ctx = context(relay_env)
-    hit = Result(
-        text="from the cache",
-        model="gpt-4.1-mini",
-        finish_reason="stop",
-        usage=Usage(5, 3),
-        request_id="req-1",
-        timing=Timing(),
-    )
-    cache = FakeCache(hit)
+    cache = FakeCache(stored_hit())
     ctx.pipeline.cache = cache
     spent = replace(ctx.profile("mock"), budget=Decimal(0), budget_action="block")  # a miss would be refused
     before = len(mock_server.log)  # type: ignore[attr-defined]
     sink = Collect()
-    answer = ctx.pipeline.run(ask(), sink, profile=spent, command="stream")
-    assert answer.cached and sink.texts == ["from the cache"]
+    answer = ctx.pipeline.run(ask(), sink, profile=spent, command="stream", cache=ON)
+    assert answer.cached and sink.texts == ["from the ", "cache"]  # delta by delta, not one block
+    assert answer.result.text == "from the cache" and answer.cost_usd == 0
+    assert answer.cache is not None and answer.cache.age_s == 12.0
     assert cache.looked[0].model == "gpt-4.1-mini" and cache.stored == []
     assert len(mock_server.log) == before  # type: ignore[attr-defined]  # nothing was sent
+    with Ledger.open(Path(relay_env["RELAY_HOME"]) / "ledger.db") as ledger:
+        (row,) = ledger.recent(5)
+    # gpt-4.1-mini lists at $0.40 / $1.60 per 1M: 5 in, 3 out saved 5*0.4e-6 + 3*1.6e-6 = $0.0000068
+    assert row.cached and row.cost_usd == 0 and row.saved_usd == Decimal("0.0000068")
+    assert (row.prompt_tokens, row.completion_tokens, row.outcome) == (5, 3, "ok")
+    assert cache.counted == [Decimal("0.0000068")]
     cache.hit = None
     with pytest.raises(BudgetExceeded):
-        ctx.pipeline.run(ask(), sink, profile=spent, command="stream")
+        ctx.pipeline.run(ask(), sink, profile=spent, command="stream", cache=ON)
     ctx.close()
+
+
+def test_without_cache_use_the_cache_is_not_asked(relay_env: dict[str, str]) -> None:
+    ctx = context(relay_env)
+    cache = FakeCache(stored_hit())
+    ctx.pipeline.cache = cache
+    answer = ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("mock"), command="chat")
+    ctx.close()
+    assert not answer.cached and cache.looked == [] and cache.stored == []
+
+
+def test_cache_only_fails_on_a_miss_without_sending(relay_env: dict[str, str], mock_server: object) -> None:
+    ctx = context(relay_env)
+    ctx.pipeline.cache = FakeCache(None)
+    before = len(mock_server.log)  # type: ignore[attr-defined]
+    with pytest.raises(CacheMiss, match="no stored answer"):
+        ctx.pipeline.run(
+            ask(), Collect(), profile=ctx.profile("mock"), command="stream", cache=CacheUse.from_flags(only=True)
+        )
+    ctx.close()
+    assert len(mock_server.log) == before  # type: ignore[attr-defined]
+    assert rows(relay_env) == []
+
+
+def test_paced_replay_waits_for_each_delta_on_the_injected_clock(relay_env: dict[str, str]) -> None:
+    ctx = context(relay_env)
+    now = [0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += int(seconds * 1e9)
+
+    ctx.pipeline.cache = FakeCache(stored_hit())
+    ctx.pipeline.clock = lambda: now[0]
+    ctx.pipeline.sleep = sleep
+    answer = ctx.pipeline.run(
+        ask(), Collect(), profile=ctx.profile("mock"), command="stream", cache=CacheUse(read=True, paced=True)
+    )
+    ctx.close()
+    assert waits == [0.001, 0.001, 0.001] and answer.result.timing.latency_ms == 3.0
 
 
 def test_a_miss_is_stored_after_its_row(relay_env: dict[str, str]) -> None:
     ctx = context(relay_env)
     cache = FakeCache(None)
     ctx.pipeline.cache = cache
-    answer = ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("mock"), command="stream")
+    sink = Collect()
+    answer = ctx.pipeline.run(ask(), sink, profile=ctx.profile("mock"), command="stream", cache=ON)
     ctx.close()
-    assert cache.stored == [answer.result]
+    ((result, deltas, counted),) = cache.stored
+    assert result == answer.result and counted
+    assert [d.text for d in deltas if d.kind == "text"] == sink.texts
+    assert all(a.offset_ms <= b.offset_ms for a, b in zip(deltas, deltas[1:], strict=False))
     assert rows(relay_env) == [("stream", "mock", "ok")]
 
 
@@ -110,7 +202,9 @@ def test_errors_are_never_stored(relay_env: dict[str, str]) -> None:
     cache = FakeCache(None)
     ctx.pipeline.cache = cache
     with pytest.raises(RelayError):
-        ctx.pipeline.run(ask("[[mock: fail=400]] no"), Collect(), profile=ctx.profile("mock"), command="stream")
+        ctx.pipeline.run(
+            ask("[[mock: fail=400]] no"), Collect(), profile=ctx.profile("mock"), command="stream", cache=ON
+        )
     ctx.close()
     assert cache.stored == []
     assert rows(relay_env) == [("stream", "mock", "error")]

@@ -38,6 +38,7 @@ def build_request(req: ChatRequest, *, include_usage: bool = True, token_field: 
         body["system"] = "\n\n".join(systems)
     if req.temperature is not None:
         body["temperature"] = req.temperature
+    body.update(req.params)
     return body
 
 

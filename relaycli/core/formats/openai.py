@@ -40,6 +40,7 @@ def build_request(req: ChatRequest, *, include_usage: bool, token_field: str | N
         body["temperature"] = req.temperature
     if req.max_tokens is not None:
         body[token_field or max_tokens_field(req.model)] = req.max_tokens
+    body.update(req.params)
     if req.stream and include_usage:
         body["stream_options"] = {"include_usage": True}
     return body

@@ -1,0 +1,160 @@
+"""``DiskCache``: the response cache the pipeline asks (its ``ResponseCache`` seam), over ``CacheStore``.
+
+Never in the way: a cache that cannot be opened, read or written (damaged, locked, from a newer relay, a
+full disk) is one warning on stderr and a miss; after that the cache is left alone for the rest of the run.
+Time comes from an injected clock (Unix seconds), so expiry is testable without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from relaycli.cache.entry import Entry, Hit, TimedDelta
+from relaycli.cache.key import cache_key
+from relaycli.cache.store import CacheStore, CacheUnavailable
+from relaycli.config.cache import CacheSettings
+from relaycli.config.profile import Profile
+from relaycli.datatypes import ChatRequest, Result
+
+__all__ = ["DiskCache"]
+
+
+class DiskCache:
+    def __init__(
+        self,
+        path: Path,
+        settings: CacheSettings,
+        *,
+        warn: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.settings = settings
+        self._warn = warn
+        self._clock = clock
+        self._store: CacheStore | None = None
+        self._off = False
+        self._lock = threading.Lock()
+
+    # -- the seam --------------------------------------------------------------------------------
+    def lookup(self, profile: Profile, request: ChatRequest) -> Hit | None:
+        key = cache_key(profile, request)
+        store = self._open() if key is not None else None
+        if store is None or key is None:
+            return None
+        try:
+            entry = store.get(key)
+        except CacheUnavailable as exc:
+            self._give_up(exc)
+            return None
+        except (ValueError, TypeError, KeyError):  # a row SQLite reads but relay cannot
+            self._give_up(CacheUnavailable(f"an entry in the response cache {self.path} is damaged", hint=_REMEDY))
+            return None
+        if entry is None:
+            return None
+        age = max(self._clock() - entry.created, 0.0)
+        if age > self.settings.ttl_s:
+            return None
+        return Hit(entry=entry, age_s=age)
+
+    def store(
+        self,
+        profile: Profile,
+        request: ChatRequest,
+        result: Result,
+        deltas: Sequence[TimedDelta],
+        *,
+        cost_usd: Decimal | None,
+        cost_billed: Decimal | None,
+        counted: bool,
+    ) -> None:
+        if not result.complete or result.finish_reason is None:
+            return  # only whole answers: a stream that ended without saying why is not one
+        key = cache_key(profile, request)
+        store = self._open() if key is not None else None
+        if store is None or key is None:
+            return
+        prompt = json.dumps(
+            {"system": request.system, "messages": [[m.role, m.content] for m in request.messages]},
+            ensure_ascii=False,
+        )
+        size = len(prompt.encode()) + sum(len(d.text.encode()) + 16 for d in deltas) + 256
+        if size > self.settings.max_size // 4:
+            return  # one answer may not push out a quarter of the cache
+        now = self._clock()
+        timing = result.timing
+        entry = Entry(
+            key=key,
+            profile=profile.name,
+            model=request.model,
+            model_answered=result.model,
+            created=now,
+            last_used=now,
+            hits=0,
+            size=size,
+            finish_reason=result.finish_reason,
+            request_id=result.request_id,
+            usage=result.usage,
+            deltas=tuple(deltas),
+            ttft_ms=timing.ttft_ms,
+            latency_ms=timing.latency_ms,
+            cost_usd=cost_usd,
+            cost_billed=cost_billed,
+            currency=profile.billing.currency,
+            prompt=prompt,
+        )
+        try:
+            store.put(entry, max_size=self.settings.max_size, counted=counted)
+        except CacheUnavailable as exc:
+            self._give_up(exc, doing="answer not cached")
+
+    def count_hit(self, hit: Hit, *, saved_usd: Decimal | None, saved_billed: Decimal | None, currency: str) -> None:
+        store = self._open()
+        if store is None:
+            return
+        try:
+            store.hit(
+                hit.entry.key, now=self._clock(), saved_usd=saved_usd, saved_billed=saved_billed, currency=currency
+            )
+        except CacheUnavailable as exc:
+            self._give_up(exc, doing="cache hit not counted")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def _open(self) -> CacheStore | None:
+        with self._lock:
+            if self._store is None and not self._off:
+                try:
+                    self._store = CacheStore.open(self.path)
+                except CacheUnavailable as exc:
+                    self._off = True
+                    self._warn(_line("response cache skipped", exc))
+            return self._store
+
+    def _give_up(self, exc: CacheUnavailable, *, doing: str = "response cache skipped") -> None:
+        with self._lock:
+            if self._off:
+                return
+            self._off = True
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+        self._warn(_line(doing, exc))
+
+
+_REMEDY = "`relay cache clear` starts a new cache"
+
+
+def _line(doing: str, exc: CacheUnavailable) -> str:
+    hint = f"; {exc.hint}" if exc.hint else ""
+    return f"{doing}: {exc.message}{hint}"
