@@ -43,6 +43,12 @@ _relay() {
             "config set") path="config set" ;;
             "config unset") path="config unset" ;;
             "config forget-quirks") path="config forget-quirks" ;;
+            "cache") path="cache" ;;
+            "cache stats") path="cache stats" ;;
+            "cache list") path="cache list" ;;
+            "cache prune") path="cache prune" ;;
+            "cache clear") path="cache clear" ;;
+            "cache path") path="cache path" ;;
             "mock-server") path="mock-server" ;;
             "demo") path="demo" ;;
             *) args=$((args + 1)) ;;
@@ -55,9 +61,9 @@ _relay() {
     esac
     local words=""
     case "$path" in
-        "") words="stream chat models log cost bench ping config mock-server demo --version --debug -h --help" ;;
+        "") words="stream chat models log cost bench ping config cache mock-server demo --version --debug -h --help" ;;
         "stream") words="-p --profile -m --model -s --system -t --temperature --max-tokens -o --param --no-cache --refresh --cache-only --replay-timing --json -v --verbose -h --help" ;;
-        "chat") words="-p --profile -m --model -s --system -t --temperature --max-tokens -c --continue --conversation --list -n --count --json --no-store --plain -h --help" ;;
+        "chat") words="-p --profile -m --model -s --system -t --temperature --max-tokens -c --continue --conversation --list -n --count --json --no-store --plain --cache -h --help" ;;
         "models") words="-p --profile --search --json --names --offline -h --help" ;;
         "log") words="-n --count --json -h --help" ;;
         "cost") words="--by --month --since --until -p --profile -m --model --timezone --currency --include-bench --json --csv --compact --reprice --project -h --help" ;;
@@ -71,6 +77,12 @@ _relay() {
         "config set") if (( args == 0 )) && [[ "$cur" != -* ]]; then COMPREPLY=( $(compgen -W "$(_relay_keys)" -- "$cur") ); return; fi; words="-h --help" ;;
         "config unset") if (( args == 0 )) && [[ "$cur" != -* ]]; then COMPREPLY=( $(compgen -W "$(_relay_keys)" -- "$cur") ); return; fi; words="-h --help" ;;
         "config forget-quirks") words="-p --profile -h --help" ;;
+        "cache") words="stats list prune clear path -h --help" ;;
+        "cache stats") words="--json -h --help" ;;
+        "cache list") words="-n --count -p --profile --show-prompts --json -h --help" ;;
+        "cache prune") words="--json -h --help" ;;
+        "cache clear") words="-p --profile --older-than --json -h --help" ;;
+        "cache path") words="-h --help" ;;
         "mock-server") words="--host --port --ttft --token-delay --words --fail --retry-after --fail-times --stop-after --stall-after --require-key --set -h --help" ;;
         "demo") words="--keep --fast -h --help" ;;
     esac

@@ -20,7 +20,7 @@ _relay_keys() {
     compadd -a keys
 }
 _relay() {
-    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'cost:Report usage and cost from the ledger, by month, day, model or profile' 'bench:Benchmark the latency of profiles or models side by side' 'ping:Check that profiles answer and accept their keys, with timings' 'config:Create, inspect and change the config file' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
+    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'cost:Report usage and cost from the ledger, by month, day, model or profile' 'bench:Benchmark the latency of profiles or models side by side' 'ping:Check that profiles answer and accept their keys, with timings' 'config:Create, inspect and change the config file' 'cache:Inspect and clean the disk response cache' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
     _arguments -C '--version[Print the version and exit.]' '--debug[Show tracebacks on errors (anywhere on the command line).]' '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
     case $state in
         cmd) _describe 'command' subcmds ;;
@@ -31,7 +31,7 @@ _relay_stream() {
     _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:model:_relay_models' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens.]:value:' '{-o,--param}[Another body field, e.g. -o top_p=0.9 -o seed=7 -o '\''stop=\["END"\]'\'' (VALUE as JSON, else text).]:value:' '--no-cache[Neither read nor write the response cache.]' '--refresh[Ask the endpoint again and overwrite the stored answer.]' '--cache-only[Answer from the cache or fail (exit 1); never ask the endpoint.]' '--replay-timing[Replay a cached answer at the pace it first arrived.]' '--json[Print one JSON document instead of the text.]' '{-v,--verbose}[Print a one-line summary on stderr.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_chat() {
-    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:model:_relay_models' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens per answer.]:value:' '{-c,--continue}[Continue the last conversation.]' '--conversation[Continue conversation ID.]:value:' '--list[List recent conversations and exit.]' '{-n,--count}[How many conversations --list shows.]:value:' '--json[With --list\: one JSON document.]' '--no-store[Keep this conversation out of the ledger database.]' '--plain[Plain text answers, even on a terminal.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias.]:model:_relay_models' '{-s,--system}[System prompt.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens per answer.]:value:' '{-c,--continue}[Continue the last conversation.]' '--conversation[Continue conversation ID.]:value:' '--list[List recent conversations and exit.]' '{-n,--count}[How many conversations --list shows.]:value:' '--json[With --list\: one JSON document.]' '--no-store[Keep this conversation out of the ledger database.]' '--plain[Plain text answers, even on a terminal.]' '--cache[Answer a question asked before from the response cache (/retry asks again).]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_models() {
     _arguments '{-p,--profile}[Profile to ask.]:profile:_relay_profiles' '--search[Only models whose id or alias contains TEXT.]:value:' '--json[Print one JSON document.]' '--names[Only the names (ids and aliases), one per line.]' '--offline[With --names\: the aliases and the price table'\''s models, without a request.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
@@ -76,6 +76,29 @@ _relay_config_unset() {
 }
 _relay_config_forget_quirks() {
     _arguments '{-p,--profile}[Only this profile (else all).]:profile:_relay_profiles' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_cache() {
+    local -a subcmds; subcmds=('stats:Entries, size, hits, hit rate, money saved, oldest and newest entry' 'list:Recent entries\: key, age, profile, model, size, hits. Prompts only with --show-prompts' 'prune:Remove expired entries (\[cache\] ttl), then the least recently used ones while over max_size' 'clear:Remove every stored answer, or only a profile'\''s, or only the older ones' 'path:Print where the cache file lives')
+    _arguments -C '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
+    case $state in
+        cmd) _describe 'command' subcmds ;;
+        args) local f="_relay_cache_${words[1]//-/_}"; (( $+functions[$f] )) && $f ;;
+    esac
+}
+_relay_cache_stats() {
+    _arguments '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_cache_list() {
+    _arguments '{-n,--count}[How many, most recently stored first.]:value:' '{-p,--profile}[Only this profile'\''s answers.]:profile:_relay_profiles' '--show-prompts[Also show the prompts (they are hidden by default).]' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_cache_prune() {
+    _arguments '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_cache_clear() {
+    _arguments '{-p,--profile}[Only this profile'\''s answers.]:profile:_relay_profiles' '--older-than[Only answers stored before this long ago\: "12h", "7d", 3600.]:value:' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_cache_path() {
+    _arguments '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_mock_server() {
     _arguments '--host[Address to listen on (loopback by default).]:value:' '--port[Port; the `mock` profile expects 8765.]:value:' '--ttft[Seconds added before the first token.]:value:' '--token-delay[Seconds between tokens.]:value:' '--words[Answer length in tokens.]:value:' '--fail[Answer with this HTTP status.]:value:' '--retry-after[retry-after seconds with --fail.]:value:' '--fail-times[Only the first N requests fail (0\: all).]:value:' '--stop-after[Close the stream after N tokens.]:value:' '--stall-after[Go silent after N tokens.]:value:' '--require-key[Answer 401 without this key.]:value:' '--set[More knobs as directives, e.g. '\''no_usage,keepalive=1'\''.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'

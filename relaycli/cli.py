@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "bench": ("bench", "bench", "Benchmark the latency of profiles or models side by side."),
     "ping": ("ping", "ping", "Check that profiles answer and accept their keys, with timings."),
     "config": ("config", "app", "Create, inspect and change the config file."),
+    "cache": ("cache", "app", "Inspect and clean the disk response cache."),
     "mock-server": ("mock", "mock_server", "Run the built-in local relay until Ctrl-C."),
     "demo": ("demo", "demo", "A guided offline tour on the built-in local relay."),
 }

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from relaycli.config.loader import Settings, get_profile, load, resolve_key, select_profile
@@ -167,12 +168,16 @@ class AppContext:
             cache=self.response_cache(),
         )
 
+    @property
+    def cache_path(self) -> Path:
+        return self.paths.cache / "cache.db"
+
     def response_cache(self) -> DiskCache | None:
         """The disk response cache (``cache.db``), or None when ``[cache] enabled = false``."""
         if self._cache is None and self.settings.cache.enabled:
             from relaycli.cache.service import DiskCache
 
-            self._cache = DiskCache(self.paths.cache / "cache.db", self.settings.cache, warn=self.warn)
+            self._cache = DiskCache(self.cache_path, self.settings.cache, warn=self.warn)
         return self._cache
 
     def measure_services(self) -> MeasureServices:

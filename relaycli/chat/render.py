@@ -73,9 +73,14 @@ def footer_text(answer: Answer, *, asked_profile: str | None = None) -> str:
     took = "-" if latency is None else f"{latency / 1000:.2f} s" if latency >= 1000 else f"{latency:.0f} ms"
     fallback = f" · via {answer.profile.name}" if asked_profile not in (None, answer.profile.name) else ""
     retries = f" · {r.retries} retr{'y' if r.retries == 1 else 'ies'}" if r.retries else ""
+    cached = ""
+    if answer.cache is not None:
+        from relaycli.config.cache import format_duration
+
+        cached = f" · from the cache, stored {format_duration(answer.cache.age_s)} ago (/retry asks again)"
     return (
         f"{r.model or answer.model_asked}{fallback} · {count(u.prompt_tokens)} in / "
-        f"{count(u.completion_tokens)} out tokens · {cost} · {ttft} · {took}{retries}"
+        f"{count(u.completion_tokens)} out tokens · {cost} · {ttft} · {took}{retries}{cached}"
     )
 
 

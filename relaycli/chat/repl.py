@@ -38,6 +38,7 @@ class ChatOptions:
     conversation: int | None = None
     store: bool = True
     plain: bool = False
+    cache: bool = False
 
 
 def run_chat(services: ChatServices, streams: Streams, options: ChatOptions) -> int:
@@ -57,6 +58,7 @@ def run_chat(services: ChatServices, streams: Streams, options: ChatOptions) -> 
             temperature=options.temperature,
             max_tokens=options.max_tokens,
             store=options.store,
+            cache=options.cache,
             shield=deferred_interrupt,
             quiet=(lambda: no_echo(streams.stdin)) if interactive else nullcontext,
         )

@@ -18,6 +18,7 @@ from relaycli.config.profile import Profile
 from relaycli.datatypes import Delta, Message
 from relaycli.errors import RelayError
 from relaycli.pipeline import Answer, Ask, Pipeline
+from relaycli.pipeline.request import CacheUse
 
 if TYPE_CHECKING:
     from relaycli.chat.render import View
@@ -55,6 +56,7 @@ class ChatSession:
         store: bool = True,
         shield: Callable[[], AbstractContextManager[object]] | None = None,
         quiet: Callable[[], AbstractContextManager[object]] = nullcontext,
+        cache: bool = False,
     ) -> None:
         self.services = services
         self.view = view
@@ -64,6 +66,7 @@ class ChatSession:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.store_enabled = store
+        self.cache = cache  # answer repeated questions from the response cache (/retry always asks again)
         self.conversation = Conversation()
         self.failed_prompt: str | None = None  # a question that got no answer (for /retry)
         self.dropped_turns = 0
@@ -214,6 +217,7 @@ class ChatSession:
                     command="chat",
                     notes=self.view.notes_during(sink),
                     shown=lambda: bool(parts),
+                    cache=CacheUse(read=new_question, write=True) if self.cache else None,
                 )
         except KeyboardInterrupt:
             sink.finish()

@@ -29,6 +29,9 @@ def chat(
     json_out: bool = typer.Option(False, "--json", help="With --list: one JSON document."),
     no_store: bool = typer.Option(False, "--no-store", help="Keep this conversation out of the ledger database."),
     plain: bool = typer.Option(False, "--plain", help="Plain text answers, even on a terminal."),
+    cache: bool = typer.Option(
+        False, "--cache", help="Answer a question asked before from the response cache (/retry asks again)."
+    ),
 ) -> None:
     """Chat in the terminal: streamed markdown answers, slash commands, history.
 
@@ -64,6 +67,7 @@ def chat(
                     conversation=conversation,
                     store=not no_store,
                     plain=plain,
+                    cache=cache,
                 ),
             )
         )

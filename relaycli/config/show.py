@@ -144,6 +144,8 @@ def settings_rows(
         rows.append({"key": f"{section}.key", "value": key_status(profile, env), "source": "resolved now"})
         for name, value, when in (learned or {}).get(profile.name, []):
             rows.append({"key": f"{section}.learned.{name}", "value": value, "source": f"learned {when}"})
+    if only is None:
+        rows.extend(_cache_rows(settings))
     for model, price in sorted(settings.prices.items()):
         section = table_name("prices", model)
         for name, value in price.items():
@@ -154,4 +156,19 @@ def settings_rows(
                     "source": f"file line {settings.line_of(section, name) or '?'}",
                 }
             )
+    return rows
+
+
+def _cache_rows(settings: Settings) -> list[dict[str, str]]:
+    from relaycli.config.cache import format_duration, format_size
+
+    shown = {
+        "enabled": _text(settings.cache.enabled),
+        "ttl": format_duration(settings.cache.ttl_s),
+        "max_size": format_size(settings.cache.max_size),
+    }
+    rows = []
+    for name, value in shown.items():
+        line = settings.line_of("cache", name)
+        rows.append({"key": f"cache.{name}", "value": value, "source": f"file line {line}" if line else "default"})
     return rows

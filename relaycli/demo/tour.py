@@ -34,6 +34,12 @@ STEPS = (
         ("stream", "-p", "mock", "-v", "What is an AI API relay, in one paragraph?"),
     ),
     Step(
+        "The same question again: answered at once from the response cache, delta by delta, at no cost; "
+        "the summary says what it saved (--refresh asks again, --no-cache skips the cache).",
+        ("stream", "-p", "mock", "-v", "What is an AI API relay, in one paragraph?"),
+    ),
+    Step("What the cache holds and has saved so far.", ("cache", "stats")),
+    Step(
         "The Anthropic wire format, with the prompt on stdin.",
         ("stream", "-p", "mock-anthropic", "--max-tokens", "24", "-v", "Summarise this:"),
         stdin="Relays resell model access at a discount and route to many providers behind one key.\n",
