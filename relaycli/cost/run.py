@@ -253,6 +253,10 @@ def _emit(streams: Streams, options: CostOptions, report: Report, budgets: list[
         )
         if wide and not options.compact:
             streams.note("the table is wider than the terminal; --compact draws a narrower one")
+        if cells.left_out:
+            from relaycli.output.tables import dropped_message
+
+            streams.note(dropped_message(cells.left_out, cost_view.COMPACT_WIDTH))
     for note in notes(report, budgets):
         streams.note(note)
 
