@@ -129,6 +129,8 @@ def test_json_counts_hits_rates_and_savings(home: Home) -> None:
         _subset(total, TOTALS[total["currency"]])
     _subset(doc["totals"], TOTALS[None])
     assert doc["unpriced"] == []  # a hit of an unpriced model cost nothing: it is not unpriced
+    _, err = home.cost(timezone="UTC")
+    assert "1 cache hit saved an unknown amount" in err and "unpriced" not in err
 
 
 def test_a_line_whose_hits_all_have_an_unknown_saving_says_unknown_not_zero(home: Home) -> None:
