@@ -7,7 +7,8 @@ Writes ``DIR/ledger.db`` and ``DIR/config.toml`` (a throwaway directory unless `
 ``--rows`` requests spread over the last ``--months`` months, on three profiles (a relay billed in CNY at
 1 per USD and compared with a card at 7.3, a direct profile billed at 7.3, and a USD one), eight models
 (one unpriced), about 3 % failures (some with no usage), 2 % ``bench`` rows, cached input on a share of
-the requests. The rows come from the real recording path (``recording.build_row`` with the real price
+the requests, and a third of the successful requests answered from the response cache (cost 0, their
+saving recorded). The rows come from the real recording path (``recording.build_row`` with the real price
 table) for a few hundred request shapes, then get their own id, time, request id and latency, and are
 inserted in one transaction (the ledger's own schema, opened and migrated by ``Ledger.open``).
 
@@ -86,7 +87,9 @@ MODELS = [
 ]
 PROFILES = [("relay", 70), ("direct", 15), ("router", 15)]
 TARGETS = {"monthly": 1.0, "by day,model": 2.0}
+CACHE_HITS = 1 / 3  # the share of successful requests answered from the response cache
 _UNIT = Decimal(10) ** 12
+_MONEY = ("cost_usd", "cost_billed", "saved_usd", "saved_billed")
 
 
 def settings() -> Settings:
@@ -97,13 +100,14 @@ def settings() -> Settings:
         return load(path, {})
 
 
-def shapes(seed: int) -> list[LedgerRow]:
-    """A few hundred rows made by ``build_row``, one per request shape."""
+def shapes(seed: int) -> list[tuple[LedgerRow, LedgerRow | None]]:
+    """A few hundred rows made by ``build_row``, one per request shape, each with the row of the same
+    request answered from the response cache (None for a failure: only complete answers are cached)."""
     rng = random.Random(seed)
     config = settings()
     prices = PriceTable.load(config.prices)
     by_name = config.profiles
-    out: list[LedgerRow] = []
+    out: list[tuple[LedgerRow, LedgerRow | None]] = []
     for model, _ in MODELS:
         for profile_name, _ in PROFILES:
             profile = by_name[profile_name]
@@ -122,7 +126,7 @@ def shapes(seed: int) -> list[LedgerRow]:
                     outcome, error, result = "error", RateLimited("429 after retries", status=429), None
                 if variant == 11:  # a truncated stream: partial usage
                     outcome = "truncated"
-                out.append(
+                rows = [
                     build_row(
                         command="stream",
                         profile=profile,
@@ -131,8 +135,11 @@ def shapes(seed: int) -> list[LedgerRow]:
                         outcome=outcome,
                         error=error,
                         prices=prices,
+                        cached=cached,
                     )
-                )
+                    for cached in ((False, True) if outcome == "ok" else (False,))
+                ]
+                out.append((rows[0], rows[1] if len(rows) > 1 else None))
     return out
 
 
@@ -151,9 +158,9 @@ def _result(model: str, usage: Usage) -> Result:
 def generate(path: Path, rows: int, months: int, seed: int) -> None:
     rng = random.Random(seed)
     templates = shapes(seed)
-    by_key: dict[tuple[str, str], list[LedgerRow]] = {}
-    for row in templates:
-        by_key.setdefault((row.model_requested, row.profile), []).append(row)
+    by_key: dict[tuple[str, str], list[tuple[LedgerRow, LedgerRow | None]]] = {}
+    for pair in templates:
+        by_key.setdefault((pair[0].model_requested, pair[0].profile), []).append(pair)
     # Ten successful shapes per model and profile, then a refused request and a truncated stream.
     weights = [1.0] * 10 + [0.2, 0.12]
     models = [m for m, _ in MODELS]
@@ -172,7 +179,9 @@ def generate(path: Path, rows: int, months: int, seed: int) -> None:
     batch: list[list[object]] = []
     for n, offset in enumerate(offsets):
         choices = by_key[(rng.choices(models, model_weights)[0], rng.choices(names, name_weights)[0])]
-        template = rng.choices(choices, weights)[0]
+        template, hit = rng.choices(choices, weights)[0]
+        if hit is not None and rng.random() < CACHE_HITS:
+            template = hit
         row = dataclasses.replace(
             template,
             id=f"{seed:04x}{n:028x}",
@@ -193,10 +202,12 @@ def generate(path: Path, rows: int, months: int, seed: int) -> None:
 
 
 def _db(name: str, value: object) -> object:
-    if name in ("cost_usd", "cost_billed"):
+    if name in _MONEY:
         return None if value is None else int(value * _UNIT)  # type: ignore[operator]
     if name == "per_usd":
         return str(value)
+    if name == "cached":
+        return int(bool(value))
     return value
 
 

@@ -37,8 +37,9 @@ def cost(
 
     Columns: requests, errors, input (cached input included), cached input and output tokens, the cost
     at list price in USD, the billed amount in the profile's currency and, for profiles with a
-    `compare_to`, the direct-equivalent cost and the savings. Requests without a price are counted as
-    unpriced, never as $0. -p and -m repeat. Money in --json and --csv is an exact decimal string.
+    `compare_to`, the direct-equivalent cost and the savings; when some requests were answered from the
+    response cache (cost 0), their hits, hit rate and what they saved. Requests without a price are counted
+    as unpriced, never as $0. -p and -m repeat. Money in --json and --csv is an exact decimal string.
     """
     from relaycli.context import AppContext
     from relaycli.cost.run import CostOptions

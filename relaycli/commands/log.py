@@ -15,7 +15,9 @@ def log(
 ) -> None:
     """Show the latest requests from the usage ledger.
 
-    One row per request: outcome, tokens, cost in the billing currency, TTFT, latency, retries.
+    One row per request: outcome ("ok·cached" for an answer from the response cache, which cost nothing),
+    tokens, cost in the billing currency, TTFT, latency, retries. --json rows carry every ledger field,
+    `cached`, `saved_usd` and `saved_billed` (what a cached answer would have cost) included.
     """
     from relaycli.context import AppContext
     from relaycli.log.run import run_log

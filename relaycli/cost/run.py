@@ -253,12 +253,17 @@ def _emit(streams: Streams, options: CostOptions, report: Report, budgets: list[
         )
         if wide and not options.compact:
             streams.note("the table is wider than the terminal; --compact draws a narrower one")
+        if cells.left_out:
+            from relaycli.output.tables import dropped_message
+
+            streams.note(dropped_message(cells.left_out, cost_view.COMPACT_WIDTH))
     for note in notes(report, budgets):
         streams.note(note)
 
 
 def notes(report: Report, budgets: list[Spend]) -> list[str]:
-    """What the table cannot say: unpriced requests, budgets, the projection's basis."""
+    """What the table cannot say: unpriced requests, cache hits with an unknown saving, budgets, the
+    projection's basis."""
     out: list[str] = []
     if report.unpriced:
         count = sum(u.requests for u in report.unpriced)
@@ -270,6 +275,12 @@ def notes(report: Report, budgets: list[Spend]) -> list[str]:
                 f'to price them, add [prices."{missing[0]}"] (USD per 1M tokens) to the config, then run '
                 "`relay cost --reprice`"
             )
+    unknown = report.totals.cache_saved_unknown
+    if unknown:
+        out.append(
+            f"{unknown:,} cache hit{'s' if unknown != 1 else ''} saved an unknown amount (no price or unknown "
+            "usage); what the cache saved leaves them out"
+        )
     out.extend(report.compare_notes)
     for spend in budgets:
         state = "OVER BUDGET" if spend.over else "budget"

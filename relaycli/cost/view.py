@@ -5,6 +5,12 @@ CSV is an exact decimal string (``"12.3456"``, no exponent, no trailing zeros; `
 unknown), never a binary float; counts are integers. A token count no request of a row reported is
 unknown (``null``, ``?`` in the table), never 0; ``*_tokens_unknown`` says how many requests did not
 report theirs, and the table marks a sum that leaves some out with ``+`` ("at least").
+
+Cache hits (requests answered from the response cache): ``cache_hits``, ``cache_hit_rate`` (hits /
+requests as a decimal fraction, ``"0.3333"``; a percentage in the table) and what they saved,
+``cache_saved_usd`` and ``cache_saved_billed`` (the known savings; ``null`` when every hit's is unknown),
+with ``cache_saved_unknown`` hits left out of them (``+`` in the table). The table shows these columns only
+when the report holds a hit, and they are the first it leaves out on a narrow terminal.
 """
 
 from __future__ import annotations
@@ -37,8 +43,14 @@ NUMBERS = (
     "unpriced_requests",
     "prompt_tokens_unknown",
     "completion_tokens_unknown",
+    "cache_hits",
+    "cache_hit_rate",
+    "cache_saved_usd",
+    "cache_saved_billed",
+    "cache_saved_unknown",
 )
-_MONEY = ("cost_usd", "billed", "direct_billed", "savings")
+_MONEY = ("cost_usd", "billed", "direct_billed", "savings", "cache_saved_usd", "cache_saved_billed")
+_DECIMALS = (*_MONEY, "cache_hit_rate")
 
 
 money = decimal_string
@@ -71,7 +83,7 @@ def line_json(line: Line, *, keys: Sequence[str] = ()) -> dict[str, Any]:
             out[name] = None  # part of an input no request reported: unknown too, never 0
         else:
             value = getattr(line, name)
-            out[name] = money(value) if name in _MONEY else value
+            out[name] = decimal_string(value) if name in _DECIMALS else value
     return out
 
 
@@ -162,6 +174,23 @@ def _percent(line: Line) -> str:
     return f"{(line.savings * 100 / line.direct_billed).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)}%"
 
 
+def _hit_rate(line: Line) -> str:
+    """The hit rate as a percentage to one place (``33.3%``), from the same fraction JSON shows."""
+    rate = line.cache_hit_rate
+    if rate is None:
+        return "-"
+    percent = (rate * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
+    return "<0.1%" if line.cache_hits and not percent else f"{percent}%"
+
+
+def _cache_saved(line: Line, show: Callable[[Decimal | None, str], str]) -> str:
+    """What the hits saved in the billed currency: ``+`` when some hits' savings are unknown, ``?`` when all
+    are, ``-`` for a total over several currencies."""
+    if line.cache_saved_billed is None:
+        return "-" if line.currency is None else "?"
+    return show(line.cache_saved_billed, line.currency or "") + ("+" if line.cache_saved_unknown else "")
+
+
 def _money_short(amount: Decimal | None, currency: str) -> str:
     """Whole units from 100 up (``$13,635``), else as :func:`format_money`."""
     if amount is None or abs(amount) < 100:
@@ -181,6 +210,7 @@ class Cells:
     sections: list[int]  # rows that start a section (the totals, the projection)
     bold: list[int]  # total rows
     drop: list[str] = field(default_factory=list)  # left out first on a narrow terminal
+    left_out: list[str] = field(default_factory=list)  # compact: cache columns left out to fit 80 columns
 
 
 def table_cells(report: Report, *, compact: bool) -> Cells:
@@ -192,12 +222,15 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
     mixed = len(report.currencies) > 1 and (not compact or len(set(symbols)) < len(symbols))
     savings = report.has_savings
     unpriced = any(line.unpriced_requests for _, line in lines(report))
+    hits = any(line.cache_hits for _, line in lines(report))  # the cache columns only when there are hits
     if compact:
         numbers = ["reqs", "in", "out", "USD", "billed"] + (["saved"] if savings else [])
+        numbers += list(_COMPACT_CACHE) if hits else []
     else:
         numbers = ["requests", "errors", "input", "cached", "output", "cost (USD)", "billed"]
         numbers += ["direct", "saved"] if savings else []
         numbers += ["unpriced"] if unpriced else []
+        numbers += list(_CACHE) if hits else []
     columns = [headers[k] for k in keys] + (["cur"] if mixed else []) + numbers
     rows: list[list[str]] = []
     sections: list[int] = []
@@ -227,6 +260,7 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
                 billed,
             ]
             cells += [_percent(line)] if savings else []
+            cells += [_hit_rate(line), _cache_saved(line, _money_short)] if hits else []
         else:
             cells += [
                 _count(line.requests),
@@ -243,31 +277,60 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
                     "-" if line.savings is None else format_money(line.savings, currency),
                 ]
             cells += [_count(line.unpriced_requests)] if unpriced else []
+            cells += [_count(line.cache_hits), _hit_rate(line), _cache_saved(line, format_money)] if hits else []
         rows.append(cells)
+    left_out: list[str] = []
     if compact:
-        _shrink(columns, rows, [columns.index(headers[k]) for k in ("model", "profile") if k in keys])
+        names = [headers[k] for k in ("model", "profile") if k in keys]
+        left_out = _fit_compact(columns, rows, names)
     drop = [c for c in (_COMPACT_DROP_FIRST if compact else _DROP_FIRST) if c in columns]
-    return Cells(columns, rows, numbers, sections, bold, drop)
+    return Cells(columns, rows, [n for n in numbers if n in columns], sections, bold, drop, left_out)
 
 
+# The cache columns, shown when the report holds a cache hit: hits, hit rate, what they saved (billed).
+_CACHE = ("hits", "hit rate", "cache saved")
+_COMPACT_CACHE = ("hit%", "c.saved")
 # The figures a narrow terminal loses first (--json and --csv keep them all); --compact fits 80 columns and
-# loses its own least important figures only on a terminal narrower than that.
-_DROP_FIRST = ("cached", "errors", "direct", "unpriced", "cost (USD)", "saved", "requests")
-_COMPACT_DROP_FIRST = ("reqs", "USD", "saved")
+# loses its own least important figures only on a terminal narrower than that. The cache columns go first.
+_DROP_FIRST = (*_CACHE, "cached", "errors", "direct", "unpriced", "cost (USD)", "saved", "requests")
+_COMPACT_DROP_FIRST = (*_COMPACT_CACHE, "reqs", "USD", "saved")
 
 
 COMPACT_WIDTH = 80
 _GAP = 2  # between columns
 
 
+def _fit_compact(columns: list[str], rows: list[list[str]], names: list[str]) -> list[str]:
+    """Fit the compact table in 80 columns: cut the names (:func:`_shrink`), and when that is not enough,
+    leave out the cache columns, the least important first (then cut the names again, only as far as the
+    remaining columns need). Returns the columns left out."""
+    left_out: list[str] = []
+    while True:
+        fitted_columns, fitted = list(columns), [list(row) for row in rows]
+        _shrink(fitted_columns, fitted, [columns.index(name) for name in names])
+        extra = [c for c in _COMPACT_CACHE if c in columns]
+        if not extra or _width(fitted_columns, fitted) <= COMPACT_WIDTH:
+            columns[:], rows[:] = fitted_columns, fitted
+            return left_out
+        index = columns.index(extra[0])
+        del columns[index]
+        for row in rows:
+            del row[index]
+        left_out.append(extra[0])
+
+
+def _widths(columns: list[str], rows: list[list[str]]) -> list[int]:
+    return [max([len(columns[i]), *(len(row[i]) for row in rows)]) for i in range(len(columns))]
+
+
+def _width(columns: list[str], rows: list[list[str]]) -> int:
+    return sum(_widths(columns, rows)) + _GAP * (len(columns) - 1)
+
+
 def _shrink(columns: list[str], rows: list[list[str]], names: list[int], *, limit: int = COMPACT_WIDTH) -> None:
     """Cut the longest model/profile names (with an ellipsis, down to 8 characters) until rows fit."""
-
-    def widths() -> list[int]:
-        return [max(len(columns[i]), *(len(row[i]) for row in rows)) for i in range(len(columns))]
-
     while rows:
-        sizes = widths()
+        sizes = _widths(columns, rows)
         excess = sum(sizes) + _GAP * (len(sizes) - 1) - limit
         candidates = [i for i in names if sizes[i] > 8]
         if excess <= 0 or not candidates:

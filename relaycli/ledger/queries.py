@@ -56,11 +56,13 @@ _REPORTED = (
     f"COUNT(prompt_tokens), COUNT(completion_tokens), SUM(prompt_tokens IS NULL AND NOT {_FREE_FAILURE}),"
     f" SUM(completion_tokens IS NULL AND NOT {_FREE_FAILURE})"
 )
-# Money: plain sums, and the overflow-safe split sums (see .store) for a range where those overflow.
-_MONEY = "SUM(cost_usd), NULL, SUM(cost_billed), NULL"
-_MONEY_SPLIT = (
-    f"SUM(cost_usd / {_UNIT}), SUM(cost_usd % {_UNIT}), SUM(cost_billed / {_UNIT}), SUM(cost_billed % {_UNIT})"
-)
+# Requests answered from the response cache, and those of them whose saving is unknown.
+_CACHE = "SUM(cached), SUM(cached AND saved_usd IS NULL)"
+# Money (cost, then what cache hits saved): plain sums, and the overflow-safe split sums (see .store) for a
+# range where those overflow.
+_MONEY_COLUMNS = ("cost_usd", "cost_billed", "saved_usd", "saved_billed")
+_MONEY = ", ".join(f"SUM({c}), NULL" for c in _MONEY_COLUMNS)
+_MONEY_SPLIT = ", ".join(f"SUM({c} / {_UNIT}), SUM({c} % {_UNIT})" for c in _MONEY_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,9 @@ class DayGroup:
     ``model`` is set when grouping by model, and otherwise only for unpriced rows (so they can be named).
     ``unpriced`` is 1 (no price), 2 (unknown usage) or None (priced, or a failure that reported no usage).
     Money is in pico-units, ``None`` when no row in the group has a cost (so ``cost_usd is not None``
-    tells whether any row was priced).
+    tells whether any row was priced). A cache hit costs 0 (so it is never unpriced); ``saved_*`` sum
+    what the hits would have cost, ``None`` when none of them has a known saving, and ``saved_unknown``
+    counts the hits whose saving is unknown.
     """
 
     model: str | None
@@ -116,6 +120,10 @@ class DayGroup:
     completion_reported: int = 0
     prompt_unknown: int = 0
     completion_unknown: int = 0
+    cache_hits: int = 0
+    saved_usd: int | None = None
+    saved_billed: int | None = None
+    saved_unknown: int = 0
 
 
 def _group_sql(by_model: bool, where: Where, money: str) -> str:
@@ -126,20 +134,22 @@ def _group_sql(by_model: bool, where: Where, money: str) -> str:
     else:  # one key for both, NULL for most rows: fewer keys make the sort cheaper
         keys = f"NULL, profile, currency, {unpriced} || {MODEL} END"
     return (
-        f"SELECT {keys}, {_COUNTS}, {money}, {_REPORTED} FROM requests WHERE ts >= ? AND ts < ?{clause}"
+        f"SELECT {keys}, {_COUNTS}, {money}, {_REPORTED}, {_CACHE} FROM requests WHERE ts >= ? AND ts < ?{clause}"
         " GROUP BY 2, 3, 4" + (", 1" if by_model else "")
     )
 
 
+def _joined(whole: int | None, pico: int | None) -> int | None:
+    """A plain sum (``pico`` None), or the whole and fractional halves of a split one, in pico-units."""
+    return whole if pico is None or whole is None else whole * _UNIT + pico
+
+
 def _row(values: tuple[Any, ...]) -> DayGroup:
-    model, profile, currency, unpriced, n, errors, *rest = values
-    prompt, completion, cached, written, usd, usd_pico, billed, billed_pico, *reported = rest
+    model, profile, currency, unpriced, n, errors, prompt, completion, cached, written = values[:10]
+    usd, billed, saved_usd, saved_billed = (_joined(*values[i : i + 2]) for i in range(10, 18, 2))
+    prompt_reported, completion_reported, prompt_unknown, completion_unknown, hits, saved_unknown = values[18:]
     if unpriced is not None and model is None:
         model, unpriced = unpriced[1:], unpriced[:1]
-    if usd_pico is not None:
-        usd = usd * _UNIT + usd_pico
-    if billed_pico is not None:
-        billed = billed * _UNIT + billed_pico
     return DayGroup(
         model,
         profile,
@@ -153,7 +163,14 @@ def _row(values: tuple[Any, ...]) -> DayGroup:
         written or 0,
         usd,
         billed,
-        *reported,
+        prompt_reported=prompt_reported,
+        completion_reported=completion_reported,
+        prompt_unknown=prompt_unknown or 0,
+        completion_unknown=completion_unknown or 0,
+        cache_hits=hits or 0,
+        saved_usd=saved_usd,
+        saved_billed=saved_billed,
+        saved_unknown=saved_unknown or 0,
     )
 
 

@@ -13,6 +13,12 @@ if TYPE_CHECKING:
 
 # Left out first when the terminal is narrow; the time, profile and model always stay.
 DROP_FIRST = ["retry", "TTFT", "command", "ms", "in", "out", "cost", "outcome"]
+CACHED = "·cached"  # after the outcome of a request answered from the response cache: "ok·cached"
+
+
+def outcome(row: LedgerRow) -> str:
+    """``ok``, ``ok·cached`` (answered from the response cache), ``error (RateLimited)``."""
+    return row.outcome + (CACHED if row.cached else "") + (f" ({row.error_class})" if row.error_class else "")
 
 
 def run_log(rows: list[LedgerRow], streams: Streams, *, json_out: bool) -> int:
@@ -40,7 +46,7 @@ def run_log(rows: list[LedgerRow], streams: Streams, *, json_out: bool) -> int:
                 r.command,
                 r.profile,
                 r.model_answered or r.model_requested,
-                r.outcome + (f" ({r.error_class})" if r.error_class else ""),
+                outcome(r),
                 tok(r.prompt_tokens),
                 tok(r.completion_tokens),
                 format_money(r.cost_billed, r.currency),

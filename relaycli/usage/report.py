@@ -14,6 +14,12 @@ Rules, kept in one place:
   ``per_usd`` of the profile's ``compare_to`` in the config *now*, and the billed amount itself for
   profiles without a ``compare_to``. ``savings = direct_billed - billed``. Both are ``None`` for a row
   where no profile has a ``compare_to``, or where one compares in another currency than it bills in.
+* A request answered from the response cache (a cache hit) costs 0, priced model or not, and is never
+  unpriced. What it would have cost had it been sent is its saving: ``cache_saved_usd``/``_billed`` sum
+  the known savings, ``cache_saved_unknown`` counts the hits whose saving is unknown (an unpriced model,
+  unknown usage), and the sum is ``None`` when every hit's saving is unknown, never ``0`` (a row without
+  hits saved a known 0). A hit adds nothing to ``direct_billed`` either: it was not sent, direct or not.
+* ``cache_hit_rate`` is hits / requests, rounded half-even to 4 decimal places (``None`` without requests).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ __all__ = ["DIMENSIONS", "Line", "Projection", "Report", "Unpriced", "assemble",
 
 DIMENSIONS = ("day", "month", "model", "profile")
 _MICRO = Decimal("0.000001")
+_RATE = Decimal("0.0001")
 
 
 def parse_by(text: str) -> tuple[str, ...]:
@@ -72,9 +79,20 @@ class Line:
     completion_reported: int = 0
     prompt_unknown: int = 0
     completion_unknown: int = 0
+    cache_hits: int = 0  # requests answered from the response cache (cost 0)
+    cache_saved_usd: Decimal | None = Decimal(0)  # what the hits would have cost (known savings only)
+    cache_saved_billed: Decimal | None = Decimal(0)
+    cache_saved_unknown: int = 0  # hits whose saving is unknown, left out of the sums above
 
     def value(self, name: str) -> str | None:
         return dict(self.key).get(name)
+
+    @property
+    def cache_hit_rate(self) -> Decimal | None:
+        """Hits / requests, to 4 decimal places (``0.3333``); ``None`` for a line without requests."""
+        if not self.requests:
+            return None
+        return (Decimal(self.cache_hits) / self.requests).quantize(_RATE, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +147,10 @@ class _Sums:
         "unpriced",
         "by_profile",
         "reported",
+        "hits",
+        "saved_usd",
+        "saved_billed",
+        "saved_unknown",
     )
 
     def __init__(self) -> None:
@@ -138,8 +160,13 @@ class _Sums:
         self.usd = self.billed = 0
         self.by_profile: dict[str, list[int]] = {}  # profile -> [usd pico, billed pico]
         self.reported = [0, 0, 0, 0]  # prompt, completion reported; prompt, completion unknown
+        self.hits = self.saved_usd = self.saved_billed = self.saved_unknown = 0  # cache hits, savings in pico
 
     def add(self, g: DayGroup) -> None:
+        self.hits += g.cache_hits
+        self.saved_usd += g.saved_usd or 0
+        self.saved_billed += g.saved_billed or 0
+        self.saved_unknown += g.saved_unknown
         self.requests += g.requests
         self.errors += g.errors
         self.prompt += g.prompt_tokens
@@ -171,6 +198,10 @@ class _Sums:
             "written",
             "usd",
             "billed",
+            "hits",
+            "saved_usd",
+            "saved_billed",
+            "saved_unknown",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.reported = [a + b for a, b in zip(self.reported, other.reported, strict=True)]
@@ -191,6 +222,7 @@ class _Sums:
         usd = None if unknown else _dec(self.usd)
         billed = None if unknown or mixed else _dec(self.billed)
         direct = None if mixed or billed is None else _direct(self.by_profile, currency, compare)
+        saved_known = self.hits > self.saved_unknown or not self.hits  # no hits: a known 0
         return Line(
             key=key,
             currency=currency,
@@ -209,6 +241,10 @@ class _Sums:
             completion_reported=self.reported[1],
             prompt_unknown=self.reported[2],
             completion_unknown=self.reported[3],
+            cache_hits=self.hits,
+            cache_saved_usd=_dec(self.saved_usd) if saved_known else None,
+            cache_saved_billed=_dec(self.saved_billed) if saved_known and not mixed else None,
+            cache_saved_unknown=self.saved_unknown,
         )
 
 
@@ -219,6 +255,10 @@ def _dec(pico: int) -> Decimal:
 def _direct(
     by_profile: Mapping[str, list[int]], currency: str | None, compare: Mapping[str, Billing | None]
 ) -> Decimal | None:
+    """What the requests would have cost direct. A cache hit is in ``by_profile`` at a cost of 0 (USD and
+    billed alike), so it adds 0 here and 0 to ``billed``: it was not sent, so going direct would have
+    cost nothing either, and its saving is the cache's (``cache_saved_*``), never counted twice as a
+    saving against direct."""
     total = Decimal(0)
     compared = False
     for profile, (usd, billed) in by_profile.items():
@@ -381,4 +421,8 @@ def _scaled(line: Line, factor: Decimal, period: str) -> Line:
         completion_reported=count(line.completion_reported),
         prompt_unknown=count(line.prompt_unknown),
         completion_unknown=count(line.completion_unknown),
+        cache_hits=count(line.cache_hits),
+        cache_saved_usd=money(line.cache_saved_usd),
+        cache_saved_billed=money(line.cache_saved_billed),
+        cache_saved_unknown=count(line.cache_saved_unknown),
     )

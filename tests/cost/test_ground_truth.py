@@ -321,6 +321,7 @@ def test_json_has_the_contract_keys(home: Home) -> None:
     for by, keys in (("month", {"period"}), ("model", {"model"}), ("day,profile", {"period", "profile"})):
         doc = home.cost_json(by=by, timezone="UTC")
         extra = {"cache_write_tokens", "prompt_tokens_unknown", "completion_tokens_unknown"}
+        extra |= {"cache_hits", "cache_hit_rate", "cache_saved_usd", "cache_saved_billed", "cache_saved_unknown"}
         assert all(set(row) == contract | keys | extra for row in doc["rows"])
         assert set(doc["totals"]) == set(doc["rows"][0]) and all(doc["totals"][k] is None for k in keys)
         assert {"rows", "totals", "totals_by_currency", "unpriced", "budgets", "projection"} <= set(doc)

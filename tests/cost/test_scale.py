@@ -38,7 +38,11 @@ def test_generated_ledger_reports_match_plain_sql(big: Home) -> None:
     conn = sqlite3.connect(big.path / "ledger.db")
     ((count, usd),) = conn.execute("SELECT COUNT(*), SUM(cost_usd) FROM requests WHERE tag IS NOT 'bench'")
     ((everything,),) = conn.execute("SELECT COUNT(*) FROM requests")
+    ((hits, saved, unknown),) = conn.execute(
+        "SELECT SUM(cached), SUM(saved_usd), SUM(cached AND saved_usd IS NULL) FROM requests WHERE tag IS NOT 'bench'"
+    )
     conn.close()
+    assert 0.25 < hits / count < 0.4 and unknown > 0  # a third of the answers, some of an unpriced model
     started = time.perf_counter()
     monthly = big.cost_json(timezone="Asia/Kolkata")
     daily = big.cost_json(by="day,model", timezone="Asia/Kolkata")
@@ -46,6 +50,8 @@ def test_generated_ledger_reports_match_plain_sql(big: Home) -> None:
     for doc in (monthly, daily):
         assert doc["totals"]["requests"] == count
         assert Decimal(doc["totals"]["cost_usd"]) == Decimal(usd).scaleb(-12)
+        assert doc["totals"]["cache_hits"] == hits and doc["totals"]["cache_saved_unknown"] == unknown
+        assert Decimal(doc["totals"]["cache_saved_usd"]) == Decimal(saved).scaleb(-12)
     assert big.cost_json(include_bench=True)["totals"]["requests"] == everything > count
     assert elapsed < 2.0, f"two reports on 20,000 rows took {elapsed:.2f} s"
 
