@@ -1,12 +1,14 @@
 """The cache key: a SHA-256 of a canonical encoding of everything that can change an answer.
 
 What goes in: the cache format version, the protocol, the endpoint (scheme, host, port, path and query of
-the chat URL; never user:password), the headers that can change the answer (the format's own, such as
-``anthropic-version``, and the profile's ``headers``, ``anthropic-beta`` among them; never one that carries
-a credential), and the request body exactly as the wire format builds it: the model as sent, the system
-prompt, every message, and every generation parameter that is sent. A parameter that is not sent is simply
-absent, so an omitted ``temperature`` never meets ``temperature = 0``. Left out: ``stream`` and
-``stream_options``, which change how the answer travels, not what it says, and the API key.
+the chat URL; never user:password, nor a query parameter that carries a credential, such as ``?key=``),
+the headers that can change the answer (the format's own, such as ``anthropic-version``, and the profile's
+``headers``, ``anthropic-beta`` among them; never one whose name says it may carry a credential: key,
+token, secret, auth, cookie, password, as ``relay config show`` masks them), and the request body exactly
+as the wire format builds it: the model as sent, the system prompt, every message, and every generation
+parameter that is sent. A parameter that is not sent is simply absent, so an omitted ``temperature`` never
+meets ``temperature = 0``. Left out: ``stream`` and ``stream_options``, which change how the answer
+travels, not what it says, and the API key.
 
 Canonical means: keys sorted, no spaces, a float with an integral value written as the integer (JSON's
 ``1.0`` and ``1`` are the same number to a server), text as UTF-8.
@@ -18,7 +20,7 @@ import hashlib
 import json
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from relaycli.core.formats import api_url, for_protocol
 
@@ -31,10 +33,8 @@ __all__ = ["FORMAT_VERSION", "cache_key", "key_document"]
 FORMAT_VERSION = 1
 _TRANSPORT_FIELDS = ("stream", "stream_options")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_CREDENTIAL = re.compile(
-    r"^(?:authorization|proxy-authorization|cookie|x-api-key|api-key)$|secret|password|passwd|-key$|-token$",
-    re.IGNORECASE,
-)
+# a header or query parameter whose name says it may carry a credential (the rule `config show` masks by)
+_CREDENTIAL = re.compile(r"key|token|secret|auth|cookie|passw|credential|^(?:sig|signature|code)$", re.IGNORECASE)
 
 
 def cache_key(profile: Profile, request: ChatRequest) -> str | None:
@@ -75,8 +75,18 @@ def endpoint(profile: Profile) -> str:
     except ValueError:
         port = None
     netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{scheme}://{netloc}{parts.path}{query}"
+    query = _public_query(parts.query)
+    return f"{scheme}://{netloc}{parts.path}{'?' + query if query else ''}"
+
+
+def _public_query(query: str) -> str:
+    """The query without the parameters that may carry a credential (Google's ``?key=``, a signature)."""
+    if not query:
+        return ""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(_CREDENTIAL.search(name) for name, _ in pairs):
+        return query  # as written: its own spelling is the endpoint's business
+    return urlencode([(name, value) for name, value in pairs if not _CREDENTIAL.search(name)])
 
 
 def canonical(value: Any) -> str:

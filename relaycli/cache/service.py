@@ -2,6 +2,7 @@
 
 Never in the way: a cache that cannot be opened, read or written (damaged, locked, from a newer relay, a
 full disk) is one warning on stderr and a miss; after that the cache is left alone for the rest of the run.
+A single damaged entry is a warning (once per run) and a miss: the answer asked for again replaces it.
 Time comes from an injected clock (Unix seconds), so expiry is testable without waiting.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from relaycli.cache.entry import Entry, Hit, TimedDelta
 from relaycli.cache.key import cache_key
-from relaycli.cache.store import CacheStore, CacheUnavailable
+from relaycli.cache.store import CacheStore, CacheUnavailable, DamagedEntry
 from relaycli.config.cache import CacheSettings
 from relaycli.config.profile import Profile
 from relaycli.datatypes import ChatRequest, Result
@@ -39,6 +40,7 @@ class DiskCache:
         self._clock = clock
         self._store: CacheStore | None = None
         self._off = False
+        self._warned_damaged = False
         self._lock = threading.Lock()
 
     # -- the seam --------------------------------------------------------------------------------
@@ -49,11 +51,14 @@ class DiskCache:
             return None
         try:
             entry = store.get(key)
+        except DamagedEntry as exc:  # a row SQLite reads but relay cannot: a miss, replaced by the new answer
+            with self._lock:
+                warned, self._warned_damaged = self._warned_damaged, True
+            if not warned:
+                self._warn(_line("response cache entry skipped", exc))
+            return None
         except CacheUnavailable as exc:
             self._give_up(exc)
-            return None
-        except (ValueError, TypeError, KeyError):  # a row SQLite reads but relay cannot
-            self._give_up(CacheUnavailable(f"an entry in the response cache {self.path} is damaged", hint=_REMEDY))
             return None
         if entry is None:
             return None
@@ -150,9 +155,6 @@ class DiskCache:
                 self._store.close()
                 self._store = None
         self._warn(_line(doing, exc))
-
-
-_REMEDY = "`relay cache clear` starts a new cache"
 
 
 def _line(doing: str, exc: CacheUnavailable) -> str:

@@ -25,7 +25,7 @@ from relaycli.cache.entry import Entry, Stats, TimedDelta, usage_from_json, usag
 from relaycli.errors import RelayError
 from relaycli.paths import private_dir, tighten
 
-__all__ = ["SCHEMA_VERSION", "CacheStore", "CacheTooNew", "CacheUnavailable"]
+__all__ = ["SCHEMA_VERSION", "CacheStore", "CacheTooNew", "CacheUnavailable", "DamagedEntry"]
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x72656C79  # "rely": marks the file as relay's cache
@@ -72,6 +72,11 @@ class CacheUnavailable(RelayError):
 
 class CacheTooNew(CacheUnavailable):
     """The cache file was written by a newer relay."""
+
+
+class DamagedEntry(CacheUnavailable):
+    """One entry cannot be read back (its JSON, money or numbers are damaged); the rest of the file is fine,
+    and storing a new answer to the same request replaces it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +129,7 @@ class CacheStore:
     # -- reads -----------------------------------------------------------------------------------
     def get(self, key: str) -> Entry | None:
         rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE key = ?", (key,))
-        return _entry(rows[0]) if rows else None
+        return self._entry(rows[0]) if rows else None
 
     def entries(self, *, limit: int | None = None, profile: str | None = None) -> list[Entry]:
         """Entries, the most recently stored first."""
@@ -134,7 +139,7 @@ class CacheStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_entry(row) for row in self._read(sql, tuple(params))]
+        return [self._entry(row) for row in self._read(sql, tuple(params))]
 
     def stats(self) -> Stats:
         ((count, stored, oldest, newest),) = self._read(
@@ -170,7 +175,7 @@ class CacheStore:
     # -- writes ----------------------------------------------------------------------------------
     def put(self, entry: Entry, *, max_size: int, counted: bool) -> Pruned:
         """Store ``entry`` (replacing one with the same key), count a miss if ``counted``, then evict the least
-        recently used entries while the file is larger than ``max_size``."""
+        recently used other entries while the file is larger than ``max_size``."""
         values = (
             entry.key,
             entry.profile,
@@ -195,7 +200,7 @@ class CacheStore:
             conn.execute(f"INSERT OR REPLACE INTO entries ({_COLUMNS}) VALUES ({', '.join('?' * 18)})", values)
             if counted:
                 _bump(conn, "misses", 1)
-        return self.evict(max_size)
+        return self.evict(max_size, keep=entry.key)
 
     def hit(
         self, key: str, *, now: float, saved_usd: Decimal | None, saved_billed: Decimal | None, currency: str
@@ -228,9 +233,10 @@ class CacheStore:
         self._shrink()
         return Pruned(entries=removed, freed=max(before - self.file_bytes(), 0))
 
-    def evict(self, max_size: int) -> Pruned:
+    def evict(self, max_size: int, *, keep: str | None = None) -> Pruned:
         """Remove the least recently used entries until the file is at most ``max_size`` bytes (with some room
-        to spare, so the next entries do not evict again at once)."""
+        to spare, so the next entries do not evict again at once). The entry ``keep`` (the one just stored) is
+        never a victim: storing an answer must not be undone by the eviction it causes."""
         removed = 0
         before = self.file_bytes()
         for _ in range(8):
@@ -239,14 +245,18 @@ class CacheStore:
                 break
             target = excess + max_size // 10
             with self._write() as conn:
-                victims = conn.execute("SELECT key, size FROM entries ORDER BY last_used, rowid LIMIT 10000").fetchall()
+                victims = conn.execute(
+                    "SELECT key, CAST(size AS INTEGER) FROM entries WHERE key IS NOT ?"
+                    " ORDER BY last_used, rowid LIMIT 10000",
+                    (keep,),
+                ).fetchall()
                 chosen: list[tuple[str]] = []
                 freed = 0
                 for key, size in victims:
                     if freed >= target and chosen:
                         break
                     chosen.append((key,))
-                    freed += int(size)
+                    freed += max(int(size or 0), 0)
                 if not chosen:
                     break
                 conn.executemany("DELETE FROM entries WHERE key = ?", chosen)
@@ -261,6 +271,15 @@ class CacheStore:
         return Pruned(entries=expired.entries + over.entries, freed=expired.freed + over.freed)
 
     # -- plumbing --------------------------------------------------------------------------------
+    def _entry(self, row: tuple[Any, ...]) -> Entry:
+        try:
+            return _entry(row)
+        except (ValueError, TypeError, KeyError, ArithmeticError):  # ArithmeticError: a Decimal that is not one
+            raise DamagedEntry(
+                f"an entry in the response cache {self.path} is damaged",
+                hint="it is asked for again and replaced; `relay cache clear` starts a new cache",
+            ) from None
+
     def _pages_bytes(self) -> int:
         ((pages,),) = self._read("PRAGMA page_count")
         ((size,),) = self._read("PRAGMA page_size")
@@ -299,31 +318,42 @@ class CacheStore:
 
 
 def _prepare(conn: sqlite3.Connection, path: Path) -> None:
-    """Check the file is relay's cache of a version this relay knows; create the schema in a new one."""
-    ((version,),) = conn.execute("PRAGMA user_version").fetchall()
-    if version == SCHEMA_VERSION:
-        ((app,),) = conn.execute("PRAGMA application_id").fetchall()
-        if app != APPLICATION_ID:
-            raise CacheUnavailable(f"{path} is not relay's response cache", hint=_REMEDY)
-        return
+    """Check the file is relay's cache of a version this relay knows; create the schema in a new one.
+
+    Nothing is written to a file that is not relay's (another program's database keeps its journal mode)
+    or is a newer relay's: the version, the application id and whether any table exists are read first,
+    in one statement, so that they describe the same moment even while another relay creates the file."""
+    ((version, app, has_tables),) = conn.execute(
+        "SELECT (SELECT user_version FROM pragma_user_version),"
+        " (SELECT application_id FROM pragma_application_id),"
+        " EXISTS (SELECT 1 FROM sqlite_master)"
+    ).fetchall()
     if version > SCHEMA_VERSION:
         raise CacheTooNew(
             f"the response cache {path} was written by a newer relay"
             f" (format {version}; this relay knows {SCHEMA_VERSION})",
             hint="upgrade relay, or `relay cache clear` to start a new cache",
         )
+    if version == SCHEMA_VERSION and app == APPLICATION_ID:
+        return
+    if version != 0 or has_tables:
+        raise CacheUnavailable(f"{path} is not relay's response cache", hint=_REMEDY)
     conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect before the first table exists
     _wal(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        ((version,),) = conn.execute("PRAGMA user_version").fetchall()  # another process may have made it
-        if version == 0:
-            if conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall():
-                raise CacheUnavailable(f"{path} is not relay's response cache", hint=_REMEDY)
+        ((version, app, has_tables),) = conn.execute(  # another process may have made it meanwhile
+            "SELECT (SELECT user_version FROM pragma_user_version),"
+            " (SELECT application_id FROM pragma_application_id),"
+            " EXISTS (SELECT 1 FROM sqlite_master)"
+        ).fetchall()
+        if version == 0 and not has_tables:
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version != SCHEMA_VERSION or app != APPLICATION_ID:
+            raise CacheUnavailable(f"{path} is not relay's response cache", hint=_REMEDY)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

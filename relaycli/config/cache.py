@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 __all__ = ["CacheSettings", "format_duration", "format_size", "parse_duration", "parse_size"]
 
 DAY = 86_400
 MAX_TTL = 10 * 365 * DAY
-MIN_SIZE = 32 * 1024
+MIN_SIZE = 64 * 1024  # an empty cache.db takes 32 KiB; any less, and one answer would push out all others
 MAX_SIZE = 1 << 40
 
 
@@ -61,11 +62,11 @@ def parse_size(value: object) -> int:
     if isinstance(value, int):
         size = value
     elif isinstance(value, str) and (m := _SIZE.match(value)):
-        size = int(float(m.group(1)) * _UNITS_B[(m.group(2) or "").lower()])
+        size = int(Decimal(m.group(1)) * _UNITS_B[(m.group(2) or "").lower()])  # exact: "8.2MB" is 8200000
     else:
         raise ValueError(f'expected a size such as 500000000 or "500MB", got {value!r}')
     if not MIN_SIZE <= size <= MAX_SIZE:
-        raise ValueError(f"expected a size from 32KiB to 1TiB, got {value!r}")
+        raise ValueError(f"expected a size from 64KiB to 1TiB, got {value!r}")
     return size
 
 
