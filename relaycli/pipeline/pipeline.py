@@ -330,6 +330,7 @@ class _Recording:
     def add(self, delta: Delta) -> None:
         if delta.kind == "restart":
             self.deltas.clear()
+            self.start = self.clock()  # time the attempt that answered, not the ones before it
         elif delta.text:
             self.deltas.append(TimedDelta(round((self.clock() - self.start) / 1e6, 3), delta.kind, delta.text))
 

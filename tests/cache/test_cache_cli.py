@@ -309,10 +309,6 @@ def test_replay_timing_paces_a_hit_as_it_first_arrived(relay_env: dict[str, str]
     assert instant_span < 0.5 * expected, instant_span
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline._Recording keeps timing from the first attempt: a restart clears the deltas but not the start",
-)
 def test_a_retried_answer_is_paced_from_the_attempt_that_gave_it(relay_env: dict[str, str], mock_server: Any) -> None:
     q = Question(mock_server, relay_env, "stop_after=3 fail_times=1 words=10")
     doc = json.loads(ok(q.ask("--json")))  # nothing was shown: the cut stream is retried after a backoff
