@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -47,6 +48,9 @@ class AppContext:
         self._ledger: Ledger | None = None
         self._cache: DiskCache | None = None
         self._noted: set[str] = set()
+        self._pool: dict[str, RelayClient] = {}
+        self._pool_lock = threading.Lock()
+        self.share_clients = False  # True: the pipeline reuses one client per profile (``shared_client``)
 
     # -- environment -------------------------------------------------------------------------
     @property
@@ -143,9 +147,27 @@ class AppContext:
         def announce(notice: RetryNotice) -> None:
             say.note(f"{notice.reason}; retrying in {notice.wait_s:.1f} s (retry {notice.attempt})")
 
+        def observe(status: int, headers: Mapping[str, str]) -> None:
+            self.pipeline.guard.observe(profile, status, headers)
+
         return RelayClient(
-            profile, key, transport=self.transport, on_retry=announce, quirks=self.quirks.for_client(profile)
+            profile,
+            key,
+            transport=self.transport,
+            on_retry=announce,
+            quirks=self.quirks.for_client(profile),
+            on_response=observe,
         )
+
+    def shared_client(self, profile: Profile, key: ResolvedKey, notes: Notes | None = None) -> RelayClient:
+        """One client per profile for the whole run, for commands that send many requests at once (``relay
+        batch``): connections are kept alive and reused; ``close`` closes them all. Its retry notices go
+        where the first request's notes went."""
+        with self._pool_lock:
+            client = self._pool.get(profile.name)
+            if client is None:
+                client = self._pool[profile.name] = self.client(profile, key, notes)
+        return _Borrowed(client)  # type: ignore[return-value]
 
     @cached_property
     def quirks(self) -> QuirkStore:
@@ -161,7 +183,7 @@ class AppContext:
         return Pipeline(
             router=Router(self.named_profile),
             keys=self.key,
-            clients=self.client,
+            clients=self.shared_client if self.share_clients else self.client,
             recorder=Recorder(ledger=self.ledger, prices=lambda: self.prices),
             notes=self.notes,
             env=self.env,
@@ -204,3 +226,22 @@ class AppContext:
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+        for client in self._pool.values():
+            client.close()
+        self._pool.clear()
+
+
+class _Borrowed:
+    """A pooled client lent for one request: leaving the ``with`` block keeps it open."""
+
+    def __init__(self, client: RelayClient) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def __enter__(self) -> RelayClient:
+        return self._client
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -13,7 +13,7 @@ from typing import Any
 
 from relaycli.config.cache import CacheSettings, parse_duration, parse_size
 from relaycli.config.keys import INVISIBLE
-from relaycli.config.profile import PROTOCOLS, Billing, Profile, Timeouts
+from relaycli.config.profile import PROTOCOLS, Billing, Breaker, Limits, Profile, Timeouts
 from relaycli.config.toml_names import locate, table_name
 from relaycli.errors import ConfigError
 
@@ -34,7 +34,11 @@ PROFILE_KEYS = {
     "budget",
     "budget_action",
     "cache",
+    "limits",
+    "breaker",
 }
+LIMIT_KEYS = {"rpm", "tpm", "max_in_flight", "burst"}
+BREAKER_KEYS = {"failures", "cooldown", "ratio", "min_requests", "window"}
 TOP_KEYS = {"default_profile", "profiles", "prices", "cache"}
 CACHE_KEYS = {"enabled", "ttl", "max_size"}
 PRICE_KEYS = {"input", "output", "cached_input", "cache_write", "cache_write_1h", "context_window"}
@@ -208,6 +212,63 @@ class Checker:
             budget=budget,
             budget_action=action,
             cache=cache,
+            limits=self.limits(section, table),
+            breaker=self.breaker(section, table),
+        )
+
+    def limits(self, section: str, table: Mapping[str, Any]) -> Limits:
+        value = table.get("limits", {})
+        shape = "expected { rpm = 60, tpm = 100000, max_in_flight = 4 } (burst optional)"
+        if not isinstance(value, dict):
+            raise self.fail(section, "limits", shape)
+        unknown = sorted(set(value) - LIMIT_KEYS)
+        if unknown:
+            raise self.fail(section, "limits", f"unknown limit {unknown[0]!r}; {shape}")
+
+        def rate(name: str) -> float | None:
+            if name not in value:
+                return None
+            return self.number(section, "limits", value[name], minimum=0.001, maximum=1e9)
+
+        in_flight = value.get("max_in_flight")
+        if in_flight is not None and (isinstance(in_flight, bool) or not isinstance(in_flight, int) or in_flight < 1):
+            raise self.fail(section, "limits", f"max_in_flight: expected a whole number >= 1, got {in_flight!r}")
+        limits = Limits(rpm=rate("rpm"), tpm=rate("tpm"), max_in_flight=in_flight, burst=rate("burst"))
+        if limits.burst is not None and limits.rpm is None:
+            raise self.fail(section, "limits", "burst is the size of the rpm bucket: set rpm too")
+        if limits.burst is not None and limits.burst < 1:
+            raise self.fail(section, "limits", f"burst: expected at least 1 request, got {limits.burst:g}")
+        return limits
+
+    def breaker(self, section: str, table: Mapping[str, Any]) -> Breaker:
+        value = table.get("breaker", {})
+        shape = "expected { failures = 5, cooldown = 30 } (ratio, min_requests, window optional), or false"
+        if value is False:
+            return Breaker(enabled=False)
+        if not isinstance(value, dict):
+            raise self.fail(section, "breaker", shape)
+        unknown = sorted(set(value) - BREAKER_KEYS)
+        if unknown:
+            raise self.fail(section, "breaker", f"unknown setting {unknown[0]!r}; {shape}")
+        base = Breaker()
+
+        def whole(name: str, default: int, minimum: int) -> int:
+            got = value.get(name, default)
+            if isinstance(got, bool) or not isinstance(got, int) or not minimum <= got <= 10**6:
+                raise self.fail(section, "breaker", f"{name}: expected a whole number >= {minimum}, got {got!r}")
+            return got
+
+        ratio = value.get("ratio")
+        if ratio is not None:
+            ratio = self.number(section, "breaker", ratio, minimum=0.01, maximum=1)
+        return Breaker(
+            failures=whole("failures", base.failures, 0),
+            cooldown=self.number(
+                section, "breaker", value.get("cooldown", base.cooldown), minimum=0.1, maximum=MAX_SECONDS
+            ),
+            ratio=ratio,
+            min_requests=whole("min_requests", base.min_requests, 1),
+            window=self.number(section, "breaker", value.get("window", base.window), minimum=1, maximum=MAX_SECONDS),
         )
 
     def cache(self, table: Any) -> CacheSettings:

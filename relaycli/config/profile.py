@@ -23,6 +23,48 @@ class Timeouts:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """A profile's client-side limits, shared by every relay process of the user; None: no such limit.
+
+    ``rpm`` and ``tpm`` are token buckets that refill continuously (``rpm / 60`` requests a second) up to
+    ``burst`` (default: a minute's worth, as providers' own buckets do); ``tpm`` counts input tokens as
+    estimated before sending, reconciled with the usage reported after. ``max_in_flight`` caps the
+    requests running at once.
+    """
+
+    rpm: float | None = None
+    tpm: float | None = None
+    max_in_flight: int | None = None
+    burst: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.rpm is not None or self.tpm is not None or self.max_in_flight is not None
+
+    @property
+    def request_burst(self) -> float | None:
+        return None if self.rpm is None else (self.burst if self.burst is not None else self.rpm)
+
+
+@dataclass(frozen=True, slots=True)
+class Breaker:
+    """A profile's circuit breaker, shared by every relay process of the user.
+
+    Opens after ``failures`` consecutive failures that count (connection errors, timeouts, 5xx, 529, broken
+    streams; never a 4xx), or when ``ratio`` of at least ``min_requests`` requests in the last ``window``
+    seconds failed; stays open ``cooldown`` seconds (longer when the server's ``retry-after`` says so), then
+    lets one probe through and closes when it succeeds.
+    """
+
+    enabled: bool = True
+    failures: int = 5
+    cooldown: float = 30.0
+    ratio: float | None = None
+    min_requests: int = 10
+    window: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class Billing:
     """What one USD of list price costs on a profile, in the currency the user is billed in."""
 
@@ -50,6 +92,8 @@ class Profile:
     budget_action: Literal["warn", "block"] = "warn"
     needs_key: bool = True
     cache: bool = True  # False: answers of this profile are never read from or written to the cache
+    limits: Limits = field(default_factory=Limits)
+    breaker: Breaker = field(default_factory=Breaker)
 
     @property
     def host(self) -> str:

@@ -47,6 +47,7 @@ class RelayClient:
         quirks: MutableMapping[str, Any] | None = None,
         wall_clock: Callable[[], float] = time.time,
         env: Mapping[str, str] | None = None,
+        on_response: Callable[[int, Mapping[str, str]], None] | None = None,
     ) -> None:
         self.profile = profile
         self.key = key
@@ -77,6 +78,7 @@ class RelayClient:
             on_retry=on_retry,
             suggest=self._close_matches,
             proxy=proxy,
+            on_response=on_response,
         )
 
     # -- public API -----------------------------------------------------------------------------

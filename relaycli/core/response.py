@@ -197,6 +197,7 @@ class ResponseStream:
         self.timing.t_headers = c.now()
         self.status = response.status_code
         self.request_id = c.request_id(response.headers)
+        c.observe(response.status_code, response.headers)
         if not response.is_success:
             raw = c.read_some(response)
             if response.status_code in (400, 422) and "stream_options" in body and b"stream_options" in raw.lower():

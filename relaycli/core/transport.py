@@ -8,7 +8,7 @@ key), plans the retry after a failed attempt, and tells the time with the clocks
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -65,6 +65,7 @@ class Transport:
         on_retry: Callable[[RetryNotice], None] | None = None,
         suggest: Callable[[str], list[str]] | None = None,
         proxy: Proxy | None = None,
+        on_response: Callable[[int, Mapping[str, str]], None] | None = None,
     ) -> None:
         self.http = http
         self.profile = profile
@@ -76,6 +77,7 @@ class Transport:
         self.on_retry = on_retry
         self._suggest = suggest
         self.proxy = proxy  # the proxy requests go through (named when it fails), or None
+        self.on_response = on_response  # told every response's status and headers (rate limits, retry-after)
         self.peer = Peer(profile.host, profile.name, key.value)
 
     # -- time -------------------------------------------------------------------------------------
@@ -114,6 +116,10 @@ class Transport:
 
     def get(self, params: dict[str, str], *, timeout: httpx.Timeout) -> httpx.Response:
         return self.http.get(self.url("models"), params=params, headers=self.headers(stream=False), timeout=timeout)
+
+    def observe(self, status: int, headers: httpx.Headers) -> None:
+        if self.on_response is not None:
+            self.on_response(status, headers)
 
     def request_id(self, headers: httpx.Headers) -> str | None:
         return self.fmt.request_id(headers)

@@ -31,7 +31,7 @@ from relaycli.errors import CacheMiss, ConfigError, OutputClosed, RelayError, Tr
 from relaycli.pipeline.recording import Recorder
 from relaycli.pipeline.request import Answer, Ask, CacheInfo, CacheUse
 from relaycli.pipeline.route import Router, worth_falling_back
-from relaycli.pipeline.seams import AttemptGuard, NoCache, NoGuard, ResponseCache
+from relaycli.pipeline.seams import AttemptGuard, NoCache, NoGuard, Priority, ResponseCache
 
 if TYPE_CHECKING:
     from relaycli.core.client import RelayClient
@@ -83,11 +83,13 @@ class Pipeline:
         notes: Notes | None = None,
         shown: Callable[[], bool] | None = None,
         cache: CacheUse | None = None,
+        priority: Priority = "normal",
     ) -> Answer:
         """Stream ``ask`` from ``profile`` (then its fallbacks) into ``sink``; one ledger row per attempt.
 
         ``cache`` says whether a stored answer may be replayed and a new one stored (default: neither); a
-        replayed hit is a ledger row too (cost 0, the saving recorded).
+        replayed hit is a ledger row too (cost 0, the saving recorded). ``priority`` says who goes first
+        when a shared rate limit is short.
 
         ``notes`` overrides where this request's notes and warnings go (chat prints them above the answer).
         ``shown`` says whether the caller has shown anything of the answer yet (default: whether any delta
@@ -114,6 +116,7 @@ class Pipeline:
                     wire=first_wire if index else None,
                     shown=seen,
                     cache=cache or _NO_CACHE,
+                    priority=priority,
                 )
             except _Skipped as skipped:
                 say.note(f"fallback profile {candidate.name!r} skipped: {skipped.reason.message}")
@@ -153,6 +156,7 @@ class Pipeline:
         wire: str | None,
         shown: Callable[[], bool],
         cache: CacheUse,
+        priority: Priority,
     ) -> Answer:
         request = ask.for_profile(profile, wire)
         model_asked = ask.model_for(profile)
@@ -165,7 +169,20 @@ class Pipeline:
             raise _cache_miss(profile, model_asked)
         key = self.keys(profile)
         self._check_budget(profile, notes)
-        self.guard.enter(profile, request)
+        try:
+            permit = self.guard.enter(profile, request, priority=priority, notes=notes)
+        except RelayError as exc:  # refused (an open circuit, a wait past the deadline): nothing was sent
+            self.recorder.record(
+                command=command,
+                profile=profile,
+                model_requested=model_asked,
+                result=None,
+                outcome="error",
+                error=exc,
+                tag=tag,
+                warn=notes.warn,
+            )
+            raise
         recording = _Recording(self.clock) if use.write else None
         result: Result | None = None
         row: LedgerRow | None = None
@@ -217,7 +234,7 @@ class Pipeline:
                 )
             raise
         finally:
-            self.guard.exit(profile, result, failure)
+            self.guard.exit(permit, result, failure)
         assert result is not None
         cost = (row.cost_usd, row.cost_billed) if row is not None else (None, None)
         if recording is not None:

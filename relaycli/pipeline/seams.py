@@ -3,22 +3,26 @@
 * ``ResponseCache`` — looked up before the key and the budget (a hit needs neither and is never billed),
   stored after the row; ``count_hit`` is told what a replayed hit saved. ``relaycli.cache.DiskCache`` is
   the real one.
-* ``AttemptGuard`` — wraps every attempt on one profile: a rate limiter waits in ``enter``, a circuit
+* ``AttemptGuard`` — wraps every attempt on one profile: the rate limiter waits in ``enter``, the circuit
   breaker refuses there (raising a ``RelayError``, which the router treats like any failure of that
-  profile) and learns from ``exit``.
+  profile), and both learn from ``exit`` and from every response's headers (``observe``).
+  ``relaycli.limits.SharedGuard`` is the real one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Literal, Protocol
 
 from relaycli.cache.entry import Hit, TimedDelta
 from relaycli.config.profile import Profile
-from relaycli.datatypes import ChatRequest, Result
+from relaycli.datatypes import ChatRequest, Notes, Result
 
-__all__ = ["AttemptGuard", "NoCache", "NoGuard", "ResponseCache"]
+__all__ = ["AttemptGuard", "NoCache", "NoGuard", "Priority", "ResponseCache"]
+
+Priority = Literal["low", "normal", "high"]
+"""Who waits first when a shared limit is short: ``high`` a person at a terminal, ``low`` background work."""
 
 
 class ResponseCache(Protocol):
@@ -47,12 +51,17 @@ class ResponseCache(Protocol):
 
 
 class AttemptGuard(Protocol):
-    def enter(self, profile: Profile, request: ChatRequest) -> None:
-        """Called before an attempt on ``profile``; may wait, or raise to refuse it."""
+    def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> object:
+        """Called before an attempt on ``profile``; may wait (saying so in ``notes``), or raise a RelayError
+        to refuse it. Returns the permit ``exit`` is given."""
         ...
 
-    def exit(self, profile: Profile, result: Result | None, error: BaseException | None) -> None:
-        """Called after the attempt, with what it returned or raised."""
+    def exit(self, permit: object, result: Result | None, error: BaseException | None) -> None:
+        """Called after the attempt ``enter`` permitted, with what it returned or raised."""
+        ...
+
+    def observe(self, profile: Profile, status: int, headers: Mapping[str, str]) -> None:
+        """Told the status and headers of every response from ``profile``'s endpoint (retried ones too)."""
         ...
 
 
@@ -78,8 +87,11 @@ class NoCache:
 
 
 class NoGuard:
-    def enter(self, profile: Profile, request: ChatRequest) -> None:
+    def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> object:
         return None
 
-    def exit(self, profile: Profile, result: Result | None, error: BaseException | None) -> None:
+    def exit(self, permit: object, result: Result | None, error: BaseException | None) -> None:
+        return None
+
+    def observe(self, profile: Profile, status: int, headers: Mapping[str, str]) -> None:
         return None

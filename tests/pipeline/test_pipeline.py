@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +23,7 @@ from relaycli.errors import BudgetExceeded, CacheMiss, NetworkError, RelayError
 from relaycli.ledger import Ledger
 from relaycli.pipeline import Ask, Pipeline
 from relaycli.pipeline.request import CacheUse
+from relaycli.pipeline.seams import Priority
 
 
 def context(env: dict[str, str]) -> AppContext:
@@ -215,13 +216,17 @@ class RecordingGuard:
         self.calls: list[tuple[str, str]] = []
         self.refuse = refuse or set()
 
-    def enter(self, profile: Profile, request: ChatRequest) -> None:
+    def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> object:
         self.calls.append(("enter", profile.name))
         if profile.name in self.refuse:
             raise NetworkError(f"circuit open for {profile.name}")
+        return profile.name
 
-    def exit(self, profile: Profile, result: Result | None, error: BaseException | None) -> None:
-        self.calls.append(("exit", profile.name if error is None else f"{profile.name}:{type(error).__name__}"))
+    def exit(self, permit: object, result: Result | None, error: BaseException | None) -> None:
+        self.calls.append(("exit", f"{permit}" if error is None else f"{permit}:{type(error).__name__}"))
+
+    def observe(self, profile: Profile, status: int, headers: Mapping[str, str]) -> None:
+        self.calls.append(("observe", f"{profile.name}:{status}"))
 
 
 def test_the_guard_wraps_every_attempt_and_a_refusal_moves_on_to_the_fallback(relay_env: dict[str, str]) -> None:
@@ -245,6 +250,8 @@ def test_the_guard_wraps_every_attempt_and_a_refusal_moves_on_to_the_fallback(re
     ctx.close()
     assert answer.profile.name == "mock"
     assert guard.calls == [("enter", "first"), ("enter", "mock"), ("exit", "mock")]
+    # the refused attempt is in the ledger too: an error that sent nothing
+    assert rows(relay_env) == [("stream", "first", "error"), ("stream", "mock", "ok")]
     assert notes == ["profile 'first' failed (circuit open for first); falling back to 'mock'"]
     assert ctx.stderr.getvalue() == ""  # type: ignore[attr-defined]  # the notes went where the caller said
 
