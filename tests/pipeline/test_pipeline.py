@@ -249,7 +249,7 @@ def test_the_guard_wraps_every_attempt_and_a_refusal_moves_on_to_the_fallback(re
     )
     ctx.close()
     assert answer.profile.name == "mock"
-    assert guard.calls == [("enter", "first"), ("enter", "mock"), ("exit", "mock")]
+    assert guard.calls == [("enter", "first"), ("enter", "mock"), ("observe", "mock:200"), ("exit", "mock")]
     # the refused attempt is in the ledger too: an error that sent nothing
     assert rows(relay_env) == [("stream", "first", "error"), ("stream", "mock", "ok")]
     assert notes == ["profile 'first' failed (circuit open for first); falling back to 'mock'"]
@@ -263,7 +263,7 @@ def test_a_failure_after_content_was_shown_is_not_retried_elsewhere(relay_env: d
     with pytest.raises(RelayError):
         ctx.pipeline.run(ask("[[mock: stop_after=3]] hi"), Collect(), profile=ctx.profile("mock"), command="stream")
     ctx.close()
-    assert guard.calls == [("enter", "mock"), ("exit", "mock:TruncatedResponse")]
+    assert guard.calls == [("enter", "mock"), ("observe", "mock:200"), ("exit", "mock:TruncatedResponse")]
     assert rows(relay_env) == [("stream", "mock", "truncated")]
 
 
