@@ -3,7 +3,9 @@
     python benchmarks/startup.py [--runs 30]
 
 Measures `relay --version`, `relay --help`, a bare Typer app with one command (`--help`), and a
-`relay stream` against the built-in local relay (ledger write included). Prints a Markdown table.
+`relay stream --no-cache` against the built-in local relay (ledger write included; without
+``--no-cache`` every run after the first would be answered from the response cache, which
+``benchmarks/cache.py`` measures). Prints a Markdown table.
 
 Every process runs with bytecode caching on, in a private cache directory (``PYTHONPYCACHEPREFIX``) that
 the unmeasured first run of each command fills, so the figures are those of an installed relay whatever
@@ -99,7 +101,7 @@ def main() -> None:
             ("relay --version", [*relay_cmd, "--version"]),
             ("bare Typer app --help", [sys.executable, str(bare), "--help"]),
             ("relay --help", [*relay_cmd, "--help"]),
-            ("relay stream -p mock hi", [*relay_cmd, "stream", "-p", "mock", "hi"]),
+            ("relay stream -p mock --no-cache hi", [*relay_cmd, "stream", "-p", "mock", "--no-cache", "hi"]),
         ]
         results = {name: median_ms(argv, args.runs, env) for name, argv in rows}
     base, bare_help = results["python -c pass"], results["bare Typer app --help"]
