@@ -55,7 +55,7 @@ def setting_keys() -> tuple[list[str], list[str]]:
     """The settings `relay config set` takes: the top-level ones, and those under ``profiles.NAME.``."""
     import dataclasses
 
-    from relaycli.config.loader import PROFILE_KEYS
+    from relaycli.config.checks import PROFILE_KEYS
     from relaycli.config.profile import Billing, Timeouts
 
     tables = {"timeout": Timeouts, "billing": Billing, "compare_to": Billing}

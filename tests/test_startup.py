@@ -1,13 +1,18 @@
-"""Start-up stays cheap: `relay --version` and `relay --help` import nothing heavy (CONTRACT.md)."""
+"""Start-up stays cheap: `relay --version` and `relay --help` import nothing heavy (CONTRACT.md), and an
+answer replayed from the response cache imports no HTTP client."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_relay
 
 PROBE = """
 import atexit, json, sys
@@ -22,11 +27,23 @@ main()
 """
 
 
-def imported(tmp_path: Path, *args: str) -> set[str]:
+def probe(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[set[str], str]:
+    """The modules loaded by the time `relay ARGS` exits, and what it wrote on stdout."""
     out = tmp_path / "modules.json"
-    done = subprocess.run([sys.executable, "-c", PROBE, str(out), *args], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode in (0, 2), done.stderr
-    return set(json.loads(out.read_text()))
+    return set(json.loads(out.read_text())), done.stdout
+
+
+def imported(tmp_path: Path, *args: str) -> set[str]:
+    return probe(tmp_path, *args)[0]
 
 
 def heavy(modules: set[str], *prefixes: str) -> list[str]:
@@ -75,3 +92,22 @@ def test_version_output() -> None:
 
     done = subprocess.run([sys.executable, "-m", "relaycli", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout == f"relay {__version__}\n"
+
+
+def test_a_cache_hit_imports_no_http_client_and_sends_nothing(
+    tmp_path: Path, mock_server: object, relay_env: dict[str, str]
+) -> None:
+    log: list[object] = mock_server.log  # type: ignore[attr-defined]
+    prompt = "What does the cache keep?"
+    before = len(log)
+    first = run_relay("stream", "-p", "mock", prompt, env=relay_env)
+    assert first.code == 0, first.err
+    mock_server.wait_for_log(before + 1)  # type: ignore[attr-defined]  # the miss was sent and stored
+    sent = len(log)
+    modules, out = probe(tmp_path, "stream", "-p", "mock", prompt, env=relay_env)
+    time.sleep(0.1)  # a request would be logged when its response ended
+    assert out == first.out  # the stored answer, replayed
+    assert len(log) == sent, "the cache hit sent a request"
+    assert heavy(modules, "httpx", "httpcore", "relaycli.core.client") == []
+    assert heavy(modules, "tomllib", "relaycli.config.checks") == []  # no config file: nothing to parse
+    assert "relaycli.cache.service" in modules  # the answer did come through the cache

@@ -23,7 +23,8 @@ class CacheSettings:
 
 
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
+# patterns compiled (and cached) by ``re`` on first use: most runs read no [cache] table
+_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$"
 _UNITS_B = {
     "": 1,
     "b": 1,
@@ -36,7 +37,7 @@ _UNITS_B = {
     "gib": 1024**3,
     "tib": 1024**4,
 }
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
+_SIZE = r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$"
 
 
 def parse_duration(value: object) -> float:
@@ -46,7 +47,7 @@ def parse_duration(value: object) -> float:
         raise ValueError('expected a duration such as 3600, "12h" or "7d"')
     if isinstance(value, int | float):
         seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
+    elif isinstance(value, str) and (m := re.match(_DURATION, value, re.IGNORECASE)):
         seconds = float(m.group(1)) * _UNITS_S[(m.group(2) or "s").lower()]
     else:
         raise ValueError(f'expected a duration such as 3600, "12h" or "7d", got {value!r}')
@@ -61,7 +62,7 @@ def parse_size(value: object) -> int:
         raise ValueError('expected a size such as 500000000 or "500MB"')
     if isinstance(value, int):
         size = value
-    elif isinstance(value, str) and (m := _SIZE.match(value)):
+    elif isinstance(value, str) and (m := re.match(_SIZE, value, re.IGNORECASE)):
         size = int(Decimal(m.group(1)) * _UNITS_B[(m.group(2) or "").lower()])  # exact: "8.2MB" is 8200000
     else:
         raise ValueError(f'expected a size such as 500000000 or "500MB", got {value!r}')

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from relaycli.config.lines import split_comment, table_blocks, value_extent
-from relaycli.config.loader import Settings, key_path, locate, parse, quote_key, table_name
+from relaycli.config.loader import Settings, parse
+from relaycli.config.toml_names import key_path, locate, quote_key, table_name
 from relaycli.config.writing import read_config, write_atomic
 from relaycli.errors import ConfigError
 

@@ -1,6 +1,11 @@
 """The config file: TOML -> typed ``Settings``; profile selection; API key resolution.
 
 Never prints, never exits: problems become ``ConfigError`` (exit 3) naming the file, line and column.
+
+Without a config file there is nothing to parse or check: the TOML reader (``tomllib``), the checks
+(``checks``) and the name helpers (``toml_names``) are imported only when a file is read, which keeps a
+command on the built-in profiles (``relay stream -p mock``) from paying for them. The names this module
+used to re-export from those two (``PROFILE_KEYS``, ``locate``, ``table_name``, ...) still resolve here.
 """
 
 from __future__ import annotations
@@ -9,37 +14,45 @@ import dataclasses
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relaycli.config.cache import CacheSettings
-from relaycli.config.checks import PRICE_KEYS, PROFILE_KEYS, TOP_KEYS, Checker
 from relaycli.config.keys import resolve_key
 from relaycli.config.profile import Profile
-from relaycli.config.toml_names import key_path, locate, quote_key, table_name
 from relaycli.errors import ConfigError, ProfileNotFound
 
+if TYPE_CHECKING:
+    import tomllib
+
 __all__ = [
-    "PRICE_KEYS",
-    "PROFILE_KEYS",
-    "TOP_KEYS",
     "Settings",
     "builtin_profiles",
     "get_profile",
-    "key_path",
     "load",
-    "locate",
     "parse",
-    "quote_key",
     "resolve_key",
     "select_profile",
-    "table_name",
 ]
 
 DEFAULT_MOCK_URL = "http://127.0.0.1:8765"
+
+# re-exported, imported on first use: module -> names
+_LAZY = {
+    "relaycli.config.checks": ("PRICE_KEYS", "PROFILE_KEYS", "TOP_KEYS"),
+    "relaycli.config.toml_names": ("key_path", "locate", "quote_key", "table_name"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    for module, names in _LAZY.items():
+        if name in names:
+            import importlib
+
+            return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,8 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
 
     def line_of(self, section: str, key: str | None = None) -> int | None:
+        from relaycli.config.toml_names import locate
+
         return locate(self.text, section, key)
 
 
@@ -107,6 +122,8 @@ def load(path: Path, env: Mapping[str, str] | None = None) -> Settings:
 
 def parse(path: Path, text: str, env: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``text``, the contents of ``path`` (named in errors): what ``load`` does after reading."""
+    import tomllib
+
     env = os.environ if env is None else env
     text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
     try:
@@ -140,6 +157,9 @@ def _describe_toml_error(exc: tomllib.TOMLDecodeError) -> str:
 
 
 def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Profile]) -> Settings:
+    from relaycli.config.checks import TOP_KEYS, Checker
+    from relaycli.config.toml_names import table_name
+
     check = Checker(path, text)
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:

@@ -7,8 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from relaycli.config.loader import Settings, resolve_key, table_name
+from relaycli.config.loader import Settings, resolve_key
 from relaycli.config.profile import Profile
+from relaycli.config.toml_names import table_name
 from relaycli.errors import ConfigError
 
 DEFAULTS = Profile(name="", base_url="")

@@ -125,32 +125,34 @@ def billed(usd: Decimal, billing: Billing) -> Decimal:
 
 # --- name normalisation ---------------------------------------------------------------------------------
 
-_TAG = re.compile(r":[a-z][a-z0-9._-]*$")  # OpenRouter-style variants: :free, :beta, :thinking, :extended
-_VENDOR_DOT = re.compile(
+# Patterns, compiled by ``re`` on first use (and kept in its cache): a model found under the name as given
+# -- the usual case -- needs none of them.
+_TAG = r":[a-z][a-z0-9._-]*$"  # OpenRouter-style variants: :free, :beta, :thinking, :extended
+_VENDOR_DOT = (
     r"^(?:[a-z]{2,4}(?:-gov)?\.)?"  # Bedrock cross-region prefix: us., eu., apac., us-gov., global.
     r"(?:anthropic|meta|mistral|amazon|cohere|deepseek|qwen|openai|google|writer|moonshotai|zai)\."
 )
-_GLOBAL = re.compile(r"^global\.")
-_DATE = re.compile(r"(?:[-@](?:(?:19|20)\d{6}|(?:19|20)\d{2}-\d{2}-\d{2})|[-@]latest|-v\d+(?::\d+)?)$")
-_COMPACT_DATE = re.compile(r"-((?:19|20)\d{2})(\d{2})(\d{2})$")
+_GLOBAL = r"^global\."
+_DATE = r"(?:[-@](?:(?:19|20)\d{6}|(?:19|20)\d{2}-\d{2}-\d{2})|[-@]latest|-v\d+(?::\d+)?)$"
+_COMPACT_DATE = r"-((?:19|20)\d{2})(\d{2})(\d{2})$"
 
 
 def _strip_tag(name: str) -> str:
-    return _TAG.sub("", name)
+    return re.sub(_TAG, "", name)
 
 
 def _strip_vendor(name: str) -> str:
     name = name.rsplit("/", 1)[-1]
-    return _VENDOR_DOT.sub("", _GLOBAL.sub("", name))
+    return re.sub(_VENDOR_DOT, "", re.sub(_GLOBAL, "", name))
 
 
 def _dashed_date(name: str) -> str:
-    return _COMPACT_DATE.sub(r"-\1-\2-\3", name)
+    return re.sub(_COMPACT_DATE, r"-\1-\2-\3", name)
 
 
 def _strip_date(name: str) -> str:
     while True:
-        shorter = _DATE.sub("", name)
+        shorter = re.sub(_DATE, "", name)
         if shorter == name or not shorter:
             return name
         name = shorter
@@ -170,47 +172,145 @@ def candidates(model: str) -> list[str]:
 # --- the built-in snapshot ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+# scripts/refresh_prices.py writes the header, then this, then one row per line, in table order
+_ROWS_START = ',\n "models": [\n'
+_ROW_LENGTH = 11  # the columns: provider, id, input, output, ..., aliases, prefixes, note, scheduled
+
+
 class _Snapshot:
-    label: str  # "genai-prices 0.2.3, 2026-11-23"
-    rows: list[list[Any]]
-    exact: dict[str, int]
-    prefixes: list[tuple[str, int]]  # longest first, then table order
-    bare: dict[str, int]  # "model" of an aggregator's "vendor/model"
+    """The built-in table as read, parsed as far as the lookups so far needed.
+
+    Most lookups are of a model under its own id or an alias (``gpt-4.1-mini``). In the file as the refresh
+    script lays it out (a row per line, in table order), ``first_exact`` finds that row by its quoted name
+    and parses that line alone. Every other lookup, and any file laid out otherwise, parses all the rows
+    and builds the name indexes: every id and alias, the prefixes sorted longest first, and the bare names
+    of aggregators' ids.
+    """
+
+    __slots__ = ("_bare", "_exact", "_lines", "_lower", "_prefixes", "_rows", "_text", "label", "path")
+
+    def __init__(self, path: Path, text: str, label: str, rows: list[list[Any]] | None, lines: int) -> None:
+        self.path = path
+        self.label = label  # "genai-prices 0.2.3, 2026-11-23"
+        self._text = text
+        self._lines = lines  # where the rows begin in ``text`` (0: not the refresh script's layout)
+        self._lower: str | None = None
+        self._rows = rows
+        self._exact: dict[str, int] | None = None
+        self._prefixes: list[tuple[str, int]] = []  # longest first, then table order
+        self._bare: dict[str, int] = {}  # "model" of an aggregator's "vendor/model"
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        if self._rows is None:
+            rows = _parse(self.path, self._text)[1]
+            assert rows is not None
+            self._rows = rows
+        return self._rows
+
+    def first_exact(self, name: str) -> list[Any] | None:
+        """The first row whose id (ignoring case) or one of whose aliases is ``name``: ``exact``'s answer."""
+        if self._rows is None and self._lines:
+            try:
+                return self._line_with(name)
+            except (ValueError, TypeError, IndexError, AttributeError):
+                pass  # a line that is not one row: read the whole table (which names what is wrong)
+        index = self.exact.get(name)
+        return None if index is None else self.rows[index]
+
+    def _line_with(self, name: str) -> list[Any] | None:
+        import json
+
+        if self._lower is None:
+            self._lower = self._text.lower()  # ids are matched ignoring case; aliases are lower case
+        needle = json.dumps(name, ensure_ascii=False)  # as the refresh script writes a string
+        text, lower = self._text, self._lower
+        at = lower.find(needle, self._lines)
+        while at >= 0:
+            begin = lower.rfind("\n", 0, at) + 1
+            end = lower.find("\n", at)
+            row = json.loads(text[begin : end if end >= 0 else len(text)].strip().removesuffix(","))
+            if not isinstance(row, list) or len(row) != _ROW_LENGTH:
+                raise ValueError("not one row per line")
+            if row[1].lower() == name or name in row[7]:
+                return row
+            at = lower.find(needle, end) if end >= 0 else -1
+        return None
+
+    @property
+    def exact(self) -> dict[str, int]:
+        if self._exact is None:
+            self._index()
+        assert self._exact is not None
+        return self._exact
+
+    @property
+    def prefixes(self) -> list[tuple[str, int]]:
+        self.exact  # noqa: B018 - builds every index
+        return self._prefixes
+
+    @property
+    def bare(self) -> dict[str, int]:
+        self.exact  # noqa: B018 - builds every index
+        return self._bare
+
+    def _index(self) -> None:
+        exact: dict[str, int] = {}
+        prefixes: list[tuple[str, int]] = []
+        for index, row in enumerate(self.rows):
+            for name in (row[1].lower(), *row[7]):
+                exact.setdefault(name, index)
+            prefixes.extend((prefix, index) for prefix in row[8])
+        # Aggregators list models as "vendor/model"; relays often forward the bare "model". Bare names are
+        # tried last, so they never shadow a real id, alias or prefix.
+        bare: dict[str, int] = {}
+        for index, row in enumerate(self.rows):
+            if "/" in row[1]:
+                bare.setdefault(row[1].rsplit("/", 1)[1].lower(), index)
+        prefixes.sort(key=lambda item: (-len(item[0]), item[1]))
+        self._prefixes, self._bare = prefixes, bare
+        self._exact = exact  # last: another thread that sees it sees the other two
 
 
 _SNAPSHOT: _Snapshot | None = None
 
 
-def _load_snapshot(path: Path) -> _Snapshot:
+def _parse(path: Path, text: str, *, head: int = 0) -> tuple[str, list[list[Any]] | None]:
+    """The label and (unless only the header, the first ``head`` characters, is read) the rows of the table
+    in ``text``; RelayError when it is damaged."""
     import json  # only here: most commands never price anything
 
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(text[:head] + "\n}" if head else text)
         columns = doc["columns"]
-        rows: list[list[Any]] = doc["models"]
         label = f"{doc['source']} {doc['source_version']}, {doc['generated']}"
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        rows: list[list[Any]] | None = None if head else doc["models"]
+        if rows is not None and not isinstance(rows, list):
+            raise TypeError("models is not a list")
+    except (ValueError, KeyError, TypeError) as exc:
         raise RelayError(
             f"The built-in price table {path} is missing or damaged ({exc}).",
             hint="Reinstall relay, or run scripts/refresh_prices.py in a checkout.",
         ) from exc
-    if columns[:3] != ["provider", "id", "input"]:
+    if not isinstance(columns, list) or columns[:3] != ["provider", "id", "input"]:
         raise RelayError(f"The built-in price table {path} has an unknown layout.")
-    exact: dict[str, int] = {}
-    prefixes: list[tuple[str, int]] = []
-    for index, row in enumerate(rows):
-        for name in (row[1].lower(), *row[7]):
-            exact.setdefault(name, index)
-        prefixes.extend((prefix, index) for prefix in row[8])
-    # Aggregators list models as "vendor/model"; relays often forward the bare "model". Bare names are
-    # tried last, so they never shadow a real id, alias or prefix.
-    bare: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        if "/" in row[1]:
-            bare.setdefault(row[1].rsplit("/", 1)[1].lower(), index)
-    prefixes.sort(key=lambda item: (-len(item[0]), item[1]))
-    return _Snapshot(label=label, rows=rows, exact=exact, prefixes=prefixes, bare=bare)
+    return label, rows
+
+
+def _load_snapshot(path: Path) -> _Snapshot:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise RelayError(
+            f"The built-in price table {path} is missing or damaged ({exc}).",
+            hint="Reinstall relay, or run scripts/refresh_prices.py in a checkout.",
+        ) from exc
+    head = text.find(_ROWS_START)
+    if head < 0:
+        label, rows = _parse(path, text)
+        return _Snapshot(path, text, label, rows, 0)
+    label, _ = _parse(path, text, head=head)
+    return _Snapshot(path, text, label, None, head + len(_ROWS_START))
 
 
 def _shared_snapshot() -> _Snapshot:
@@ -225,8 +325,8 @@ def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def _row_price(snapshot: _Snapshot, index: int, today: date) -> Price:
-    provider, model, inp, out, cached, write, window, _, _, note, scheduled = snapshot.rows[index]
+def _row_price(snapshot: _Snapshot, row: list[Any], today: date) -> Price:
+    provider, model, inp, out, cached, write, window, _, _, note, scheduled = row
     since = ""
     for start, *values in scheduled or ():
         if date.fromisoformat(start) <= today:
@@ -352,13 +452,20 @@ class PriceTable:
         return price
 
     def _find(self, model: str) -> Price | None:
-        forms = candidates(model)
-        if not forms or not forms[0]:
+        given = model.strip().lower()  # the first of candidates(model)
+        if not given:
             return None
-        for form in forms:
-            if form in self._overrides:
-                return self._overrides[form]
+        forms: list[str] = []  # the other names are worked out only when they are needed
+        if self._overrides:
+            forms = candidates(model)
+            for form in forms:
+                if form in self._overrides:
+                    return self._overrides[form]
         snapshot = self._builtin()
+        row = snapshot.first_exact(given)
+        if row is not None:
+            return self._priced(given, given, snapshot, row)
+        forms = forms or candidates(model)
         found = next(((f, snapshot.exact[f]) for f in forms if f in snapshot.exact), None)
         if found is None:
             found = next(
@@ -370,8 +477,12 @@ class PriceTable:
         if found is None:
             return None
         form, index = found
-        price = _row_price(snapshot, index, self.today)
-        if forms[0].endswith(":free") and not form.endswith(":free"):
+        return self._priced(given, form, snapshot, snapshot.rows[index])
+
+    def _priced(self, given: str, form: str, snapshot: _Snapshot, row: list[Any]) -> Price:
+        """The price of ``row``, found under the name ``form`` for the model asked as ``given``."""
+        price = _row_price(snapshot, row, self.today)
+        if given.endswith(":free") and not form.endswith(":free"):
             return Price(
                 model=f"{price.model}:free",
                 input=_ZERO,

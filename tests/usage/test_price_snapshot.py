@@ -120,3 +120,47 @@ def test_snapshot_is_exactly_what_the_refresh_script_writes(doc: dict[str, Any],
     )
     assert done.returncode == 0, done.stderr
     assert out.read_bytes() == SNAPSHOT_PATH.read_bytes()
+
+
+def test_a_name_the_table_lists_is_priced_from_its_line_alone() -> None:
+    table = PriceTable.load()
+    snapshot = pricing._load_snapshot(SNAPSHOT_PATH)
+    table._snapshot = snapshot
+    assert table.lookup("gpt-4.1-mini") is not None
+    assert table.lookup("GPT-4.1-MINI") is not None
+    assert snapshot._rows is None, "the whole table was parsed for a name it lists"
+    assert table.lookup("gpt-4.1-mini-20250414") is not None  # listed only with a dashed date: all rows
+    assert snapshot._rows is not None
+
+
+def test_the_line_of_a_name_is_the_row_the_indexes_find(doc: dict[str, Any], tmp_path: Path) -> None:
+    """The file as the refresh script lays it out (a row found by its line) and the same table on one line
+    (read whole, a row found through the indexes) agree on every id and alias, and on names not listed."""
+    one_line = tmp_path / "prices.json"
+    one_line.write_text(json.dumps(doc), encoding="utf-8")
+    by_line, whole = pricing._load_snapshot(SNAPSHOT_PATH), pricing._load_snapshot(one_line)
+    names = {row[1].lower() for row in doc["models"]} | {alias for row in doc["models"] for alias in row[7]}
+    names |= {"openai", "no-such-model", "gpt-4.1-mini-20250414", '"', "a\\b", "1000000", "null"}
+    for name in sorted(names):
+        index = whole.exact.get(name)
+        assert by_line.first_exact(name) == (None if index is None else whole.rows[index]), name
+    assert by_line._rows is None  # no name needed the whole table
+
+
+def test_prices_found_by_line_are_those_found_by_the_indexes(doc: dict[str, Any], tmp_path: Path) -> None:
+    one_line = tmp_path / "prices.json"
+    one_line.write_text(json.dumps(doc), encoding="utf-8")
+    today = date(2026, 11, 23)
+    for name in ["gpt-4.1-mini", "GPT-4.1", "claude-sonnet-4-5", "openai/gpt-4o-2024-08-06:beta", "x:free"]:
+        by_line = PriceTable.load(today=today)
+        by_line._snapshot = pricing._load_snapshot(SNAPSHOT_PATH)
+        assert by_line.lookup(name) == PriceTable.load(today=today, path=one_line).lookup(name), name
+
+
+def test_a_damaged_row_line_is_a_clear_error(tmp_path: Path) -> None:
+    text = SNAPSHOT_PATH.read_text(encoding="utf-8")
+    broken = tmp_path / "prices.json"
+    broken.write_text(text.replace('["openai","gpt-4.1-mini",', '["openai","gpt-4.1-mini" ', 1), encoding="utf-8")
+    with pytest.raises(pricing.RelayError) as caught:
+        PriceTable.load(path=broken).lookup("gpt-4.1-mini")
+    assert str(broken) in str(caught.value)
