@@ -3,7 +3,7 @@ _relay_keys() {
     local p k
     for k in default_profile; do echo "$k"; done
     for p in $(relay config profiles --names 2>/dev/null); do
-        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total; do echo "profiles.$p.$k"; done
+        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd breaker budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback limits protocol retries timeout.connect timeout.read timeout.total; do echo "profiles.$p.$k"; done
     done
 }
 _relay_by() {

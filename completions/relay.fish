@@ -14,7 +14,7 @@ end
 function __relay_keys
     printf '%s\n' default_profile
     for p in (relay config profiles --names 2>/dev/null)
-        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total
+        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd breaker budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback limits protocol retries timeout.connect timeout.read timeout.total
             echo profiles.$p.$k
         end
     end

@@ -15,7 +15,7 @@ _relay_keys() {
     local -a keys; keys=(default_profile)
     local p k
     for p in ${(f)"$(relay config profiles --names 2>/dev/null)"}; do
-        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total; do keys+=("profiles.$p.$k"); done
+        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd breaker budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback limits protocol retries timeout.connect timeout.read timeout.total; do keys+=("profiles.$p.$k"); done
     done
     compadd -a keys
 }

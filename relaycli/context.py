@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from relaycli.core.client import RelayClient, RetryNotice
     from relaycli.core.quirks import QuirkStore
     from relaycli.ledger import Ledger
+    from relaycli.limits.guard import SharedGuard
     from relaycli.pipeline import Pipeline
     from relaycli.usage.prices import PriceTable
 
@@ -47,6 +48,7 @@ class AppContext:
         self.transport = transport  # an httpx transport for tests; None = the network
         self._ledger: Ledger | None = None
         self._cache: DiskCache | None = None
+        self._guard: SharedGuard | None = None
         self._noted: set[str] = set()
         self._pool: dict[str, RelayClient] = {}
         self._pool_lock = threading.Lock()
@@ -188,7 +190,16 @@ class AppContext:
             notes=self.notes,
             env=self.env,
             cache=self.response_cache(),
+            guard=self.guard(),
         )
+
+    def guard(self) -> SharedGuard:
+        """Rate limits and circuit breakers, shared with every relay process through ``limits.db``."""
+        if self._guard is None:
+            from relaycli.limits.guard import SharedGuard
+
+            self._guard = SharedGuard(self.paths.cache / "limits.db", warn=self.warn)
+        return self._guard
 
     @property
     def cache_path(self) -> Path:
@@ -226,6 +237,9 @@ class AppContext:
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+        if self._guard is not None:
+            self._guard.close()
+            self._guard = None
         for client in self._pool.values():
             client.close()
         self._pool.clear()

@@ -15,6 +15,7 @@
     │       ├── StreamError         exit 5   an error event inside a 200 stream
     │       └── TruncatedResponse   exit 5   the stream stopped before its end marker
     ├── CacheMiss                   exit 1   --cache-only and no stored answer
+    ├── CircuitOpen                 exit 5   a profile's circuit breaker is open (exit 7 after network failures)
     ├── OutputFailed                exit 1   stdout could not be written (a full disk)
     ├── RelayTimeout                exit 6   connect/read/total/content-idle limit reached
     └── NetworkError                exit 7   DNS, refused or reset connection, TLS
@@ -130,6 +131,15 @@ class StreamError(EndpointError):
 
 class TruncatedResponse(EndpointError):
     pass
+
+
+class CircuitOpen(RelayError):
+    """A profile's circuit breaker is open, so nothing was sent: exit 5, or 7 when the failures that opened
+    it were network failures."""
+
+    def __init__(self, message: str, *, hint: str | None = None, network: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = ExitCode.NETWORK if network else ExitCode.ENDPOINT
 
 
 class CacheMiss(RelayError):

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "relaycli"
 # library -> the places (a folder ending in "/", or a module) allowed to import it
 RULES: dict[str, tuple[str, ...]] = {
     "httpx": ("core/",),
-    "sqlite3": ("ledger/", "cache/store.py"),
+    "sqlite3": ("ledger/", "cache/store.py", "limits/store.py"),
     "rich": ("output/", "chat/render.py", "chat/markdown_stream.py", "bench/report.py"),
     "typer": ("cli.py", "commands/"),
     "click": ("cli.py", "commands/"),

@@ -335,6 +335,7 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
             hint="upgrade relay, or `relay cache clear` to start a new cache",
         )
     if version == SCHEMA_VERSION and app == APPLICATION_ID:
+        _no_sync(conn)
         return
     if version != 0 or has_tables:
         raise CacheUnavailable(f"{path} is not relay's response cache", hint=_REMEDY)
@@ -364,7 +365,13 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
 def _wal(conn: sqlite3.Connection) -> None:
     with contextlib.suppress(sqlite3.OperationalError):  # "locked" while another process switches it: fine
         conn.execute("PRAGMA journal_mode = WAL").fetchall()
-    conn.execute("PRAGMA synchronous = NORMAL")
+    _no_sync(conn)
+
+
+def _no_sync(conn: sqlite3.Connection) -> None:
+    """The cache can be thrown away (a damaged one is a warning and a miss), so it never waits for the disk
+    (a setting of the connection, made on every open)."""
+    conn.execute("PRAGMA synchronous = OFF")
 
 
 _REMEDY = "`relay cache clear` starts a new cache (or move the file aside)"

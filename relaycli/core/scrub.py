@@ -8,7 +8,6 @@ JSON, by HTML and by URL encoding.
 
 from __future__ import annotations
 
-import html
 import json
 from urllib.parse import quote, quote_plus
 
@@ -22,6 +21,8 @@ def secret_forms(secret: str | None) -> list[str]:
     """Every spelling of ``secret`` to remove, longest first (so a longer escape is not half-replaced)."""
     if not secret:
         return []
+    import html  # only when there is a key to remove (a cache hit sends none)
+
     forms: set[str] = set()
     for value in {secret, secret.strip()}:
         if len(value) < _MIN_SECRET:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from relaycli.config.profile import Profile
-from relaycli.errors import EndpointError, NetworkError, RateLimited, RelayError, RelayTimeout
+from relaycli.errors import CircuitOpen, EndpointError, NetworkError, RateLimited, RelayError, RelayTimeout
 
 __all__ = ["FALLBACK_ON", "Router", "worth_falling_back"]
 
 # Failures that make the next profile in ``fallback`` worth trying, if nothing was shown yet (a truncated
-# stream included: the pipeline only asks while nothing of it was shown).
-FALLBACK_ON = (NetworkError, RelayTimeout, RateLimited, EndpointError)
+# stream included: the pipeline only asks while nothing of it was shown; an open circuit, and a rate limit
+# that would wait past the deadline, without anything sent).
+FALLBACK_ON = (NetworkError, RelayTimeout, RateLimited, EndpointError, CircuitOpen)
 
 
 def worth_falling_back(error: RelayError) -> bool:

@@ -83,15 +83,17 @@ class WireFormat(Protocol):
 
 def for_protocol(protocol: str) -> WireFormat:
     """The wire format of a profile's ``protocol`` (``openai`` or ``anthropic``)."""
-    from relaycli.core.formats import anthropic, openai
+    if protocol == "openai":
+        from relaycli.core.formats import openai
 
-    formats: dict[str, WireFormat] = {"openai": openai.FORMAT, "anthropic": anthropic.FORMAT}
-    try:
-        return formats[protocol]
-    except KeyError:
-        from relaycli.errors import ConfigError
+        return openai.FORMAT
+    if protocol == "anthropic":  # each format is imported only when a profile speaks it
+        from relaycli.core.formats import anthropic
 
-        raise ConfigError(f"unknown protocol {protocol!r}: expected one of {', '.join(formats)}") from None
+        return anthropic.FORMAT
+    from relaycli.errors import ConfigError
+
+    raise ConfigError(f"unknown protocol {protocol!r}: expected one of openai, anthropic")
 
 
 def request_headers(fmt: WireFormat, profile: Profile, key: str | None, *, stream: bool) -> dict[str, str]:

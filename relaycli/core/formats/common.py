@@ -6,7 +6,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from html import unescape
 from typing import Any
 
 from relaycli.core.scrub import scrub
@@ -154,6 +153,8 @@ def looks_like_html(content_type: str, body: bytes) -> bool:
 
 def html_excerpt(body: bytes, peer: Peer = UNNAMED) -> str:
     """The page's title, or the start of its text (the key scrubbed)."""
+    from html import unescape  # only for an error page
+
     match = _TITLE.search(body[:65536])
     if match:
         title = peer.said(unescape(match.group(1).decode("utf-8", errors="replace")), 100)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relaycli.core.formats.common import UNNAMED, Completion, Peer, as_int, as_str, load_json_object
-from relaycli.core.sse import SSEEvent
 from relaycli.datatypes import ChatRequest, Delta, ModelInfo, Usage
 from relaycli.errors import EndpointError, StreamError
+
+if TYPE_CHECKING:
+    from relaycli.core.sse import SSEEvent
 
 DONE = "[DONE]"
 
