@@ -181,6 +181,7 @@ class AppContext:
     def pipeline(self) -> Pipeline:
         """The request pipeline every command that asks a model shares."""
         from relaycli.pipeline import Pipeline, Recorder, Router
+        from relaycli.pipeline.seams import LazyGuard
 
         return Pipeline(
             router=Router(self.named_profile),
@@ -190,7 +191,7 @@ class AppContext:
             notes=self.notes,
             env=self.env,
             cache=self.response_cache(),
-            guard=self.guard(),
+            guard=LazyGuard(self.guard),
         )
 
     def guard(self) -> SharedGuard:

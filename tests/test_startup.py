@@ -111,3 +111,4 @@ def test_a_cache_hit_imports_no_http_client_and_sends_nothing(
     assert heavy(modules, "httpx", "httpcore", "relaycli.core.client") == []
     assert heavy(modules, "tomllib", "relaycli.config.checks") == []  # no config file: nothing to parse
     assert "relaycli.cache.service" in modules  # the answer did come through the cache
+    assert heavy(modules, "typer", "click", "relaycli.cli") == []  # a plain stream line is read without typer
