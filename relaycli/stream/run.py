@@ -18,6 +18,7 @@ from relaycli.usage.money import format_money
 if TYPE_CHECKING:
     from relaycli.pipeline import Answer, Pipeline
     from relaycli.pipeline.request import CacheUse
+    from relaycli.pipeline.seams import Priority
 
 
 def read_prompt(args: list[str], streams: Streams) -> str:
@@ -59,6 +60,7 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
         params=options.params,
     )
     sink = TextSink(streams.stdout)
+    priority: Priority = "high" if streams.stdout_isatty else "normal"  # a person at a terminal waits first
 
     def keep(delta: Delta) -> None:
         """--json shows nothing while the answer arrives: the document carries the answer's text."""
@@ -66,12 +68,24 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
     try:
         if options.json_out:
             answer = pipeline.run(
-                ask, keep, profile=profile, command="stream", shown=lambda: False, cache=options.cache
+                ask,
+                keep,
+                profile=profile,
+                command="stream",
+                shown=lambda: False,
+                cache=options.cache,
+                priority=priority,
             )
             _write_document(streams, to_json(answer))
         else:
             answer = pipeline.run(
-                ask, sink, profile=profile, command="stream", shown=lambda: sink.wrote, cache=options.cache
+                ask,
+                sink,
+                profile=profile,
+                command="stream",
+                shown=lambda: sink.wrote,
+                cache=options.cache,
+                priority=priority,
             )
             sink.finish()
     except OutputClosed:
