@@ -24,20 +24,20 @@ class ServerLimits:
     """Seconds are from now; None: the response did not say."""
 
     retry_after_s: float | None = None
+    requests_limit: int | None = None
     requests_remaining: int | None = None
-    requests_reset_s: float | None = None
+    requests_reset_s: float | None = None  # until the limit is whole again (both providers' meaning)
     tokens_remaining: int | None = None
     tokens_reset_s: float | None = None
 
     @property
     def pause_s(self) -> float | None:
-        """How long nobody should send to this endpoint: the retry-after, or the time until a limit with
-        nothing left resets."""
+        """How long nobody should send to this endpoint: the retry-after, or, when no request is left, the
+        time one more takes to come back (the reset spread over the limit: the headers' reset is when the
+        whole limit is back, and the buckets refill continuously)."""
         waits = [self.retry_after_s or 0.0]
-        if self.requests_remaining == 0 and self.requests_reset_s is not None:
-            waits.append(self.requests_reset_s)
-        if self.tokens_remaining == 0 and self.tokens_reset_s is not None:
-            waits.append(self.tokens_reset_s)
+        if self.requests_remaining == 0 and self.requests_reset_s is not None and self.requests_limit:
+            waits.append(self.requests_reset_s / self.requests_limit)
         longest = max(waits)
         return longest if longest > 0 else None
 
@@ -47,6 +47,9 @@ def read_limits(status: int, headers: Mapping[str, str], now: float) -> ServerLi
     retry_after = server_wait(headers, now) if status == 429 or status >= 500 else None
     return ServerLimits(
         retry_after_s=retry_after,
+        requests_limit=_count(
+            header(headers, "x-ratelimit-limit-requests") or header(headers, "anthropic-ratelimit-requests-limit")
+        ),
         requests_remaining=_count(
             header(headers, "x-ratelimit-remaining-requests")
             or header(headers, "anthropic-ratelimit-requests-remaining")
