@@ -9,8 +9,9 @@
     requests that failed, and the run time against the ideal the limit allows: the first RPM requests at
     once, then one every 60/RPM s; the last one may start at the later of that moment and the time the
     same requests take with no limit at all (what "at once" costs on this machine), and then takes one
-    request's time. Targets: no 429, every request succeeds, the run within 15 % of that. A second run has **no** limit configured: relay learns it from the 429s and the headers, and
-    the target is at most one 429 per process.
+    request's time. Targets: no 429, every request succeeds, the run within 15 % of that. A second run
+    has **no** limit configured: relay learns it from the 429s and the headers, and the target is at most
+    one 429 per process.
 (b) **An endpoint that is down: the circuit opens.** A local relay answers 503 to everything. ``--procs``
     processes run ``--each`` requests each on a profile pointing at it, with ``fallback = ["mock"]`` (a
     working local relay), the default retries (2) and ``breaker = { failures = 5, cooldown = 30 }``.
