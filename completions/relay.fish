@@ -14,7 +14,7 @@ end
 function __relay_keys
     printf '%s\n' default_profile
     for p in (relay config profiles --names 2>/dev/null)
-        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback protocol retries timeout.connect timeout.read timeout.total
+        for k in api_key api_key_cmd api_key_env base_url billing.currency billing.per_usd breaker budget budget_action cache compare_to.currency compare_to.per_usd default_model fallback limits protocol retries timeout.connect timeout.read timeout.total
             echo profiles.$p.$k
         end
     end
@@ -28,6 +28,7 @@ complete -c relay -n '__fish_use_subcommand' -a bench -d 'Benchmark the latency 
 complete -c relay -n '__fish_use_subcommand' -a ping -d 'Check that profiles answer and accept their keys, with timings'
 complete -c relay -n '__fish_use_subcommand' -a config -d 'Create, inspect and change the config file'
 complete -c relay -n '__fish_use_subcommand' -a cache -d 'Inspect and clean the disk response cache'
+complete -c relay -n '__fish_use_subcommand' -a batch -d 'Send many prompts, one JSON line out per input line'
 complete -c relay -n '__fish_use_subcommand' -a mock-server -d 'Run the built-in local relay until Ctrl-C'
 complete -c relay -n '__fish_use_subcommand' -a demo -d 'A guided offline tour on the built-in local relay'
 complete -c relay -n '__fish_use_subcommand' -l version -d 'Print the version and exit.'
@@ -155,6 +156,22 @@ complete -c relay -n '__fish_seen_subcommand_from cache && __fish_seen_subcomman
 complete -c relay -n '__fish_seen_subcommand_from cache && __fish_seen_subcommand_from clear' -l json -d 'Print one JSON document.'
 complete -c relay -n '__fish_seen_subcommand_from cache && __fish_seen_subcommand_from clear' -s h -l help -d 'Show help and exit.'
 complete -c relay -n '__fish_seen_subcommand_from cache && __fish_seen_subcommand_from path' -s h -l help -d 'Show help and exit.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -s p -l profile -r -a '(relay config profiles --names 2>/dev/null)' -d 'Profile to use.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -s m -l model -r -a '(relay models --names --offline 2>/dev/null)' -d 'Model or alias for lines that name none.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -s s -l system -r -d 'System prompt for lines that give none.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -s t -l temperature -r -d 'Sampling temperature, 0 to 2.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -l max-tokens -r -d 'Cap on output tokens per request.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -s o -l param -r -d 'Another body field for every line (a lines own wins).'
+complete -c relay -n '__fish_seen_subcommand_from batch' -s c -l concurrency -r -d 'Requests in flight.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -l priority -r -d 'low, normal or high.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -s O -l output -r -d 'Write the lines to FILE (0600), not stdout.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -l resume -r -d 'Skip ids done in OUT; append to it.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -l unordered -d 'Write lines as they finish, not in input order.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -l plain -d 'Every line is a prompt, even one that starts with {.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -l no-cache -d 'Neither read nor write the response cache.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -l refresh -d 'Ask again and overwrite the stored answers.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -l dry-run -d 'Count requests, tokens and cost; send nothing.'
+complete -c relay -n '__fish_seen_subcommand_from batch' -s h -l help -d 'Show help and exit.'
 complete -c relay -n '__fish_seen_subcommand_from mock-server' -l host -r -d 'Address to listen on (loopback by default).'
 complete -c relay -n '__fish_seen_subcommand_from mock-server' -l port -r -d 'Port; the `mock` profile expects 8765.'
 complete -c relay -n '__fish_seen_subcommand_from mock-server' -l ttft -r -d 'Seconds added before the first token.'
