@@ -86,9 +86,8 @@ def report(est: Estimate, profile: Profile, *, skipped: int = 0) -> list[str]:
         lines.append(f"cost: {_range(low, high, profile)} at list price; answers in the response cache cost nothing")
     for name, m in sorted(est.models.items()):
         cost = _range(m.low, m.high, profile) if m.price is not None else "unpriced (no price in the table)"
-        lines.append(
-            f"  {name}: {m.requests:,} requests, ~{m.input_tokens:,} in, up to {m.output_tokens:,} out, {cost}"
-        )
+        requests = f"{m.requests:,} request{'s' if m.requests != 1 else ''}"
+        lines.append(f"  {name}: {requests}, ~{m.input_tokens:,} in, up to {m.output_tokens:,} out, {cost}")
     for bad in est.bad[:5]:
         lines.append(f"not sendable: {bad.error.message}")
     if len(est.bad) > 5:

@@ -88,7 +88,8 @@ def binary_lines(stream: IO[bytes] | TextIO) -> Iterable[bytes]:
 class Source:
     """The input's items in order, one at a time. ``ids`` maps every id read so far to its line (in input
     order); an id in ``skip`` (done in an earlier run) is read, checked and counted in ``skipped``, not
-    yielded. A repeated id raises ``DuplicateId`` naming both lines."""
+    yielded. A repeated id raises ``DuplicateId`` naming both lines. ``checked``: an earlier pass over the
+    same lines checked the ids already, and the order is not needed: ``ids`` stays empty."""
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class Source:
         defaults: Defaults,
         plain: bool = False,
         skip: Set[str] = frozenset(),
+        checked: bool = False,
     ) -> None:
         self._lines = iter(lines)
         self.name = name
@@ -106,6 +108,7 @@ class Source:
         self.skip = skip
         self.ids: dict[str, int] = {}
         self.skipped = 0
+        self.checked = checked
         self._json: bool | None = None if not plain else False
 
     def __iter__(self) -> Iterator[Item | BadLine]:
@@ -115,6 +118,8 @@ class Source:
         while True:
             number, text = next(self._lines)
             entry = self._parse(number, text)
+            if self.checked:
+                return entry
             first = self.ids.get(entry.id)
             if first is not None:
                 raise DuplicateId(

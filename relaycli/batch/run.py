@@ -76,11 +76,10 @@ def run_batch(services: BatchServices, options: BatchOptions) -> int:
     skip = succeeded(options.resume) if options.resume is not None else set()
     total: int | None = None
     if options.path is not None:
-        with _opened(options.path) as handle:
-            scan = _source(handle, options, skip)
-            total = sum(1 for entry in scan if not _bad(entry))
+        total = _count(options, skip)
     with _input(options, streams) as handle:
-        source = _source(handle, options, skip)
+        # A FILE's ids were checked by the count; they are kept again only for compacting (--resume).
+        source = _source(handle, options, skip, checked=options.path is not None and options.resume is None)
         if options.dry_run:
             return _dry_run(services, source)
         return _send(services, options, source, total)
@@ -159,10 +158,17 @@ def _dry_run(services: BatchServices, source: Source) -> int:
 
 
 # -- input ------------------------------------------------------------------------------------------
-def _source(handle: IO[bytes] | TextIO, options: BatchOptions, skip: set[str]) -> Source:
+def _source(handle: IO[bytes] | TextIO, options: BatchOptions, skip: set[str], *, checked: bool = False) -> Source:
     name = str(options.path) if options.path is not None else "stdin"
     lines = numbered(binary_lines(handle))
-    return Source(lines, name=name, defaults=options.defaults, plain=options.plain, skip=skip)
+    return Source(lines, name=name, defaults=options.defaults, plain=options.plain, skip=skip, checked=checked)
+
+
+def _count(options: BatchOptions, skip: set[str]) -> int:
+    """The lines of FILE to send, every one checked first (its ids are dropped afterwards)."""
+    assert options.path is not None
+    with _opened(options.path) as handle:
+        return sum(1 for entry in _source(handle, options, skip) if not _bad(entry))
 
 
 def _bad(entry: object) -> bool:

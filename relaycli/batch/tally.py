@@ -11,6 +11,8 @@ from relaycli.usage.money import format_money
 
 __all__ = ["Done", "Tally"]
 
+INTERRUPTED = "Interrupted"  # the error class of a request cut short by Ctrl-C, SIGTERM or SIGHUP
+
 
 @dataclass(frozen=True, slots=True)
 class Done:
@@ -85,9 +87,12 @@ class Tally:
         """``batch: 1,000 lines in 6.4 s: 990 ok (12 cached), 10 failed (EndpointError 8, RateLimited 2);
         40,210 in / 39,600 out tokens; $0.0242``"""
         parts = [f"{self.ok:,} ok" + (f" ({self.cached:,} cached)" if self.cached else "")]
-        if self.failed:
-            classes = ", ".join(f"{name} {count:,}" for name, count in self.failed.most_common())
-            parts.append(f"{self.errors:,} failed ({classes})")
+        failed = [(name, count) for name, count in self.failed.most_common() if name != INTERRUPTED]
+        if failed:
+            classes = ", ".join(f"{name} {count:,}" for name, count in failed)
+            parts.append(f"{sum(count for _, count in failed):,} failed ({classes})")
+        if self.failed[INTERRUPTED]:
+            parts.append(f"{self.failed[INTERRUPTED]:,} interrupted")
         if skipped:
             parts.append(f"{skipped:,} done before (skipped)")
         if unsent:
