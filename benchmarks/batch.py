@@ -117,9 +117,10 @@ def main() -> int:
         directives = f"ttft={answer_s - delay * (WORDS - 1):.6f},token_delay={delay},words={WORDS}"
         pacing = f"{WORDS} tokens {delay * 1000:g} ms apart, last at"
     results: list[bool] = []
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     print(
         f"relay batch, Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} cores; local relay in its own process"
+        f"{os.cpu_count()} cores{load}; local relay in its own process"
     )
     with tempfile.TemporaryDirectory(prefix="relay-batch-bench-") as tmp:
         work = Path(tmp)

@@ -12,7 +12,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = {"startup": ["startup.py", "--runs", "30"], "overhead": ["overhead.py", "--no-breakdown"]}
+SCRIPTS = {
+    "startup": ["startup.py", "--runs", "30"],
+    "overhead": ["overhead.py", "--no-breakdown"],
+    "batch": ["batch.py"],
+}
 
 
 def main() -> None:
