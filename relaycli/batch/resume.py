@@ -72,10 +72,12 @@ def compact(path: Path, order: Iterable[str]) -> Compacted:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, target)
-    except OSError as exc:
+    except BaseException as exc:  # a full disk, or Ctrl-C while compacting: the old file stays as it was
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise OutputFailed(f"cannot compact {path}: {exc.strerror or exc}") from exc
+        if isinstance(exc, OSError):
+            raise OutputFailed(f"cannot compact {path}: {exc.strerror or exc}") from exc
+        raise
     return Compacted(lines=lines, dropped=len(index))
 
 

@@ -93,6 +93,8 @@ def _send(services: BatchServices, options: BatchOptions, source: Source, total:
     )
     target = options.resume or options.output
     out: TextIO = open_output(target, append=options.resume is not None) if target is not None else streams.stdout
+    if bar is not None and target is None and streams.stdout_isatty:
+        out = _UnderBar(out, bar)  # type: ignore[assignment]  # stdout on the bar's terminal: lines above it
     events: SimpleQueue[Event] = SimpleQueue()
     model = options.defaults.model or ""
     sending = Sending(services.pipeline(), services.profile, options.cache, options.priority, notes, model)
@@ -211,6 +213,24 @@ def _snapshot(tally: Tally, total: int | None, elapsed_s: float) -> Progress:
     from relaycli.output.progress import Progress
 
     return Progress(tally.done, total, tally.errors, tally.tokens, tally.cost(), elapsed_s)
+
+
+class _UnderBar:
+    """Stdout on the terminal the progress bar is drawn on: each line is written above the bar."""
+
+    def __init__(self, out: TextIO, bar: ProgressBar) -> None:
+        self.out = out
+        self.bar = bar
+
+    def write(self, text: str) -> int:
+        self.bar.write_through(self.out, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def fileno(self) -> int:
+        return self.out.fileno()
 
 
 def _say(bar: ProgressBar | None, streams: Streams, line: str) -> None:

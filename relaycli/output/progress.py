@@ -91,6 +91,16 @@ class ProgressBar:
             self.stream.write("\r\x1b[K" + line + "\n")
             self._draw(self._text)
 
+    def write_through(self, out: TextIO, text: str) -> None:
+        """Write ``text`` to ``out`` (stdout on the same terminal), the bar cleared before and drawn after."""
+        with self._lock:
+            if self._text:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            out.write(text)
+            out.flush()
+            self._draw(self._text)
+
     def clear(self) -> None:
         with self._lock:
             if self._text:

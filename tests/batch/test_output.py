@@ -142,3 +142,13 @@ def test_the_progress_bar_redraws_at_most_every_interval_and_keeps_notes_above_i
     assert out.getvalue().endswith("\r\x1b[Krelay: a note\n\r" + render(p, 60) + "\x1b[K")
     bar.clear()
     assert out.getvalue().endswith("\r\x1b[K")
+
+
+def test_lines_for_stdout_on_the_bars_terminal_are_written_above_it() -> None:
+    err, out = io.StringIO(), io.StringIO()
+    bar = ProgressBar(err, clock=lambda: 0.0, width=lambda: 60)
+    p = Progress(1, 2, 0, 0, "$0", 1.0)
+    bar.update(p)
+    bar.write_through(out, '{"id": "1"}\n')
+    assert out.getvalue() == '{"id": "1"}\n'
+    assert err.getvalue().endswith("\x1b[K\r\x1b[K\r" + render(p, 60) + "\x1b[K")
