@@ -133,12 +133,12 @@ def main() -> int:
         ideal = args.n / args.concurrency * answer_s
         ratio = run.wall_s / ideal
         cpu_ms = run.cpu_s / args.n * 1000
-        print(f"\n{args.n:,} prompts at -c {args.concurrency}, {pacing} {args.answer_ms:g} ms ({directives}):")
-        print(f"lines: {run.lines:,} ({run.ok:,} ok), exit {run.code}")
+        print(f"\n{args.n:,} prompts at -c {args.concurrency}, {pacing} {args.answer_ms:g} ms ({directives}):\n")
+        print(f"- lines: {run.lines:,} ({run.ok:,} ok), exit {run.code}")
         print(
-            f"wall: {run.wall_s:.2f} s, ideal {ideal:.2f} s, {ratio:.3f}x (target <= 1.15x): {verdict(ratio <= 1.15)}"
+            f"- wall: {run.wall_s:.2f} s, ideal {ideal:.2f} s, {ratio:.3f}x (target <= 1.15x): {verdict(ratio <= 1.15)}"
         )
-        print(f"CPU: {run.cpu_s:.2f} s, {cpu_ms:.2f} ms per request (target < 2 ms): {verdict(cpu_ms < 2)}")
+        print(f"- CPU: {run.cpu_s:.2f} s, {cpu_ms:.2f} ms per request (target < 2 ms): {verdict(cpu_ms < 2)}")
         results += [ratio <= 1.15, cpu_ms < 2, run.ok == args.n]
         if not args.no_memory:
             server, url = start_relay(f"ttft=0,token_delay=0,words={WORDS}")
@@ -149,13 +149,13 @@ def main() -> int:
                 server.terminate()
                 server.wait()
             growth = big.max_rss_mb / small.max_rss_mb
-            print(f"\nmemory, no delay, -c {args.concurrency}:")
+            print(f"\nmemory, no delay, -c {args.concurrency}:\n")
             for r in (small, big):
                 per = r.cpu_s / r.n * 1000
                 print(
-                    f"{r.n:>7,} prompts: max RSS {r.max_rss_mb:.1f} MB, wall {r.wall_s:.2f} s, CPU {per:.2f} ms/request"
+                    f"- {r.n:,} prompts: max RSS {r.max_rss_mb:.1f} MB, wall {r.wall_s:.2f} s, CPU {per:.2f} ms/request"
                 )
-            print(f"max RSS {args.big:,} vs {args.n:,}: {growth:.3f}x (target <= 1.10x): {verdict(growth <= 1.10)}")
+            print(f"- max RSS {args.big:,} vs {args.n:,}: {growth:.3f}x (target <= 1.10x): {verdict(growth <= 1.10)}")
             results += [growth <= 1.10, small.ok == args.n, big.ok == args.big]
     print(f"\nbatch: {verdict(all(results))}")
     return 1 if args.check and not all(results) else 0
