@@ -19,7 +19,7 @@ import atexit, json, sys
 OUT = sys.argv[1]
 def dump():
     with open(OUT, "w") as f:
-        json.dump(sorted(sys.modules), f)
+        json.dump(sorted(name for name, module in sys.modules.items() if module is not None), f)
 atexit.register(dump)
 sys.argv = ["relay", *sys.argv[2:]]
 from relaycli.entry import main
