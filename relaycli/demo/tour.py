@@ -65,6 +65,14 @@ STEPS = (
         stdin="Hello!\nAnd a follow-up question.\n/cost\n",
     ),
     Step(
+        "Many prompts at once: one JSON line out per input line, in input order, 4 in flight (a progress bar "
+        "on a terminal, a summary at the end). One prompt fails on purpose, so the exit code is its failure's; "
+        "`--resume OUT` would send only that one again.",
+        ("batch", "-p", "mock", "-c", "4"),
+        stdin="What is a relay?\nWhy use one?\n[[mock: fail=503]] This one fails\nHow much does it save?\n",
+        expect=ExitCode.ENDPOINT,
+    ),
+    Step(
         "What the requests above cost, per model: tokens, list price in USD, the billed amount. Failed "
         "requests are counted (one refused before any usage cost nothing); a request whose model has no "
         "price, or whose usage is unknown, is reported as unpriced, never as $0.",
