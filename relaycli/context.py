@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -152,10 +153,19 @@ class AppContext:
         def observe(status: int, headers: Mapping[str, str]) -> None:
             self.pipeline.guard.observe(profile, status, headers)
 
+        def pace(seconds: float) -> None:  # a retry waits for the shared limits too (a pause, the rpm bucket)
+            guard = self.pipeline.guard if "pipeline" in self.__dict__ else self.guard()
+            retry_sleep = getattr(guard, "retry_sleep", None)
+            if retry_sleep is None:
+                time.sleep(seconds)
+            else:
+                retry_sleep(profile, seconds, say)
+
         return RelayClient(
             profile,
             key,
             transport=self.transport,
+            sleep=pace,
             on_retry=announce,
             quirks=self.quirks.for_client(profile),
             on_response=observe,
