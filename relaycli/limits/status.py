@@ -12,13 +12,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relaycli.config.profile import Profile
+from relaycli.config.profile import Breaker, Profile
 from relaycli.limits.breaker import Circuit
 from relaycli.limits.bucket import Bucket
 from relaycli.limits.state import load_bucket, profile_bucket, read_pause, seconds_text
 from relaycli.limits.store import LimitStore, LimitsUnavailable
 
-__all__ = ["BucketStatus", "CircuitStatus", "LimitsStatus", "describe", "look", "reset", "to_json"]
+__all__ = [
+    "BucketStatus",
+    "CircuitStatus",
+    "LimitsStatus",
+    "breaker_rule",
+    "circuit_text",
+    "describe",
+    "limits_text",
+    "look",
+    "reset",
+    "to_json",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,27 +217,39 @@ def limits_text(status: LimitsStatus) -> str:
     return f"{text} (limits.db unreadable: {status.error})" if status.error else text
 
 
-def circuit_text(status: LimitsStatus) -> str:
-    """``closed``, ``closed (2 failures in a row)``, ``open since 14:02 after 5 failures; next probe in 12 s``."""
+def circuit_text(status: LimitsStatus, *, rule: bool = True) -> str:
+    """``closed (opens after 5 failures in a row, 30 s cooldown)``, ``closed, 2 failures in a row``,
+    ``open since 14:02 after 5 failures; next probe in 12 s``, ``off (breaker = false)``; ``rule``: say
+    when a closed circuit opens."""
     circuit, settings = status.circuit, status.profile.breaker
     if circuit is None:
         return "off (breaker = false)"
-    opens = f"opens after {settings.failures} failures" if settings.failures else "opens"
-    if settings.ratio is not None:
-        opens += f"{' or' if settings.failures else ''} at {settings.ratio:g} failed of {settings.min_requests}+"
-    rule = f"{opens}, {settings.cooldown:g} s cooldown"
     if circuit.state == "closed":
-        streak = (
-            f", {circuit.failures} failure{'s' if circuit.failures != 1 else ''} in a row" if circuit.failures else ""
-        )
-        return f"closed{streak} ({rule})"
+        streak = f", {_failures(circuit.failures)} in a row" if circuit.failures else ""
+        return f"closed{streak}" + (f" ({breaker_rule(settings)})" if rule else "")
     since = time.strftime("%H:%M", time.localtime(circuit.since)) if circuit.since else "?"
-    head = f"since {since} after {circuit.failures} failure{'s' if circuit.failures != 1 else ''}"
+    head = f"since {since} after {_failures(circuit.failures)}"
     if circuit.state == "half_open":
         return f"half-open {head}; a probe request is under way"
     wait = circuit.next_probe_s or 0.0
     nxt = f"next probe in {seconds_text(wait)}" if wait > 0 else "the next request is its probe"
     return f"open {head}; {nxt}"
+
+
+def breaker_rule(settings: Breaker) -> str:
+    """``opens after 5 failures in a row, 30 s cooldown`` (and the share, when one is set)."""
+    opens = []
+    if settings.failures:
+        opens.append(f"after {_failures(settings.failures)} in a row")
+    if settings.ratio is not None:
+        opens.append(
+            f"when {settings.ratio * 100:g} % of {settings.min_requests}+ requests in {settings.window:g} s failed"
+        )
+    return f"opens {' or '.join(opens) or 'never'}, {settings.cooldown:g} s cooldown"
+
+
+def _failures(count: int) -> str:
+    return f"{count} failure{'s' if count != 1 else ''}"
 
 
 def _amount(value: float) -> str:
