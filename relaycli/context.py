@@ -208,8 +208,12 @@ class AppContext:
         if self._guard is None:
             from relaycli.limits.guard import SharedGuard
 
-            self._guard = SharedGuard(self.paths.cache / "limits.db", warn=self.warn)
+            self._guard = SharedGuard(self.limits_path, warn=self.warn, prepare=_load_client)
         return self._guard
+
+    @property
+    def limits_path(self) -> Path:
+        return self.paths.cache / "limits.db"
 
     @property
     def cache_path(self) -> Path:
@@ -253,6 +257,13 @@ class AppContext:
         for client in self._pool.values():
             client.close()
         self._pool.clear()
+
+
+def _load_client() -> None:
+    """Load the HTTP client before a request waits for its turn, not after it got it."""
+    from relaycli.core.client import preload
+
+    preload()
 
 
 class _Borrowed:

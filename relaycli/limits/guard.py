@@ -40,6 +40,7 @@ __all__ = ["RANK", "Permit", "SharedGuard", "estimate_tokens"]
 RANK: dict[str, int] = {"low": 0, "normal": 1, "high": 2}
 POLL_S = 0.05  # how often a request waiting for a free slot or for a higher-priority one looks again
 ANNOUNCE_AFTER_S = 1.0
+LONGEST_SLEEP_S = 1.0  # a long wait looks again this often, so a reset (``relay ping --reset``) is seen soon
 RESERVE_S = 0.1  # a request bucket keeps this long's refill in hand (the time a request takes to arrive)
 LEASE_GRACE_S = 5.0
 
@@ -77,8 +78,12 @@ class SharedGuard:
         sleep: Callable[[float], None] = time.sleep,
         alive: Callable[[int], bool] = pid_alive,
         pid: int | None = None,
+        prepare: Callable[[], None] | None = None,
     ) -> None:
+        """``prepare`` is called once, before the first request takes from the shared state: it loads what
+        sending needs (the HTTP client), so that a request reaches the server soon after it took its token."""
         self.path = path
+        self._prepare = prepare
         self._warn = warn
         self._clock = clock
         self._sleep = sleep
@@ -91,6 +96,9 @@ class SharedGuard:
 
     # -- the seam --------------------------------------------------------------------------------
     def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> Permit | None:
+        if self._prepare is not None:
+            prepare, self._prepare = self._prepare, None
+            prepare()
         store = self._open()
         if store is None:
             return None
@@ -110,7 +118,7 @@ class SharedGuard:
                 if not announced and now - start + outcome.seconds > ANNOUNCE_AFTER_S:
                     announced = True
                     notes.note(_waiting(profile, outcome))
-                self._sleep(min(outcome.seconds, POLL_S) if outcome.poll else max(outcome.seconds, 0.001))
+                self._sleep(_nap(outcome))
         except LimitsUnavailable as exc:
             self._trouble(exc)
             return None
@@ -206,7 +214,7 @@ class SharedGuard:
                 if notes is not None and not announced and now - start + wait.seconds > ANNOUNCE_AFTER_S:
                     announced = True
                     notes.note(_waiting(profile, wait))
-                self._sleep(max(wait.seconds, 0.001))
+                self._sleep(_nap(wait))
         except LimitsUnavailable as exc:
             self._trouble(exc)
 
@@ -382,6 +390,12 @@ class SharedGuard:
                 tx.done_waiting(ticket)
         except LimitsUnavailable:
             pass
+
+
+def _nap(wait: _Wait) -> float:
+    if wait.poll:
+        return min(wait.seconds, POLL_S)
+    return min(max(wait.seconds, 0.001), LONGEST_SLEEP_S)
 
 
 def _refused(circuit: Circuit, now: float) -> bool:

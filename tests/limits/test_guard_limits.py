@@ -61,8 +61,9 @@ def test_a_wait_longer_than_a_second_is_noted_once(db: Path) -> None:
     enter(one, p)
     said = Said()
     enter(two, p, said)
-    assert clock.slept == [pytest.approx(10.0)]  # a bucket of 1 has no room for a reserve
-    assert said.notes == ["profile 'p': waiting 10 s for the rpm limit (6/min)"]
+    assert sum(clock.slept) == pytest.approx(10.0)  # a bucket of 1 has no room for a reserve
+    assert max(clock.slept) == 1.0  # a long wait looks again every second
+    assert said.notes == ["profile 'p': waiting 10 s for the rpm limit (6/min)"]  # said once
 
 
 def test_a_429_seen_by_one_process_pauses_the_other_for_as_long_as_the_server_asked(db: Path) -> None:
@@ -72,13 +73,25 @@ def test_a_429_seen_by_one_process_pauses_the_other_for_as_long_as_the_server_as
     one.observe(p, 429, {"retry-after": "3"})
     said = Said()
     enter(two, p, said)
-    assert clock.slept == [3.0]
+    assert clock.slept == [1.0, 1.0, 1.0]
     assert said.notes == ["profile 'p': waiting 3.0 s for the pause a 429 asked for"]
     one.observe(p, 429, {"retry-after": "1"})
     one.observe(p, 429, {"retry-after": "0.5"})  # a shorter pause never shortens a longer one
     clock.slept.clear()
     enter(two, p)
     assert clock.slept == [1.0]
+
+
+def test_a_reset_during_a_long_pause_is_seen_within_a_second(db: Path) -> None:
+    from relaycli.limits.status import reset
+
+    clock = Clock()
+    one, two = guard(db, clock, pid=1), guard(db, clock, pid=2)
+    p = profile()
+    one.observe(p, 429, {"retry-after": "600"})
+    clock.during = [lambda: None, lambda: reset(db, p)]  # `relay ping -p p --reset` from another terminal
+    enter(two, p)
+    assert clock.slept == [1.0, 1.0]
 
 
 def test_max_in_flight_counts_the_requests_of_every_process(db: Path) -> None:
@@ -218,7 +231,7 @@ def test_the_servers_remaining_count_tightens_the_configured_bucket(db: Path) ->
     p = profile(limits=Limits(rpm=60))
     one.observe(p, 200, {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s"})
     enter(two, p)
-    assert clock.slept == [pytest.approx(1.1)]  # someone else used the key: the server's count rules
+    assert sum(clock.slept) == pytest.approx(1.1)  # someone else used the key: the server's count rules
 
 
 def test_without_rpm_the_servers_bucket_is_learned_and_shared(db: Path) -> None:
@@ -240,7 +253,7 @@ def test_a_retry_waits_for_the_shared_pause_and_takes_from_the_bucket(db: Path) 
     one.observe(p, 429, {"retry-after": "2"})
     said = Said()
     two.retry_sleep(p, 0.5, said.notes_sink)  # the client's own wait, then the rest of the pause
-    assert clock.slept == [0.5, pytest.approx(1.5)]
+    assert clock.slept == [0.5, 1.0, pytest.approx(0.5)]
     assert status(db, p, clock.now).rpm.left == pytest.approx(0)  # the retry took its request
     clock.slept.clear()
     two.retry_sleep(p, 0, said.notes_sink)
