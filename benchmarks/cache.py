@@ -57,7 +57,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from relaycli.cache.store import CacheStore  # noqa: E402
-from relaycli.commands.stream import run as run_stream  # noqa: E402
+from relaycli.commands.streaming import run as run_stream  # noqa: E402
 from relaycli.context import AppContext  # noqa: E402
 from relaycli.pipeline.request import CacheUse  # noqa: E402
 

@@ -46,7 +46,7 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from relaycli import __version__  # noqa: E402
-from relaycli.commands.stream import run as run_stream  # noqa: E402
+from relaycli.commands.streaming import run as run_stream  # noqa: E402
 from relaycli.context import AppContext  # noqa: E402
 from relaycli.mock.options import MockOptions  # noqa: E402
 from relaycli.mock.server import MockServer  # noqa: E402

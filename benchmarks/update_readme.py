@@ -16,6 +16,8 @@ SCRIPTS = {
     "startup": ["startup.py", "--runs", "30"],
     "overhead": ["overhead.py", "--no-breakdown"],
     "cache": ["cache.py"],
+    "batch": ["batch.py"],
+    "limits": ["limits.py"],
 }
 
 

@@ -20,7 +20,7 @@ _relay_keys() {
     compadd -a keys
 }
 _relay() {
-    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'cost:Report usage and cost from the ledger, by month, day, model or profile' 'bench:Benchmark the latency of profiles or models side by side' 'ping:Check that profiles answer and accept their keys, with timings, limits and circuit state' 'config:Create, inspect and change the config file' 'cache:Inspect and clean the disk response cache' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
+    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'cost:Report usage and cost from the ledger, by month, day, model or profile' 'bench:Benchmark the latency of profiles or models side by side' 'ping:Check that profiles answer and accept their keys, with timings, limits and circuit state' 'config:Create, inspect and change the config file' 'cache:Inspect and clean the disk response cache' 'batch:Send many prompts, one JSON line out per input line' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
     _arguments -C '--version[Print the version and exit.]' '--debug[Show tracebacks on errors (anywhere on the command line).]' '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
     case $state in
         cmd) _describe 'command' subcmds ;;
@@ -99,6 +99,9 @@ _relay_cache_clear() {
 }
 _relay_cache_path() {
     _arguments '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_batch() {
+    _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias for lines that name none.]:model:_relay_models' '{-s,--system}[System prompt for lines that give none.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens per request.]:value:' '{-o,--param}[Another body field for every line (a line'\''s own wins).]:value:' '{-c,--concurrency}[Requests in flight.]:value:' '--priority[low, normal or high.]:value:' '{-O,--output}[Write the lines to FILE (0600), not stdout.]:value:' '--resume[Skip ids done in OUT; append to it.]:value:' '--unordered[Write lines as they finish, not in input order.]' '--plain[Every line is a prompt, even one that starts with {.]' '--no-cache[Neither read nor write the response cache.]' '--refresh[Ask again and overwrite the stored answers.]' '--dry-run[Count requests, tokens and cost; send nothing.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_mock_server() {
     _arguments '--host[Address to listen on (loopback by default).]:value:' '--port[Port; the `mock` profile expects 8765.]:value:' '--ttft[Seconds added before the first token.]:value:' '--token-delay[Seconds between tokens.]:value:' '--words[Answer length in tokens.]:value:' '--fail[Answer with this HTTP status.]:value:' '--retry-after[retry-after seconds with --fail.]:value:' '--fail-times[Only the first N requests fail (0\: all).]:value:' '--stop-after[Close the stream after N tokens.]:value:' '--stall-after[Go silent after N tokens.]:value:' '--require-key[Answer 401 without this key.]:value:' '--set[More knobs as directives, e.g. '\''no_usage,keepalive=1'\''.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'

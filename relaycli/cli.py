@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from relaycli import __version__
-from relaycli.errors import ExitCode, RelayError, Terminated, interrupt_exit_code
+from relaycli.entry import RECEIVED, guarded, reader_left
 
 # name -> (module in relaycli.commands, attribute, one-line help). Modules load only when their command
 # runs, so `relay --help` builds no command but the root. tests/test_cli.py checks the help lines.
@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ping": ("ping", "ping", "Check that profiles answer and accept their keys, with timings."),
     "config": ("config", "app", "Create, inspect and change the config file."),
     "cache": ("cache", "app", "Inspect and clean the disk response cache."),
+    "batch": ("batch", "batch", "Send many prompts, one JSON line out per input line."),
     "mock-server": ("mock", "mock_server", "Run the built-in local relay until Ctrl-C."),
     "demo": ("demo", "demo", "A guided offline tour on the built-in local relay."),
 }
@@ -104,83 +105,18 @@ def hoist_root_options(argv: list[str]) -> list[str]:
     return ["--debug", *(arg for arg in argv[:end] if arg != "--debug"), *argv[end:]]
 
 
-def report(exc: RelayError) -> None:
-    from relaycli.core.scrub import scrub_known
-
-    lines = [f"relay: error: {exc.message}"]
-    if exc.hint:
-        lines.append(f"relay: hint: {exc.hint}")
-    sys.stderr.write(scrub_known("\n".join(lines)) + "\n")
-
-
-def print_traceback() -> None:
-    """``--debug``: the traceback of the exception being handled, with every key in use removed."""
-    import traceback
-
-    from relaycli.core.scrub import scrub_known
-
-    sys.stderr.write(scrub_known(traceback.format_exc()))
-
-
-_RECEIVED: list[int] = []  # the termination signal that arrived, if any
-
-
-def _terminate(signum: int, frame: object) -> None:
-    _RECEIVED.append(signum)
-    raise Terminated(signum)
-
-
-def handle_termination() -> None:
-    """SIGTERM and SIGHUP end relay the way Ctrl-C does (each request recorded, then exit 143 / 129).
-    A signal the parent set to be ignored (``nohup``) stays ignored."""
-    import signal
-
-    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, _terminate)
-
-
-def _reader_left() -> None:
-    """``relay log | head -1``: the reader of stdout went away, which ends relay quietly with 0."""
-    from relaycli.output.sinks import silence
-
-    silence(sys.__stdout__ or sys.stdout)
-    sys.exit(int(ExitCode.OK))
-
-
 def run(argv: list[str] | None = None) -> None:
     args = hoist_root_options(sys.argv[1:] if argv is None else list(argv))
     OPTIONS.debug = False
-    handle_termination()
-    from relaycli.output.sinks import Diagnostics
 
-    if not isinstance(sys.stderr, Diagnostics):
-        sys.stderr = Diagnostics(sys.stderr)  # type: ignore[assignment]
-    try:
+    def parse_and_run() -> None:
         try:
             app(args=args, prog_name="relay")
         except SystemExit as done:  # click turns a KeyboardInterrupt into exit 130; a command may end on its own
-            if _RECEIVED:
-                sys.exit(128 + _RECEIVED[0])
+            if RECEIVED:
+                sys.exit(128 + RECEIVED[0])
             if done.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
-                _reader_left()  # click's way of saying stdout's reader went away (EPIPE): a normal end
+                reader_left()  # click's way of saying stdout's reader went away (EPIPE): a normal end
             raise
-    except RelayError as exc:
-        if OPTIONS.debug:
-            print_traceback()
-        report(exc)
-        sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt as exc:
-        sys.exit(interrupt_exit_code(exc))
-    except BrokenPipeError:  # `relay models | head -1`: the reader left; end quietly
-        _reader_left()
-    except Exception as exc:  # a bug: say so in one line unless --debug
-        from relaycli.core.scrub import scrub_known
 
-        if OPTIONS.debug:
-            print_traceback()
-        else:
-            sys.stderr.write(
-                scrub_known(f"relay: internal error: {type(exc).__name__}: {exc} (rerun with --debug)") + "\n"
-            )
-        sys.exit(int(ExitCode.ERROR))
+    guarded(parse_and_run, debug=lambda: OPTIONS.debug)

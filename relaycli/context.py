@@ -154,7 +154,8 @@ class AppContext:
             self.pipeline.guard.observe(profile, status, headers)
 
         def pace(seconds: float) -> None:  # a retry waits for the shared limits too (a pause, the rpm bucket)
-            guard = self.pipeline.guard if "pipeline" in self.__dict__ else self.guard()
+            guard: Any = self.pipeline.guard if "pipeline" in self.__dict__ else self.guard()
+            guard = getattr(guard, "guard", guard)  # a LazyGuard: the guard it makes
             retry_sleep = getattr(guard, "retry_sleep", None)
             if retry_sleep is None:
                 time.sleep(seconds)
@@ -191,6 +192,7 @@ class AppContext:
     def pipeline(self) -> Pipeline:
         """The request pipeline every command that asks a model shares."""
         from relaycli.pipeline import Pipeline, Recorder, Router
+        from relaycli.pipeline.seams import LazyGuard
 
         return Pipeline(
             router=Router(self.named_profile),
@@ -200,7 +202,7 @@ class AppContext:
             notes=self.notes,
             env=self.env,
             cache=self.response_cache(),
-            guard=self.guard(),
+            guard=LazyGuard(self.guard),
         )
 
     def guard(self) -> SharedGuard:

@@ -19,7 +19,7 @@ import atexit, json, sys
 OUT = sys.argv[1]
 def dump():
     with open(OUT, "w") as f:
-        json.dump(sorted(sys.modules), f)
+        json.dump(sorted(name for name, module in sys.modules.items() if module is not None), f)
 atexit.register(dump)
 sys.argv = ["relay", *sys.argv[2:]]
 from relaycli.entry import main
@@ -111,3 +111,4 @@ def test_a_cache_hit_imports_no_http_client_and_sends_nothing(
     assert heavy(modules, "httpx", "httpcore", "relaycli.core.client") == []
     assert heavy(modules, "tomllib", "relaycli.config.checks") == []  # no config file: nothing to parse
     assert "relaycli.cache.service" in modules  # the answer did come through the cache
+    assert heavy(modules, "typer", "click", "relaycli.cli") == []  # a plain stream line is read without typer

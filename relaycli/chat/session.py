@@ -218,6 +218,7 @@ class ChatSession:
                     notes=self.view.notes_during(sink),
                     shown=lambda: bool(parts),
                     cache=CacheUse(read=new_question, write=True) if self.cache else None,
+                    priority="high",  # a person is waiting
                 )
         except KeyboardInterrupt:
             sink.finish()

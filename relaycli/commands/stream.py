@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
 from relaycli.commands.options import body_params, finite
-
-if TYPE_CHECKING:
-    from relaycli.context import AppContext
-    from relaycli.pipeline.request import CacheUse
 
 
 def stream(
@@ -47,6 +41,7 @@ def stream(
     the latest. Exit codes: 0 ok, 3 config, 4 auth, 5 endpoint failed or truncated,
     6 timeout, 7 network, 8 rate limited, 130 Ctrl-C.
     """
+    from relaycli.commands.streaming import run
     from relaycli.context import AppContext
     from relaycli.pipeline.request import CacheUse
 
@@ -68,40 +63,3 @@ def stream(
             verbose=verbose,
         )
     )
-
-
-def run(
-    ctx: AppContext,
-    *,
-    prompt: list[str],
-    profile: str | None,
-    model: str | None,
-    system: str | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    params: dict[str, object] | None = None,
-    cache: CacheUse | None = None,
-    json_out: bool = False,
-    verbose: bool = False,
-) -> int:
-    """``relay stream`` from a context: the profile and model chosen, then one request through the pipeline."""
-    from relaycli.pipeline.request import CacheUse
-    from relaycli.stream.run import StreamOptions, run_stream
-
-    chosen = ctx.profile(profile)
-    options = StreamOptions(
-        prompt=prompt,
-        model=ctx.model(chosen, model)[0],
-        model_explicit=ctx.model_explicit(model),
-        system=system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        params=params or {},
-        cache=cache or CacheUse.from_flags(),
-        json_out=json_out,
-        verbose=verbose,
-    )
-    try:
-        return run_stream(ctx.pipeline, ctx.streams, chosen, options)
-    finally:
-        ctx.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Mapping
 
 from relaycli.config.profile import Profile, ResolvedKey
@@ -67,6 +66,8 @@ def resolve_key(profile: Profile, env: Mapping[str, str] | None = None) -> Resol
 
 def _run_key_command(command: str) -> tuple[str | None, str]:
     """The command's first non-empty output line, unstripped (the caller strips and says so)."""
+    import subprocess  # only for a profile with api_key_cmd
+
     try:
         done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

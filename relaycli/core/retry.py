@@ -20,7 +20,6 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Literal
 
 DEFAULT_RETRIES = 2
@@ -105,6 +104,8 @@ def server_wait(headers: Mapping[str, str] | None, now: float) -> float | None:
     except ValueError:
         pass
     try:
+        from email.utils import parsedate_to_datetime  # an HTTP date: rare, and the module is slow to load
+
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None

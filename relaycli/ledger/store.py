@@ -32,7 +32,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from uuid import uuid4
 
 from relaycli.errors import RelayError
 from relaycli.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
@@ -75,7 +74,7 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 
 
 def _new_id() -> str:
-    return uuid4().hex
+    return os.urandom(16).hex()  # 128 random bits, as uuid4().hex (without loading uuid and platform)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

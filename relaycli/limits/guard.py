@@ -20,7 +20,6 @@ import math
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +103,7 @@ class SharedGuard:
             return None
         start = self._clock()
         deadline = start + profile.timeout.total
-        ticket = uuid.uuid4().hex
+        ticket = os.urandom(16).hex()
         estimate = estimate_tokens(request) if profile.limits.tpm else 0.0
         announced = False
         try:

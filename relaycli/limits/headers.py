@@ -39,11 +39,13 @@ class ServerLimits:
     @property
     def pause_s(self) -> float | None:
         """How long nobody should send to this endpoint: the retry-after, or, when a limit has nothing left
-        and its size is not given (so no bucket can be learned from it), the time until it is back."""
+        and its size is not given, the time until it is whole again (the reset, in both providers' meaning).
+        With the size given, the buckets follow the server instead: a profile's own, or the request bucket
+        learned from these headers (``learned.py``), which says when the next request may go."""
         waits = [self.retry_after_s or 0.0]
         if self.requests_remaining == 0 and self.requests_reset_s is not None and self.requests_limit is None:
             waits.append(self.requests_reset_s)
-        if self.tokens_remaining == 0 and self.tokens_reset_s is not None:
+        if self.tokens_remaining == 0 and self.tokens_reset_s is not None and self.tokens_limit is None:
             waits.append(self.tokens_reset_s)
         longest = max(waits)
         return longest if longest > 0 else None

@@ -71,6 +71,11 @@ class MockOptions:
     """Answer 400 to chat-completions requests that carry ``stream_options``."""
     require_key: str | None = None
     """Requests without this key (Bearer for OpenAI, x-api-key for Anthropic) get a 401."""
+    rpm: float | None = None
+    """Enforce this many chat requests a minute per API key, as providers do: a token bucket holding a
+    minute's worth and refilling continuously. Over it, a 429 saying how long to wait (``retry-after``
+    whole seconds, ``retry-after-ms`` exactly); every chat answer carries ``x-ratelimit-limit-requests``,
+    ``x-ratelimit-remaining-requests`` and ``x-ratelimit-reset-requests``."""
     seed: int = 0
     """Mixed into the prompt hash that picks the answer's words."""
     ttft_dist: str | None = None
@@ -196,6 +201,7 @@ _KINDS: dict[str, tuple[type, bool]] = {
     "html": (bool, False),
     "reject_stream_options": (bool, False),
     "require_key": (str, True),
+    "rpm": (float, True),
     "seed": (int, False),
     "ttft_dist": (str, True),
     "token_delay_dist": (str, True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import random
 import time
 from collections.abc import Callable
@@ -34,10 +35,13 @@ class Router:
         """The distributions' random sources, one per ``dist_seed``."""
         self.chat_requests = 0
         self.paused = False
+        self.quotas: dict[str, tuple[float, float]] = {}
+        """Per API key: the ``rpm`` bucket's tokens and when they were counted (monotonic seconds)."""
 
     def reset(self) -> None:
         self.fail_counts.clear()
         self.rngs.clear()
+        self.quotas.clear()
         self.chat_requests = 0
         self.paused = False
 
@@ -119,6 +123,37 @@ class Router:
         if not hmac.compare_digest(given.encode(), opts.require_key.encode()):
             raise proto.auth_error(missing=False)
 
+    def _quota(self, ex: MockCall, opts: MockOptions) -> float | None:
+        """Take one request from the caller's ``rpm`` bucket and say what is left in the headers; the seconds
+        to wait when it is empty."""
+        if opts.rpm is None:
+            return None
+        req = ex.req
+        caller = req.headers.get("x-api-key") or req.headers.get("authorization", "")
+        rate = opts.rpm / 60.0
+        now = time.monotonic()
+        tokens, then = self.quotas.get(caller, (opts.rpm, now))
+        tokens = min(opts.rpm, tokens + (now - then) * rate)
+        wait = None
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / rate
+        self.quotas[caller] = (tokens, now)
+        ex.headers.append(("x-ratelimit-limit-requests", f"{opts.rpm:g}"))
+        ex.headers.append(("x-ratelimit-remaining-requests", str(int(tokens))))
+        ex.headers.append(("x-ratelimit-reset-requests", f"{(opts.rpm - tokens) / rate:.3f}s"))
+        return wait
+
+    @staticmethod
+    async def _over_quota(ex: MockCall, proto: Protocol, wait: float) -> bool:
+        ex.headers.append(("retry-after", str(max(math.ceil(wait), 1))))
+        ex.headers.append(("retry-after-ms", str(math.ceil(wait * 1000))))
+        ex.rec.outcome = "failed"
+        return await ex.send(
+            429, JSON, proto.error(429, "rate_limit_error", f"Rate limit reached: try again in {wait:.3f}s")
+        )
+
     def _should_fail(self, opts: MockOptions, key: str) -> bool:
         if not opts.failing:
             return False
@@ -195,6 +230,9 @@ class Router:
             raise proto.model_not_found(chat.model)
         if opts.reject_stream_options and chat.has_stream_options:
             raise WireError(400, "invalid_request_error", "Unrecognized request argument supplied: stream_options")
+        wait = self._quota(ex, opts)
+        if wait is not None:
+            return await self._over_quota(ex, proto, wait)
         if opts.failing:
             if self._counted(opts, key):
                 return await self._fail(ex, proto, opts)

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -19,7 +19,7 @@ from relaycli.cache.entry import Hit, TimedDelta
 from relaycli.config.profile import Profile
 from relaycli.datatypes import ChatRequest, Notes, Result
 
-__all__ = ["AttemptGuard", "NoCache", "NoGuard", "Priority", "ResponseCache"]
+__all__ = ["AttemptGuard", "LazyGuard", "NoCache", "NoGuard", "Priority", "ResponseCache"]
 
 Priority = Literal["low", "normal", "high"]
 """Who waits first when a shared limit is short: ``high`` a person at a terminal, ``low`` background work."""
@@ -95,3 +95,26 @@ class NoGuard:
 
     def observe(self, profile: Profile, status: int, headers: Mapping[str, str]) -> None:
         return None
+
+
+class LazyGuard:
+    """A guard made on first use, so a request that never reaches one (a cache hit) does not load it."""
+
+    def __init__(self, make: Callable[[], AttemptGuard]) -> None:
+        self._make = make
+        self._guard: AttemptGuard | None = None
+
+    @property
+    def guard(self) -> AttemptGuard:
+        if self._guard is None:
+            self._guard = self._make()
+        return self._guard
+
+    def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> object:
+        return self.guard.enter(profile, request, priority=priority, notes=notes)
+
+    def exit(self, permit: object, result: Result | None, error: BaseException | None) -> None:
+        self.guard.exit(permit, result, error)
+
+    def observe(self, profile: Profile, status: int, headers: Mapping[str, str]) -> None:
+        self.guard.observe(profile, status, headers)

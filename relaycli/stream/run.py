@@ -18,6 +18,7 @@ from relaycli.usage.money import format_money
 if TYPE_CHECKING:
     from relaycli.pipeline import Answer, Pipeline
     from relaycli.pipeline.request import CacheUse
+    from relaycli.pipeline.seams import Priority
 
 
 def read_prompt(args: list[str], streams: Streams) -> str:
@@ -59,6 +60,7 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
         params=options.params,
     )
     sink = TextSink(streams.stdout)
+    priority: Priority = "high" if streams.stdout_isatty else "normal"  # a person at a terminal waits first
 
     def keep(delta: Delta) -> None:
         """--json shows nothing while the answer arrives: the document carries the answer's text."""
@@ -66,12 +68,24 @@ def run_stream(pipeline: Pipeline, streams: Streams, profile: Profile, options: 
     try:
         if options.json_out:
             answer = pipeline.run(
-                ask, keep, profile=profile, command="stream", shown=lambda: False, cache=options.cache
+                ask,
+                keep,
+                profile=profile,
+                command="stream",
+                shown=lambda: False,
+                cache=options.cache,
+                priority=priority,
             )
             _write_document(streams, to_json(answer))
         else:
             answer = pipeline.run(
-                ask, sink, profile=profile, command="stream", shown=lambda: sink.wrote, cache=options.cache
+                ask,
+                sink,
+                profile=profile,
+                command="stream",
+                shown=lambda: sink.wrote,
+                cache=options.cache,
+                priority=priority,
             )
             sink.finish()
     except OutputClosed:
@@ -111,7 +125,13 @@ def _saved(answer: Answer) -> str:
 def _write_failure(streams: Streams, exc: RelayError | KeyboardInterrupt, profile: Profile, model: str) -> None:
     """``--json`` still prints one document when the request failed or was interrupted: the partial text,
     ``finish_reason`` null and an ``error`` object (the message also goes to stderr as usual)."""
-    from relaycli.errors import interrupt_exit_code
+    with contextlib.suppress(OutputClosed, OutputFailed):  # the failure itself is what gets reported
+        _write_document(streams, failure_json(exc, profile, model))
+
+
+def failure_json(exc: BaseException, profile: Profile, model: str) -> dict[str, object]:
+    """The JSON document of a request that failed or was interrupted: what arrived before it (every figure
+    unknown when nothing did), ``finish_reason`` null and the ``error`` object."""
     from relaycli.pipeline import Answer, partial_answer
 
     answer = partial_answer(exc) or Answer(  # nothing came back: every figure unknown
@@ -123,12 +143,20 @@ def _write_failure(streams: Streams, exc: RelayError | KeyboardInterrupt, profil
     )
     doc = to_json(answer)
     doc["finish_reason"] = None
+    doc["error"] = error_json(exc)
+    return doc
+
+
+def error_json(exc: BaseException) -> dict[str, object]:
+    """``{"class", "message", "exit_code"}`` of a failure: a RelayError's kind, ``Interrupted`` for Ctrl-C,
+    SIGTERM or SIGHUP (130, 143, 129), else the exception's type name (exit 1)."""
+    from relaycli.errors import ExitCode, interrupt_exit_code
+
     if isinstance(exc, RelayError):
-        doc["error"] = {"class": exc.kind, "message": exc.message, "exit_code": int(exc.exit_code)}
-    else:
-        doc["error"] = {"class": "Interrupted", "message": "interrupted", "exit_code": interrupt_exit_code(exc)}
-    with contextlib.suppress(OutputClosed, OutputFailed):  # the failure itself is what gets reported
-        _write_document(streams, doc)
+        return {"class": exc.kind, "message": exc.message, "exit_code": int(exc.exit_code)}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"class": "Interrupted", "message": "interrupted", "exit_code": interrupt_exit_code(exc)}
+    return {"class": type(exc).__name__, "message": str(exc) or type(exc).__name__, "exit_code": int(ExitCode.ERROR)}
 
 
 def _write_document(streams: Streams, doc: dict[str, object]) -> None:

@@ -43,8 +43,8 @@ def test_errors_are_scrubbed_in_place_and_quoted_text_before_it_is_shortened() -
 
 
 def test_the_error_boundary_scrubs_every_key_in_use_from_a_debug_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    from relaycli.cli import print_traceback, report
     from relaycli.core.scrub import remember
+    from relaycli.entry import print_traceback, report
     from relaycli.errors import RelayError
 
     secret = "sk-boundary-5150-\r"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from relaycli.commands.stream import run as run_stream
+from relaycli.commands.streaming import run as run_stream
 from relaycli.context import AppContext
 from relaycli.errors import BudgetExceeded, ExitCode
 from relaycli.ledger import Ledger

@@ -310,3 +310,23 @@ def test_client_disconnect_mid_stream_is_quiet(server: MockServer, capfd: pytest
     time.sleep(0.05)
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+@PROTOCOLS
+def test_rpm_limits_each_key_and_says_how_long_to_wait(client: httpx.Client, proto: Proto) -> None:
+    path, body = proto
+    key = "x-api-key" if path == "/v1/messages" else "authorization"
+
+    def ask(who: str) -> httpx.Response:
+        return client.post(path, json=body, headers={"X-Mock": "rpm=2", key: f"Bearer {who}"})
+
+    first, second, third = ask("a"), ask("a"), ask("a")
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 429)
+    assert first.headers["x-ratelimit-limit-requests"] == "2"
+    assert (first.headers["x-ratelimit-remaining-requests"], second.headers["x-ratelimit-remaining-requests"]) == (
+        "1",
+        "0",
+    )
+    # empty: one request comes back in 60 / 2 = 30 s (less the moment since the second)
+    assert 29_000 < int(third.headers["retry-after-ms"]) <= 30_000 and third.headers["retry-after"] == "30"
+    assert ask("b").status_code == 200  # another key has its own bucket
