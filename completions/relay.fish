@@ -25,7 +25,7 @@ complete -c relay -n '__fish_use_subcommand' -a models -d 'List the models an en
 complete -c relay -n '__fish_use_subcommand' -a log -d 'Show the latest requests from the usage ledger'
 complete -c relay -n '__fish_use_subcommand' -a cost -d 'Report usage and cost from the ledger, by month, day, model or profile'
 complete -c relay -n '__fish_use_subcommand' -a bench -d 'Benchmark the latency of profiles or models side by side'
-complete -c relay -n '__fish_use_subcommand' -a ping -d 'Check that profiles answer and accept their keys, with timings, limits and circuit state'
+complete -c relay -n '__fish_use_subcommand' -a ping -d 'Check that profiles answer and accept their keys, with timings'
 complete -c relay -n '__fish_use_subcommand' -a config -d 'Create, inspect and change the config file'
 complete -c relay -n '__fish_use_subcommand' -a cache -d 'Inspect and clean the disk response cache'
 complete -c relay -n '__fish_use_subcommand' -a batch -d 'Send many prompts, one JSON line out per input line'

@@ -25,7 +25,7 @@ def ping(
         False, "--reset", help="Close the -p profiles' circuits and clear their pauses first (shared by every process)."
     ),
 ) -> None:
-    """Check that profiles answer and accept their keys, with timings, limits and circuit state.
+    """Check that profiles answer and accept their keys, with timings.
 
     For each profile, on a fresh connection: DNS, TCP connect, TLS and time to first byte of GET /models,
     the HTTP status, whether the key was accepted (ok / rejected / missing, with its source) and the number
