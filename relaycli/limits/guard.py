@@ -30,7 +30,8 @@ from relaycli.errors import CircuitOpen, EndpointError, NetworkError, RateLimite
 from relaycli.limits.breaker import Circuit, Kind
 from relaycli.limits.headers import read_limits
 from relaycli.limits.learned import learn
-from relaycli.limits.state import dump_bucket, load_bucket, profile_bucket, read_pause, seconds_text
+from relaycli.limits.notices import Wait, open_error, past_deadline, waiting_note
+from relaycli.limits.state import dump_bucket, load_bucket, profile_bucket, read_pause
 from relaycli.limits.store import LimitsDamaged, LimitStore, LimitsUnavailable, Tx, pid_alive
 from relaycli.pipeline.seams import Priority
 
@@ -52,13 +53,6 @@ class Permit:
     probe: bool = False  # the half-open circuit's one probe
     estimate: float = 0.0  # tokens taken from the tpm bucket
     quiet: bool = False  # the circuit was closed and clean: a success needs no write
-
-
-@dataclass(frozen=True, slots=True)
-class _Wait:
-    seconds: float
-    why: str
-    poll: bool  # the end of the wait is not known (a free slot, a higher-priority request): look again soon
 
 
 def estimate_tokens(request: ChatRequest) -> float:
@@ -113,10 +107,10 @@ class SharedGuard:
                 if isinstance(outcome, Permit):
                     return outcome
                 if now + outcome.seconds > deadline:
-                    raise _past_deadline(profile, outcome, waited=now - start)
+                    raise past_deadline(profile, outcome, waited=now - start)
                 if not announced and now - start + outcome.seconds > ANNOUNCE_AFTER_S:
                     announced = True
-                    notes.note(_waiting(profile, outcome))
+                    notes.note(waiting_note(profile, outcome))
                 self._sleep(_nap(outcome))
         except LimitsUnavailable as exc:
             self._trouble(exc)
@@ -212,7 +206,7 @@ class SharedGuard:
                     return
                 if notes is not None and not announced and now - start + wait.seconds > ANNOUNCE_AFTER_S:
                     announced = True
-                    notes.note(_waiting(profile, wait))
+                    notes.note(waiting_note(profile, wait))
                 self._sleep(_nap(wait))
         except LimitsUnavailable as exc:
             self._trouble(exc)
@@ -226,7 +220,7 @@ class SharedGuard:
     # -- one look at the shared state ------------------------------------------------------------
     def _try(
         self, store: LimitStore, profile: Profile, ticket: str, rank: int, estimate: float, now: float
-    ) -> Permit | _Wait:
+    ) -> Permit | Wait:
         limits, settings = profile.limits, profile.breaker
         if not limits.any:
             quiet = self._quick(store, profile, now)
@@ -236,25 +230,25 @@ class SharedGuard:
             state = tx.all(profile.name)
             circuit = Circuit.from_dict(state.get("breaker")) if settings.enabled else None
             if circuit is not None and _refused(circuit, now):
-                raise _open_error(profile, circuit, now)
-            waits: list[_Wait] = []
+                raise open_error(profile, circuit, now)
+            waits: list[Wait] = []
             pause = read_pause(state.get("pause"))
             if pause is not None and pause[0] > now:
-                waits.append(_Wait(pause[0] - now, pause[1], poll=False))
+                waits.append(Wait(pause[0] - now, pause[1], poll=False))
             rpm = profile_bucket(profile, "rpm", state.get("rpm"), now)
             if rpm is not None and (wait := rpm.wait_s(1.0, now, reserve=rpm.rate * RESERVE_S)) > 0:
-                waits.append(_Wait(wait, f"the rpm limit ({limits.rpm:g}/min)", poll=False))
+                waits.append(Wait(wait, f"the rpm limit ({limits.rpm:g}/min)", poll=False))
             server = load_bucket(state.get("learned")) if rpm is None else None
             if server is not None and (wait := server.wait_s(1.0, now, reserve=server.rate * RESERVE_S)) > 0:
-                waits.append(_Wait(wait, "the request limit the server reported", poll=False))
+                waits.append(Wait(wait, "the request limit the server reported", poll=False))
             tpm = profile_bucket(profile, "tpm", state.get("tpm"), now)
             if tpm is not None and (wait := tpm.wait_s(estimate, now)) > 0:
-                waits.append(_Wait(wait, f"the tpm limit ({limits.tpm:g}/min)", poll=False))
+                waits.append(Wait(wait, f"the tpm limit ({limits.tpm:g}/min)", poll=False))
             if limits.max_in_flight is not None and tx.in_flight(profile.name, now) >= limits.max_in_flight:
-                waits.append(_Wait(POLL_S, f"a free slot (max_in_flight = {limits.max_in_flight})", poll=True))
+                waits.append(Wait(POLL_S, f"a free slot (max_in_flight = {limits.max_in_flight})", poll=True))
             contended = limits.any or server is not None or pause is not None
             if contended and tx.waiting_before(profile.name, rank, ticket, now):
-                waits.append(_Wait(POLL_S, "requests of higher priority", poll=True))
+                waits.append(Wait(POLL_S, "requests of higher priority", poll=True))
             if waits:
                 longest = max(waits, key=lambda w: (not w.poll, w.seconds))
                 tx.wait(ticket, profile.name, self._pid, rank, now + longest.seconds + LEASE_GRACE_S)
@@ -295,22 +289,22 @@ class SharedGuard:
             return None
         return circuit.consecutive == 0 and profile.breaker.ratio is None
 
-    def _again(self, store: LimitStore, profile: Profile, now: float) -> _Wait | None:
+    def _again(self, store: LimitStore, profile: Profile, now: float) -> Wait | None:
         """Before a retry: the pause and the request bucket (configured or learned); None once it may go
         (its request taken from the bucket)."""
         with store.transaction() as tx:
             state = tx.all(profile.name)
-            waits: list[_Wait] = []
+            waits: list[Wait] = []
             pause = read_pause(state.get("pause"))
             if pause is not None and pause[0] > now:
-                waits.append(_Wait(pause[0] - now, pause[1], poll=False))
+                waits.append(Wait(pause[0] - now, pause[1], poll=False))
             name = "rpm" if profile.limits.rpm is not None else "learned"
             bucket = (
                 profile_bucket(profile, "rpm", state.get("rpm"), now) if name == "rpm" else load_bucket(state.get(name))
             )
             if bucket is not None and (wait := bucket.wait_s(1.0, now, reserve=bucket.rate * RESERVE_S)) > 0:
                 why = f"the rpm limit ({profile.limits.rpm:g}/min)" if name == "rpm" else "the server's request limit"
-                waits.append(_Wait(wait, why, poll=False))
+                waits.append(Wait(wait, why, poll=False))
             if waits:
                 return max(waits, key=lambda w: w.seconds)
             if bucket is not None:
@@ -391,7 +385,7 @@ class SharedGuard:
             pass
 
 
-def _nap(wait: _Wait) -> float:
+def _nap(wait: Wait) -> float:
     if wait.poll:
         return min(wait.seconds, POLL_S)
     return min(max(wait.seconds, 0.001), LONGEST_SLEEP_S)
@@ -403,39 +397,6 @@ def _refused(circuit: Circuit, now: float) -> bool:
     if circuit.state == "half_open":
         return circuit.probe_until is not None and now < circuit.probe_until
     return False
-
-
-def _open_error(profile: Profile, circuit: Circuit, now: float) -> CircuitOpen:
-    since = time.strftime("%H:%M", time.localtime(circuit.opened_at or now))
-    count = circuit.failures_at_open or circuit.consecutive
-    if circuit.state == "half_open":
-        nxt = "a probe request is under way"
-    else:
-        nxt = f"next probe in {seconds_text(max((circuit.until or now) - now, 0.0))}"
-    last = f"; last error: {circuit.last_error}" if circuit.last_error else ""
-    return CircuitOpen(
-        f"circuit open for profile {profile.name!r} since {since} after {count} failure{'s' if count != 1 else ''}"
-        f"; {nxt}{last}",
-        hint=f"`relay ping -p {profile.name}` shows it; `relay ping -p {profile.name} --reset` closes it now",
-        network=circuit.last_kind == "network",
-    )
-
-
-def _past_deadline(profile: Profile, outcome: _Wait, *, waited: float) -> RateLimited:
-    total = profile.timeout.total
-    if outcome.poll:
-        said = f"profile {profile.name!r} waited {seconds_text(waited)} for {outcome.why} until the request's "
-        said += f"total deadline ({total:g} s)"
-    else:
-        said = f"profile {profile.name!r} would have to wait {seconds_text(outcome.seconds)} for {outcome.why}, "
-        said += f"past the request's total deadline ({total:g} s)"
-    return RateLimited(said, hint="try again later, raise the profile's timeout.total, or add a fallback profile")
-
-
-def _waiting(profile: Profile, outcome: _Wait) -> str:
-    if outcome.poll:
-        return f"profile {profile.name!r}: waiting for {outcome.why}"
-    return f"profile {profile.name!r}: waiting {seconds_text(outcome.seconds)} for {outcome.why}"
 
 
 def _verdict(error: BaseException | None) -> str:
