@@ -69,7 +69,7 @@ _relay() {
         "log") words="-n --count --json -h --help" ;;
         "cost") words="--by --month --since --until -p --profile -m --model --timezone --currency --include-bench --json --csv --compact --reprice --project -h --help" ;;
         "bench") words="-p --profile -m --model -T --target --prompt --prompts -n -c --concurrency --rate --seed --warmup --max-tokens --duration --baseline --json --csv --raw --histogram --save --compare -h --help" ;;
-        "ping") words="-p --profile -m --model --count -c --interval -i --chat --json -h --help" ;;
+        "ping") words="-p --profile -m --model --count -c --interval -i --chat --json --reset -h --help" ;;
         "config") words="init paths profiles show set unset forget-quirks -h --help" ;;
         "config init") words="--force -h --help" ;;
         "config paths") words="--json -h --help" ;;

@@ -111,6 +111,7 @@ complete -c relay -n '__fish_seen_subcommand_from ping' -l count -s c -r -d 'Che
 complete -c relay -n '__fish_seen_subcommand_from ping' -l interval -s i -r -d 'Seconds between checks with --count.'
 complete -c relay -n '__fish_seen_subcommand_from ping' -l chat -d 'Also send a one-token completion and time its TTFT.'
 complete -c relay -n '__fish_seen_subcommand_from ping' -l json -d 'Print one JSON document.'
+complete -c relay -n '__fish_seen_subcommand_from ping' -l reset -d 'Close the -p profiles circuits and clear their pauses first (shared by every process).'
 complete -c relay -n '__fish_seen_subcommand_from ping' -s h -l help -d 'Show help and exit.'
 complete -c relay -n '__fish_seen_subcommand_from config' -a init -d 'Write a commented starter config (an OpenAI-compatible relay and Anthropic direct)'
 complete -c relay -n '__fish_seen_subcommand_from config' -a paths -d 'Where the config file, the usage ledger and the response cache live'

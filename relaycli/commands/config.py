@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from relaycli.context import AppContext
 
 app = typer.Typer(
     help="Create, inspect and change the config file.",
@@ -90,7 +94,7 @@ def show(
     ctx = AppContext()
     if profile is not None:
         ctx.profile(profile)  # an unknown name is a config error, not an empty listing
-    rows = settings_rows(ctx.settings, ctx.env, only=profile, learned=ctx.quirks.learned())
+    rows = settings_rows(ctx.settings, ctx.env, only=profile, learned=ctx.quirks.learned(), live=_live(ctx, profile))
     if json_out:
         ctx.stdout.write(json.dumps({"config": str(ctx.settings.path), "settings": rows}) + "\n")
         return
@@ -105,6 +109,17 @@ def show(
         columns=["setting", "value", "source"],
         rows=[[r["key"], r["value"], r["source"]] for r in rows],
     )
+
+
+def _live(ctx: AppContext, only: str | None) -> dict[str, list[tuple[str, str]]]:
+    """Each profile's limits and circuit as they are now (from ``limits.db``, which a look never creates)."""
+    from relaycli.limits.status import circuit_text, limits_text, look
+
+    profiles = [p for name, p in sorted(ctx.settings.profiles.items()) if only is None or name == only]
+    return {
+        status.profile.name: [("limits.left", limits_text(status)), ("circuit", circuit_text(status))]
+        for status in look(ctx.limits_path, profiles)
+    }
 
 
 @app.command("set")

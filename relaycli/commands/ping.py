@@ -21,25 +21,36 @@ def ping(
     interval: float = typer.Option(1.0, "--interval", "-i", min=0, help="Seconds between checks with --count."),
     chat: bool = typer.Option(False, "--chat", help="Also send a one-token completion and time its TTFT."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    reset: bool = typer.Option(
+        False, "--reset", help="Close the -p profiles' circuits and clear their pauses first (shared by every process)."
+    ),
 ) -> None:
     """Check that profiles answer and accept their keys, with timings.
 
     For each profile, on a fresh connection: DNS, TCP connect, TLS and time to first byte of GET /models,
     the HTTP status, whether the key was accepted (ok / rejected / missing, with its source) and the number
-    of models. Exit code 0 only when every profile answered and accepted its key; otherwise the code of the
-    first failure: 3 missing key, 4 key rejected, 5 endpoint failed, 6 timeout, 7 network (DNS, refused,
-    TLS), 8 rate limited.
+    of models; then its client-side limits (what is left, in flight, a pause the server asked for) and its
+    circuit breaker (closed, open since when, next probe). Exit code 0 only when every profile answered and
+    accepted its key; otherwise the code of the first failure: 3 missing key, 4 key rejected, 5 endpoint
+    failed, 6 timeout, 7 network (DNS, refused, TLS), 8 rate limited.
     """
     import json
 
     from relaycli.bench.limits import finite
     from relaycli.context import AppContext
+    from relaycli.errors import UsageError
+    from relaycli.limits.status import look
     from relaycli.ping.report import attempt_line, render, to_json
     from relaycli.ping.run import ping_all
 
     finite("--interval", interval)
+    if reset and not profile:
+        raise UsageError("--reset needs -p NAME: the profile whose circuit to close")
     ctx = AppContext()
     profiles = select_profiles(ctx, profile or [])
+    limits_db = ctx.limits_path
+    if reset:
+        reset_profiles(ctx, profiles)
     from relaycli.measure.sockets import proxy_warning
 
     for chosen in profiles:
@@ -59,10 +70,11 @@ def ping(
         )
     finally:
         ctx.close()
+    statuses = {status.profile.name: status for status in look(limits_db, [r.profile for r in reports])}
     if json_out:
-        ctx.stdout.write(json.dumps(to_json(reports), ensure_ascii=False) + "\n")
+        ctx.stdout.write(json.dumps(to_json(reports, statuses), ensure_ascii=False) + "\n")
     else:
-        render(ctx.stdout, reports, isatty=ctx.stdout_isatty)
+        render(ctx.stdout, reports, isatty=ctx.stdout_isatty, limits=statuses)
     for report in reports:
         error = next((a.error for a in report.attempts if a.error is not None), None)
         if error is not None:
@@ -78,3 +90,19 @@ def select_profiles(ctx: AppContext, names: Sequence[str]) -> list[Profile]:
     settings = ctx.settings
     own = [p for name, p in settings.profiles.items() if name not in settings.builtin]
     return own or [settings.profiles[name] for name in sorted(settings.builtin)]
+
+
+def reset_profiles(ctx: AppContext, profiles: Sequence[Profile]) -> None:
+    """Close each profile's circuit and clear its pause in ``limits.db``, saying so on stderr."""
+    from relaycli.limits.status import reset
+    from relaycli.limits.store import LimitsUnavailable
+
+    path = ctx.limits_path
+    for chosen in profiles:
+        try:
+            had = reset(path, chosen)
+        except LimitsUnavailable as exc:
+            ctx.warn(f"profile {chosen.name!r}: could not reset: {exc.message}")
+            continue
+        what = "circuit closed and pause cleared" if had else "circuit already closed, no pause"
+        ctx.note(f"profile {chosen.name!r}: {what}")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from relaycli.config.loader import Settings, resolve_key
-from relaycli.config.profile import Profile
+from relaycli.config.profile import Breaker, Limits, Profile
 from relaycli.config.toml_names import table_name
 from relaycli.errors import ConfigError
 
@@ -73,6 +73,10 @@ def profile_rows(settings: Settings, env: Mapping[str, str]) -> list[dict[str, A
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, Limits):
+        return limits_setting(value)
+    if isinstance(value, Breaker):
+        return breaker_setting(value)
     if dataclasses.is_dataclass(value):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
@@ -80,6 +84,27 @@ def _text(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_text(v) for v in value) + "]"
     return "-" if value is None else str(value)
+
+
+def limits_setting(limits: Limits) -> str:
+    """``{ rpm = 60, max_in_flight = 4 }`` (only what is set), or ``none``."""
+    named = {"rpm": limits.rpm, "tpm": limits.tpm, "max_in_flight": limits.max_in_flight, "burst": limits.burst}
+    shown = [f"{name} = {value:g}" for name, value in named.items() if value is not None]
+    return "{ " + ", ".join(shown) + " }" if shown else "none"
+
+
+def breaker_setting(breaker: Breaker) -> str:
+    """``{ failures = 5, cooldown = 30 }`` (the share's settings when a ratio is set), or ``false``."""
+    if not breaker.enabled:
+        return "false"
+    shown = [f"failures = {breaker.failures}", f"cooldown = {breaker.cooldown:g}"]
+    if breaker.ratio is not None:
+        shown += [
+            f"ratio = {breaker.ratio:g}",
+            f"min_requests = {breaker.min_requests}",
+            f"window = {breaker.window:g}",
+        ]
+    return "{ " + ", ".join(shown) + " }"
 
 
 def _line(settings: Settings, section: str, key: str) -> int | None:
@@ -106,8 +131,10 @@ def settings_rows(
     env: Mapping[str, str],
     only: str | None = None,
     learned: Mapping[str, list[tuple[str, str, str]]] | None = None,
+    live: Mapping[str, list[tuple[str, str]]] | None = None,
 ) -> list[dict[str, str]]:
-    """Every setting with its value and source; ``learned`` adds quirks per profile: (name, value, date)."""
+    """Every setting with its value and source; ``learned`` adds quirks per profile: (name, value, date);
+    ``live`` adds what is true now per profile: (name, value), such as what is left of its limits."""
     rows: list[dict[str, str]] = []
     if only is None:
         if env.get("RELAY_PROFILE"):
@@ -143,6 +170,8 @@ def settings_rows(
                 }
             )
         rows.append({"key": f"{section}.key", "value": key_status(profile, env), "source": "resolved now"})
+        for name, value in (live or {}).get(profile.name, []):
+            rows.append({"key": f"{section}.{name}", "value": value, "source": "limits.db now"})
         for name, value, when in (learned or {}).get(profile.name, []):
             rows.append({"key": f"{section}.learned.{name}", "value": value, "source": f"learned {when}"})
     if only is None:

@@ -11,6 +11,7 @@ is forgotten after ``probe_s`` seconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -56,12 +57,14 @@ class Circuit:
         self._count(now, settings, failed=True)
         self.consecutive += 1
         self.last_kind, self.last_error = kind, error
+        if self.state == "open":
+            return  # a request let through before the circuit opened: the cooldown runs as it was
         if self.state == "half_open" or self._tripped(settings):
             self.open(now, settings)
 
     def open(self, now: float, settings: Breaker) -> None:
-        if self.state != "open" or self.opened_at is None:
-            self.opened_at = now
+        if self.state == "closed" or self.opened_at is None:
+            self.opened_at = now  # a failed probe keeps the time the circuit first opened
         self.state = "open"
         self.failures_at_open = self.consecutive
         self.probe_until = None
@@ -98,10 +101,31 @@ class Circuit:
 
     @classmethod
     def from_dict(cls, data: Any) -> Circuit:
+        """A stored circuit; a value of the wrong type (another version's, or garbage) reads as its default."""
+        fresh = cls()
         if not isinstance(data, dict):
-            return cls()
-        known = {k: v for k, v in data.items() if k in cls.__slots__}
-        try:
-            return cls(**known)
-        except TypeError:
-            return cls()
+            return fresh
+        for name in cls.__slots__:
+            value = data.get(name, getattr(fresh, name))
+            if _fits(name, value):
+                setattr(fresh, name, float(value) if isinstance(value, int) and name in _TIMES else value)
+        return fresh
+
+
+_TIMES = frozenset({"opened_at", "until", "probe_until", "window_start", "asked_until"})
+_COUNTS = frozenset({"consecutive", "failures_at_open", "window_total", "window_failed"})
+
+
+def _fits(name: str, value: Any) -> bool:
+    if name == "state":
+        return value in ("closed", "open", "half_open")
+    if name == "last_kind":
+        return value in ("network", "endpoint")
+    if name == "last_error":
+        return isinstance(value, str)
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if name in _COUNTS:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if name == "window_start":
+        return number
+    return value is None or number  # the optional times

@@ -3,6 +3,10 @@
 A request takes its cost (1 for requests, the estimated tokens for tokens); when there is not enough, it
 waits for the refill. A cost larger than the whole bucket is let through once the bucket is full (it would
 wait forever otherwise), leaving a debt that later requests wait out.
+
+``reserve`` keeps a little in hand: a request leaves at least that much behind, which shifts the whole
+schedule by ``reserve / rate`` seconds once and costs no throughput. It covers the time a request takes to
+reach the server: the server's own bucket, counting arrivals, starts refilling a little later than ours.
 """
 
 from __future__ import annotations
@@ -28,13 +32,22 @@ class Bucket:
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = max(self.updated, now)
 
-    def wait_s(self, cost: float, now: float) -> float:
-        """Seconds until ``cost`` can be taken (0: now)."""
+    def level(self, now: float) -> float:
+        """What the bucket holds at ``now``, without changing it."""
+        if now <= self.updated:
+            return self.tokens
+        return min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+
+    def wait_s(self, cost: float, now: float, *, reserve: float = 0.0) -> float:
+        """Seconds until ``cost`` can be taken leaving ``reserve`` behind (0: now)."""
         self.refill(now)
-        need = min(cost, self.capacity)
+        need = min(cost + reserve, self.capacity)
         if self.tokens >= need:
             return 0.0
-        return (need - self.tokens) / self.rate
+        if self.rate <= 0:
+            return float("inf")
+        wait = (need - self.tokens) / self.rate
+        return wait if wait > 1e-6 else 0.0  # what a float sum of refills leaves over is no wait
 
     def take(self, cost: float, now: float) -> None:
         self.refill(now)
@@ -44,10 +57,13 @@ class Bucket:
         """Return (or, negative, charge more of) an estimate once the real cost is known."""
         self.tokens = min(self.capacity, self.tokens + amount)
 
-    def at_most(self, tokens: float, now: float) -> None:
-        """The server says only this many are left: believe it when it is fewer than the bucket holds."""
+    def at_most(self, remaining: float, now: float) -> None:
+        """The server says ``remaining`` are left. Servers report whole numbers (their level rounded down),
+        so only a level a whole token or more above it is lowered: anything below ``remaining + 1`` may be
+        exactly what the server holds, and lowering it would lose the fraction on every response."""
         self.refill(now)
-        self.tokens = min(self.tokens, tokens)
+        if self.tokens >= remaining + 1:
+            self.tokens = float(remaining)
 
     def retune(self, capacity: float, rate: float) -> None:
         """The profile's settings changed: keep the level, within the new capacity."""

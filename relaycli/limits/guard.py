@@ -1,13 +1,15 @@
 """``SharedGuard``: the pipeline's guard stage. Before each attempt it checks the profile's circuit, waits
 for its rate limits and a pause the server asked for, and takes what the request costs; after it, it
 gives back what was over-estimated and tells the circuit how the attempt went. Every response's headers
-tighten the shared state (``observe``), so one process's 429 pauses the profile for all of them.
+tighten the shared state (``observe``), so one process's 429 pauses the profile for all of them, and a
+profile without an ``rpm`` of its own follows the request bucket the server's headers describe
+(``learned.py``). A retry inside the client waits for the same shared state (``retry_sleep``).
 
 The state lives in ``limits.db`` (``store.py``), shared by every relay process of the user. No lock is
 held while a request runs or while waiting: each check is one short transaction, and a wait is a sleep
 between checks. Waits go by priority: while a request of higher priority waits, lower ones do not take.
 
-A wait longer than a second is announced; a wait that would pass the request's total deadline is not
+A wait longer than a second is announced once; a wait that would pass the request's total deadline is not
 begun (``RateLimited``, exit 8, saying how long it would have been). If the store cannot be used at all,
 that is one warning and requests go unguarded: limits are never the reason a request fails.
 """
@@ -26,16 +28,21 @@ from relaycli.config.profile import Profile
 from relaycli.datatypes import ChatRequest, Notes, Result
 from relaycli.errors import CircuitOpen, EndpointError, NetworkError, RateLimited, RelayError, RelayTimeout
 from relaycli.limits.breaker import Circuit, Kind
-from relaycli.limits.bucket import Bucket
 from relaycli.limits.headers import read_limits
-from relaycli.limits.store import LimitStore, LimitsUnavailable, Tx, pid_alive
+from relaycli.limits.learned import learn
+from relaycli.limits.notices import Wait, open_error, past_deadline, waiting_note
+from relaycli.limits.state import dump_bucket, load_bucket, profile_bucket, read_pause
+from relaycli.limits.store import LimitsDamaged, LimitStore, LimitsUnavailable, Tx, pid_alive
 from relaycli.pipeline.seams import Priority
 
-__all__ = ["Permit", "SharedGuard", "estimate_tokens"]
+__all__ = ["RANK", "Permit", "SharedGuard", "estimate_tokens"]
 
 RANK: dict[str, int] = {"low": 0, "normal": 1, "high": 2}
 POLL_S = 0.05  # how often a request waiting for a free slot or for a higher-priority one looks again
 ANNOUNCE_AFTER_S = 1.0
+LONGEST_SLEEP_S = 1.0  # a long wait looks again this often, so a reset (``relay ping --reset``) is seen soon
+RESERVE_S = 0.1  # a request bucket keeps this long's refill in hand (the time a request takes to arrive)
+LEASE_GRACE_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +53,6 @@ class Permit:
     probe: bool = False  # the half-open circuit's one probe
     estimate: float = 0.0  # tokens taken from the tpm bucket
     quiet: bool = False  # the circuit was closed and clean: a success needs no write
-
-
-@dataclass(frozen=True, slots=True)
-class _Wait:
-    seconds: float
-    why: str
-    poll: bool  # the end of the wait is not known (a free slot, a higher-priority request): look again soon
 
 
 def estimate_tokens(request: ChatRequest) -> float:
@@ -71,8 +71,12 @@ class SharedGuard:
         sleep: Callable[[float], None] = time.sleep,
         alive: Callable[[int], bool] = pid_alive,
         pid: int | None = None,
+        prepare: Callable[[], None] | None = None,
     ) -> None:
+        """``prepare`` is called once, before the first request takes from the shared state: it loads what
+        sending needs (the HTTP client), so that a request reaches the server soon after it took its token."""
         self.path = path
+        self._prepare = prepare
         self._warn = warn
         self._clock = clock
         self._sleep = sleep
@@ -80,12 +84,14 @@ class SharedGuard:
         self._pid = os.getpid() if pid is None else pid
         self._store: LimitStore | None = None
         self._off = False
+        self._reopened = False
         self._lock = threading.Lock()
 
     # -- the seam --------------------------------------------------------------------------------
     def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> Permit | None:
-        if not _watched(profile):
-            return None
+        if self._prepare is not None:
+            prepare, self._prepare = self._prepare, None
+            prepare()
         store = self._open()
         if store is None:
             return None
@@ -101,17 +107,13 @@ class SharedGuard:
                 if isinstance(outcome, Permit):
                     return outcome
                 if now + outcome.seconds > deadline:
-                    raise RateLimited(
-                        f"profile {profile.name!r} would have to wait {outcome.seconds:.1f} s for {outcome.why}, "
-                        f"past the request's total deadline ({profile.timeout.total:g} s)",
-                        hint="try again later, raise the profile's timeout.total, or add a fallback profile",
-                    )
+                    raise past_deadline(profile, outcome, waited=now - start)
                 if not announced and now - start + outcome.seconds > ANNOUNCE_AFTER_S:
                     announced = True
-                    notes.note(f"waiting {_seconds(outcome.seconds)} for {outcome.why} of profile {profile.name!r}")
-                self._sleep(min(outcome.seconds, POLL_S) if outcome.poll else max(outcome.seconds, 0.001))
+                    notes.note(waiting_note(profile, outcome))
+                self._sleep(_nap(outcome))
         except LimitsUnavailable as exc:
-            self._give_up(exc)
+            self._trouble(exc)
             return None
         except BaseException:
             self._forget_waiter(store, ticket)
@@ -137,46 +139,77 @@ class SharedGuard:
                 if profile.breaker.enabled:
                     self._learn(tx, profile, permit, verdict, error, now)
         except LimitsUnavailable as exc:
-            self._give_up(exc)
+            self._trouble(exc)
 
     def observe(self, profile: Profile, status: int, headers: Mapping[str, str]) -> None:
         now = self._clock()
         said = read_limits(status, headers, now)
-        pause = said.pause_s
         limits = profile.limits
-        tighten = (limits.rpm is not None and said.requests_remaining is not None) or (
-            limits.tpm is not None and said.tokens_remaining is not None
-        )
+        pause = said.pause_s if status < 500 else None
+        tighten_rpm = limits.rpm is not None and said.requests_remaining is not None
+        learnable = limits.rpm is None and said.requests_limit is not None and said.requests_remaining is not None
+        tighten_tpm = limits.tpm is not None and said.tokens_remaining is not None
         asked = status >= 500 and said.retry_after_s is not None and profile.breaker.enabled
-        if pause is None and not tighten and not asked:
+        if pause is None and not (tighten_rpm or learnable or tighten_tpm or asked):
             return
         store = self._open()
         if store is None:
             return
         try:
             with store.transaction() as tx:
-                if pause is not None and status < 500:
-                    old = tx.get(profile.name, "pause") or {}
-                    until = max(float(old.get("until", 0.0)), now + pause)
-                    why = "the rate limit the server reported" if status != 429 else "the wait a 429 asked for"
+                if pause is not None:
+                    old = read_pause(tx.get(profile.name, "pause"))
+                    until = max(old[0] if old else 0.0, now + pause)
+                    why = "the pause a 429 asked for" if status == 429 else "the server's rate limit to reset"
                     tx.put(profile.name, "pause", {"until": until, "why": why})
-                if limits.rpm is not None and said.requests_remaining is not None:
-                    bucket = _bucket(tx, profile, "rpm", now)
+                if tighten_rpm:
+                    assert said.requests_remaining is not None
+                    bucket = profile_bucket(profile, "rpm", tx.get(profile.name, "rpm"), now)
                     assert bucket is not None
                     bucket.at_most(float(said.requests_remaining), now)
-                    tx.put(profile.name, "rpm", _dump(bucket))
-                if limits.tpm is not None and said.tokens_remaining is not None:
-                    bucket = _bucket(tx, profile, "tpm", now)
+                    tx.put(profile.name, "rpm", dump_bucket(bucket))
+                if learnable:
+                    server = learn(load_bucket(tx.get(profile.name, "learned")), said, now)
+                    if server is not None:
+                        tx.put(profile.name, "learned", dump_bucket(server))
+                if tighten_tpm:
+                    assert said.tokens_remaining is not None
+                    bucket = profile_bucket(profile, "tpm", tx.get(profile.name, "tpm"), now)
                     assert bucket is not None
                     bucket.at_most(float(said.tokens_remaining), now)
-                    tx.put(profile.name, "tpm", _dump(bucket))
+                    tx.put(profile.name, "tpm", dump_bucket(bucket))
                 if asked:
                     assert said.retry_after_s is not None
                     circuit = Circuit.from_dict(tx.get(profile.name, "breaker"))
                     circuit.server_asked(now + said.retry_after_s)
                     tx.put(profile.name, "breaker", circuit.to_dict())
         except LimitsUnavailable as exc:
-            self._give_up(exc)
+            self._trouble(exc)
+
+    def retry_sleep(self, profile: Profile, seconds: float, notes: Notes | None = None) -> None:
+        """The client's wait before it sends a request again (``seconds``: the server's retry-after or the
+        backoff), then the shared pause and request bucket, which other processes may have run down
+        meanwhile: a retry is a request like any other. Gives up waiting at the profile's total deadline
+        (the client's own deadline then decides)."""
+        if seconds > 0:
+            self._sleep(seconds)
+        store = self._open()
+        if store is None:
+            return
+        start = self._clock()
+        announced = False
+        try:
+            while True:
+                now = self._clock()
+                wait = self._again(store, profile, now)
+                if wait is None or now + wait.seconds > start + profile.timeout.total:
+                    return
+                if notes is not None and not announced and now - start + wait.seconds > ANNOUNCE_AFTER_S:
+                    announced = True
+                    notes.note(waiting_note(profile, wait))
+                self._sleep(_nap(wait))
+        except LimitsUnavailable as exc:
+            self._trouble(exc)
 
     def close(self) -> None:
         with self._lock:
@@ -187,46 +220,51 @@ class SharedGuard:
     # -- one look at the shared state ------------------------------------------------------------
     def _try(
         self, store: LimitStore, profile: Profile, ticket: str, rank: int, estimate: float, now: float
-    ) -> Permit | _Wait:
+    ) -> Permit | Wait:
         limits, settings = profile.limits, profile.breaker
-        if not limits.any and settings.enabled:
-            fast = self._quick(store, profile, now)
-            if fast is not None:
-                return Permit(profile=profile, ticket=ticket, quiet=fast)
+        if not limits.any:
+            quiet = self._quick(store, profile, now)
+            if quiet is not None:
+                return Permit(profile=profile, ticket=ticket, quiet=quiet)
         with store.transaction() as tx:
-            circuit = Circuit.from_dict(tx.get(profile.name, "breaker")) if settings.enabled else None
+            state = tx.all(profile.name)
+            circuit = Circuit.from_dict(state.get("breaker")) if settings.enabled else None
             if circuit is not None and _refused(circuit, now):
-                raise _open_error(profile, circuit, now)
-            waits: list[_Wait] = []
-            pause = tx.get(profile.name, "pause") or {}
-            if float(pause.get("until", 0.0)) > now:
-                waits.append(_Wait(float(pause["until"]) - now, str(pause.get("why", "a pause")), poll=False))
-            rpm = _bucket(tx, profile, "rpm", now)
-            if rpm is not None and (wait := rpm.wait_s(1.0, now)) > 0:
-                waits.append(_Wait(wait, f"its rpm limit ({limits.rpm:g}/min)", poll=False))
-            tpm = _bucket(tx, profile, "tpm", now)
+                raise open_error(profile, circuit, now)
+            waits: list[Wait] = []
+            pause = read_pause(state.get("pause"))
+            if pause is not None and pause[0] > now:
+                waits.append(Wait(pause[0] - now, pause[1], poll=False))
+            rpm = profile_bucket(profile, "rpm", state.get("rpm"), now)
+            if rpm is not None and (wait := rpm.wait_s(1.0, now, reserve=rpm.rate * RESERVE_S)) > 0:
+                waits.append(Wait(wait, f"the rpm limit ({limits.rpm:g}/min)", poll=False))
+            server = load_bucket(state.get("learned")) if rpm is None else None
+            if server is not None and (wait := server.wait_s(1.0, now, reserve=server.rate * RESERVE_S)) > 0:
+                waits.append(Wait(wait, "the request limit the server reported", poll=False))
+            tpm = profile_bucket(profile, "tpm", state.get("tpm"), now)
             if tpm is not None and (wait := tpm.wait_s(estimate, now)) > 0:
-                waits.append(_Wait(wait, f"its tpm limit ({limits.tpm:g}/min)", poll=False))
+                waits.append(Wait(wait, f"the tpm limit ({limits.tpm:g}/min)", poll=False))
             if limits.max_in_flight is not None and tx.in_flight(profile.name, now) >= limits.max_in_flight:
-                waits.append(_Wait(POLL_S, f"a free slot (max_in_flight = {limits.max_in_flight})", poll=True))
-            if limits.any and tx.waiting_before(profile.name, rank, ticket, now):
-                waits.append(_Wait(POLL_S, "requests of higher priority", poll=True))
+                waits.append(Wait(POLL_S, f"a free slot (max_in_flight = {limits.max_in_flight})", poll=True))
+            contended = limits.any or server is not None or pause is not None
+            if contended and tx.waiting_before(profile.name, rank, ticket, now):
+                waits.append(Wait(POLL_S, "requests of higher priority", poll=True))
             if waits:
-                longest = max(waits, key=lambda w: w.seconds)
-                tx.wait(ticket, profile.name, self._pid, rank, now + longest.seconds + 5.0)
+                longest = max(waits, key=lambda w: (not w.poll, w.seconds))
+                tx.wait(ticket, profile.name, self._pid, rank, now + longest.seconds + LEASE_GRACE_S)
                 return longest
-            probe = circuit is not None and circuit.admit(now, probe_s=profile.timeout.total + 5.0) == "probe"
+            probe = circuit is not None and circuit.admit(now, probe_s=profile.timeout.total + LEASE_GRACE_S) == "probe"
             if probe and circuit is not None:
                 tx.put(profile.name, "breaker", circuit.to_dict())
-            for name, bucket, cost in (("rpm", rpm, 1.0), ("tpm", tpm, estimate)):
+            for name, bucket, cost in (("rpm", rpm, 1.0), ("learned", server, 1.0), ("tpm", tpm, estimate)):
                 if bucket is not None:
                     bucket.take(cost, now)
-                    tx.put(profile.name, name, _dump(bucket))
+                    tx.put(profile.name, name, dump_bucket(bucket))
             leased = limits.max_in_flight is not None
             if leased:
-                tx.lease(ticket, profile.name, self._pid, now + profile.timeout.total + 5.0)
+                tx.lease(ticket, profile.name, self._pid, now + profile.timeout.total + LEASE_GRACE_S)
             tx.done_waiting(ticket)
-            quiet = circuit is not None and circuit.state == "closed" and circuit.consecutive == 0
+            quiet = circuit is None or (circuit.state == "closed" and circuit.consecutive == 0)
             return Permit(
                 profile=profile,
                 ticket=ticket,
@@ -237,22 +275,51 @@ class SharedGuard:
             )
 
     def _quick(self, store: LimitStore, profile: Profile, now: float) -> bool | None:
-        """Without limits, a closed circuit and no pause need no write: True/False (clean or not) when the
-        request may go at once, None when the full check must decide."""
-        circuit = Circuit.from_dict(store.read(profile.name, "breaker"))
-        pause = store.read(profile.name, "pause") or {}
-        if circuit.state != "closed" or float(pause.get("until", 0.0)) > now:
+        """Without limits of its own, a profile with a closed circuit, no pause and no learned bucket needs
+        no write: True/False (the circuit clean or not) when the request may go at once, None when the full
+        check must decide."""
+        state = store.read(profile.name)
+        pause = read_pause(state.get("pause"))
+        if (pause is not None and pause[0] > now) or load_bucket(state.get("learned")) is not None:
+            return None
+        if not profile.breaker.enabled:
+            return True
+        circuit = Circuit.from_dict(state.get("breaker"))
+        if circuit.state != "closed":
             return None
         return circuit.consecutive == 0 and profile.breaker.ratio is None
 
+    def _again(self, store: LimitStore, profile: Profile, now: float) -> Wait | None:
+        """Before a retry: the pause and the request bucket (configured or learned); None once it may go
+        (its request taken from the bucket)."""
+        with store.transaction() as tx:
+            state = tx.all(profile.name)
+            waits: list[Wait] = []
+            pause = read_pause(state.get("pause"))
+            if pause is not None and pause[0] > now:
+                waits.append(Wait(pause[0] - now, pause[1], poll=False))
+            name = "rpm" if profile.limits.rpm is not None else "learned"
+            bucket = (
+                profile_bucket(profile, "rpm", state.get("rpm"), now) if name == "rpm" else load_bucket(state.get(name))
+            )
+            if bucket is not None and (wait := bucket.wait_s(1.0, now, reserve=bucket.rate * RESERVE_S)) > 0:
+                why = f"the rpm limit ({profile.limits.rpm:g}/min)" if name == "rpm" else "the server's request limit"
+                waits.append(Wait(wait, why, poll=False))
+            if waits:
+                return max(waits, key=lambda w: w.seconds)
+            if bucket is not None:
+                bucket.take(1.0, now)
+                tx.put(profile.name, name, dump_bucket(bucket))
+            return None
+
     def _settle_tokens(self, tx: Tx, profile: Profile, estimate: float, result: Result | None, now: float) -> None:
-        bucket = _bucket(tx, profile, "tpm", now)
+        bucket = profile_bucket(profile, "tpm", tx.get(profile.name, "tpm"), now)
         if bucket is None:
             return
         usage = result.usage if result is not None else None
         if usage is not None and usage.known:
             bucket.give_back(estimate - float((usage.prompt_tokens or 0) + (usage.completion_tokens or 0)))
-            tx.put(profile.name, "tpm", _dump(bucket))
+            tx.put(profile.name, "tpm", dump_bucket(bucket))
 
     def _learn(
         self, tx: Tx, profile: Profile, permit: Permit, verdict: str, error: BaseException | None, now: float
@@ -286,6 +353,20 @@ class SharedGuard:
                     self._warn(reset)
             return self._store
 
+    def _trouble(self, exc: LimitsUnavailable) -> None:
+        """A store found damaged while in use is started afresh once; anything else turns the guard off."""
+        if isinstance(exc, LimitsDamaged):
+            with self._lock:
+                store, first = self._store, not self._reopened
+                self._reopened = True
+            if store is not None and first:
+                try:
+                    self._warn(store.reopen())
+                    return
+                except LimitsUnavailable as again:
+                    exc = again
+        self._give_up(exc)
+
     def _give_up(self, exc: LimitsUnavailable) -> None:
         with self._lock:
             if self._off:
@@ -304,8 +385,10 @@ class SharedGuard:
             pass
 
 
-def _watched(profile: Profile) -> bool:
-    return profile.breaker.enabled or profile.limits.any
+def _nap(wait: Wait) -> float:
+    if wait.poll:
+        return min(wait.seconds, POLL_S)
+    return min(max(wait.seconds, 0.001), LONGEST_SLEEP_S)
 
 
 def _refused(circuit: Circuit, now: float) -> bool:
@@ -314,22 +397,6 @@ def _refused(circuit: Circuit, now: float) -> bool:
     if circuit.state == "half_open":
         return circuit.probe_until is not None and now < circuit.probe_until
     return False
-
-
-def _open_error(profile: Profile, circuit: Circuit, now: float) -> CircuitOpen:
-    since = time.strftime("%H:%M", time.localtime(circuit.opened_at or now))
-    count = circuit.failures_at_open or circuit.consecutive
-    if circuit.state == "half_open":
-        nxt = "a probe request is under way"
-    else:
-        nxt = f"next probe in {_seconds(max((circuit.until or now) - now, 0.0))}"
-    last = f" (last: {circuit.last_error})" if circuit.last_error else ""
-    return CircuitOpen(
-        f"circuit open for profile {profile.name!r} since {since} after {count} failure{'s' if count != 1 else ''}"
-        f"{last}; {nxt}",
-        hint=f"`relay ping -p {profile.name}` shows it; `relay ping -p {profile.name} --reset` closes it now",
-        network=circuit.last_kind == "network",
-    )
 
 
 def _verdict(error: BaseException | None) -> str:
@@ -351,32 +418,3 @@ def _verdict(error: BaseException | None) -> str:
 def _brief(error: BaseException | None) -> str:
     text = getattr(error, "message", None) or str(error or "")
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-def _bucket(tx: Tx, profile: Profile, name: str, now: float) -> Bucket | None:
-    limits = profile.limits
-    per_minute = limits.rpm if name == "rpm" else limits.tpm
-    if per_minute is None:
-        return None
-    capacity = (limits.request_burst or per_minute) if name == "rpm" else per_minute
-    rate = per_minute / 60.0
-    stored = tx.get(profile.name, name)
-    if isinstance(stored, dict):
-        try:
-            bucket = Bucket(
-                float(stored["capacity"]), float(stored["rate"]), float(stored["tokens"]), float(stored["updated"])
-            )
-        except (KeyError, TypeError, ValueError):
-            bucket = Bucket.full(capacity, rate, now)
-        if (bucket.capacity, bucket.rate) != (capacity, rate):
-            bucket.retune(capacity, rate)
-        return bucket
-    return Bucket.full(capacity, rate, now)
-
-
-def _dump(bucket: Bucket) -> dict[str, float]:
-    return {"capacity": bucket.capacity, "rate": bucket.rate, "tokens": bucket.tokens, "updated": bucket.updated}
-
-
-def _seconds(value: float) -> str:
-    return f"{value:.1f} s" if value < 60 else f"{value / 60:.1f} min"

@@ -22,7 +22,7 @@ from typing import Any
 from relaycli.errors import RelayError
 from relaycli.paths import private_dir, tighten
 
-__all__ = ["LimitStore", "LimitsUnavailable", "Tx"]
+__all__ = ["LimitStore", "LimitsDamaged", "LimitsUnavailable", "Tx", "pid_alive"]
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5_000
@@ -36,6 +36,10 @@ _SCHEMA = (
 
 class LimitsUnavailable(RelayError):
     """The limits store could not be used (an unwritable directory, a lock held too long)."""
+
+
+class LimitsDamaged(LimitsUnavailable):
+    """The limits store turned out to be damaged while in use: it may be started afresh."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -58,6 +62,16 @@ class Tx:
     def __init__(self, conn: sqlite3.Connection, alive: Callable[[int], bool]) -> None:
         self._conn = conn
         self._alive = alive
+
+    def all(self, profile: str) -> dict[str, Any]:
+        """Every state value of ``profile`` by name (unreadable ones left out)."""
+        found: dict[str, Any] = {}
+        for name, value in self._conn.execute("SELECT name, value FROM state WHERE profile = ?", (profile,)):
+            try:
+                found[name] = json.loads(value)
+            except ValueError:
+                continue
+        return found
 
     def get(self, profile: str, name: str) -> Any:
         row = self._conn.execute("SELECT value FROM state WHERE profile = ? AND name = ?", (profile, name)).fetchone()
@@ -110,6 +124,14 @@ class Tx:
             (profile, priority, ticket),
         ).fetchone()
         return row is not None
+
+    def waiting(self, profile: str, now: float) -> dict[int, int]:
+        """How many requests wait for this profile, by priority."""
+        self._sweep("waiters", profile, now)
+        rows = self._conn.execute(
+            "SELECT priority, COUNT(*) FROM waiters WHERE profile = ? GROUP BY priority", (profile,)
+        ).fetchall()
+        return {int(priority): int(count) for priority, count in rows}
 
     def wait(self, ticket: str, profile: str, pid: int, priority: int, expires: float) -> None:
         self._conn.execute(
@@ -166,15 +188,27 @@ class LimitStore:
                         self._conn.execute("ROLLBACK")
                     raise
         except sqlite3.Error as exc:
-            raise LimitsUnavailable(f"cannot use the limits store {self.path}: {exc}") from exc
+            raise _unusable(f"cannot use the limits store {self.path}", exc) from exc
 
-    def read(self, profile: str, name: str) -> Any:
-        """One value, without a write lock (a reader never waits in WAL mode)."""
+    def read(self, profile: str) -> dict[str, Any]:
+        """Every state value of ``profile``, without a write lock (a reader never waits in WAL mode)."""
         try:
             with self._lock:
-                return Tx(self._conn, self._alive).get(profile, name)
+                return Tx(self._conn, self._alive).all(profile)
         except sqlite3.Error as exc:
-            raise LimitsUnavailable(f"cannot read the limits store {self.path}: {exc}") from exc
+            raise _unusable(f"cannot read the limits store {self.path}", exc) from exc
+
+    def reopen(self) -> str:
+        """Move a store found damaged while in use aside and start afresh; says what was done."""
+        self.close()
+        for name in _files_of(self.path):
+            with contextlib.suppress(OSError):
+                name.replace(name.with_name(name.name + ".damaged"))
+        try:
+            self._conn = _connect(self.path)
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            raise LimitsUnavailable(f"cannot open the limits store {self.path}: {exc}") from exc
+        return f"{self.path} was damaged; its state was reset"
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -212,6 +246,11 @@ def _connect(path: Path) -> sqlite3.Connection:
         for name in _files_of(path):
             tighten(name)
     return conn
+
+
+def _unusable(what: str, exc: sqlite3.Error) -> LimitsUnavailable:
+    kind = LimitsDamaged if _damaged(exc) else LimitsUnavailable
+    return kind(f"{what}: {exc}")
 
 
 def _damaged(exc: BaseException) -> bool:

@@ -4,10 +4,15 @@ the table."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from relaycli.ping.run import PHASES, Attempt, Report, key_label
+
+if TYPE_CHECKING:
+    from relaycli.limits.status import LimitsStatus
+
+Limits = Mapping[str, "LimitsStatus"]  # profile name -> its limits and circuit now
 
 
 def _stats(values: list[float]) -> dict[str, float] | None:
@@ -39,7 +44,9 @@ def attempt_dict(a: Attempt) -> dict[str, Any]:
     }
 
 
-def to_json(reports: Sequence[Report]) -> dict[str, Any]:
+def to_json(reports: Sequence[Report], limits: Limits | None = None) -> dict[str, Any]:
+    """``{"results": [...]}``; with ``limits``, each result also has ``"limits"`` (what is left of each
+    bucket, in flight, a pause) and ``"breaker"`` (the settings and the circuit's state)."""
     results = []
     for r in reports:
         last = r.attempts[-1]
@@ -59,6 +66,11 @@ def to_json(reports: Sequence[Report]) -> dict[str, Any]:
             entry["failed"] = sum(1 for a in r.attempts if a.error is not None)
             entry["stats"] = summary(r)
             entry["runs"] = [attempt_dict(a) for a in r.attempts]
+        status = (limits or {}).get(r.profile.name)
+        if status is not None:
+            from relaycli.limits.status import to_json as limits_json
+
+            entry.update(limits_json(status))
         results.append(entry)
     return {"results": results}
 
@@ -83,7 +95,12 @@ def attempt_line(report: Report, attempt: Attempt, seq: int) -> str:
     return line
 
 
-def render(out: TextIO, reports: Sequence[Report], *, isatty: bool) -> None:
+def render(out: TextIO, reports: Sequence[Report], *, isatty: bool, limits: Limits | None = None) -> None:
+    """The table (one row per profile), or with ``--count`` the statistics; ``limits`` adds each profile's
+    limits and circuit (columns in the table, two lines in the statistics)."""
+    from relaycli.limits.status import circuit_text, limits_text
+
+    shown = limits or {}
     if any(len(r.attempts) > 1 for r in reports):
         for r in reports:
             failed = sum(1 for a in r.attempts if a.error is not None)
@@ -92,6 +109,9 @@ def render(out: TextIO, reports: Sequence[Report], *, isatty: bool) -> None:
                 f"{len(r.attempts)} sent, {len(r.attempts) - failed} ok, {failed} failed; "
                 f"key: {key_label(r.key_source)}\n"
             )
+            status = shown.get(r.profile.name)
+            if status is not None:
+                out.write(f"   limits {limits_text(status)}\n  circuit {circuit_text(status)}\n")
             for name, stats in summary(r).items():
                 if stats:
                     out.write(
@@ -105,11 +125,13 @@ def render(out: TextIO, reports: Sequence[Report], *, isatty: bool) -> None:
     columns = (
         ["profile", "host", "status", "auth", "key", "models", "dns ms", "connect ms", "tls ms", "ttfb ms", "total ms"]
         + (["chat ttft ms"] if chat else [])
+        + (["limits", "circuit"] if shown else [])
         + ["error"]
     )
     rows = []
     for r in reports:
         a = r.attempts[-1]
+        status = shown.get(r.profile.name)
         rows.append(
             [
                 r.profile.name,
@@ -120,6 +142,8 @@ def render(out: TextIO, reports: Sequence[Report], *, isatty: bool) -> None:
                 "-" if a.models is None else str(a.models),
                 *(_ms(a.timings.get(p)) for p in PHASES),
                 *([_ms(a.chat_ttft_ms)] if chat else []),
+                *([limits_text(status), circuit_text(status, rule=False)] if status is not None else []),
+                *(["-", "-"] if shown and status is None else []),
                 a.error.message if a.error else "",
             ]
         )
@@ -131,6 +155,17 @@ def render(out: TextIO, reports: Sequence[Report], *, isatty: bool) -> None:
         rows=rows,
         right=["status", "models", "dns ms", "connect ms", "tls ms", "ttfb ms", "total ms", "chat ttft ms"],
         whole=["profile", "host", "auth"],
-        shorten=["key", "error"],
-        drop=["key", "dns ms", "tls ms", "connect ms", "models", "status", "ttfb ms", "chat ttft ms"],
+        shorten=["key", "error", "limits", "circuit"],
+        drop=[
+            "limits",
+            "key",
+            "dns ms",
+            "tls ms",
+            "connect ms",
+            "models",
+            "status",
+            "ttfb ms",
+            "chat ttft ms",
+            "circuit",
+        ],
     )
