@@ -17,6 +17,18 @@ import pytest
 RELAY_VARS = ("RELAY_HOME", "RELAY_CONFIG", "RELAY_PROFILE", "RELAY_MODEL", "RELAY_MOCK_URL")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The `relay` processes the tests start keep their bytecode (outside the checkout, shared by the
+    workers), as an installed relay does: a machine that sets PYTHONDONTWRITEBYTECODE would otherwise
+    compile relay afresh in every one of them."""
+    import tempfile
+
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ.setdefault(
+        "PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"relay-tests-pycache-{os.getuid()}")
+    )
+
+
 def _is_loopback(host: object) -> bool:
     if not isinstance(host, str):
         return True  # unix sockets and the like

@@ -1,10 +1,12 @@
 """The client core: wire protocols, SSE decoding, retries, timeouts, timing. The only user of httpx.
 
-httpx's package import also loads its command-line tool (``httpx._main``), which imports click and rich:
-about 40 ms of every request's start-up, for a tool relay never runs. Marking that module as absent makes
-httpx fall back to its own stub for it, so importing httpx costs only the client.
+Two optional imports of httpx and httpcore cost every request's start-up without serving relay: httpx's
+package import loads its command-line tool (``httpx._main``, which imports click and rich, ~40 ms), and
+httpcore imports trio, when it is installed, for async code running under trio (~25 ms), which relay never
+does. Marking both as absent makes each library take the path it takes when they are not installed.
 """
 
 import sys
 
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+for _name in ("httpx._main", "trio"):
+    sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
