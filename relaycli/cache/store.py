@@ -237,6 +237,8 @@ class CacheStore:
         """Remove the least recently used entries until the file is at most ``max_size`` bytes (with some room
         to spare, so the next entries do not evict again at once). The entry ``keep`` (the one just stored) is
         never a victim: storing an answer must not be undone by the eviction it causes."""
+        if self._pages_bytes() <= max_size:
+            return Pruned(entries=0, freed=0)  # the common case: one look, nothing to do
         removed = 0
         before = self.file_bytes()
         for _ in range(8):
@@ -281,9 +283,8 @@ class CacheStore:
             ) from None
 
     def _pages_bytes(self) -> int:
-        ((pages,),) = self._read("PRAGMA page_count")
-        ((size,),) = self._read("PRAGMA page_size")
-        return int(pages) * int(size)
+        ((size,),) = self._read("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+        return int(size)
 
     def _shrink(self) -> None:
         """Give freed pages back to the file system and fold the write-ahead log into the file."""
