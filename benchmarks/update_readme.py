@@ -1,6 +1,6 @@
 """Run the benchmark scripts and put their output, verbatim, between the markers in README.md.
 
-    python benchmarks/update_readme.py
+    python benchmarks/update_readme.py [BLOCK ...]     # e.g. startup cache; none: every block
 
 The README quotes only what these scripts print; rerun this after a change that could move a figure.
 """
@@ -24,7 +24,13 @@ SCRIPTS = {
 def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text()
+    chosen = sys.argv[1:] or list(SCRIPTS)
+    unknown = sorted(set(chosen) - set(SCRIPTS))
+    if unknown:
+        sys.exit(f"unknown block {unknown[0]!r}; blocks: {', '.join(SCRIPTS)}")
     for marker, argv in SCRIPTS.items():
+        if marker not in chosen:
+            continue
         command = f"python benchmarks/{' '.join(argv)}"
         done = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / argv[0]), *argv[1:]], capture_output=True, text=True, check=True
