@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -154,13 +153,7 @@ class AppContext:
             self.pipeline.guard.observe(profile, status, headers)
 
         def pace(seconds: float) -> None:  # a retry waits for the shared limits too (a pause, the rpm bucket)
-            guard: Any = self.pipeline.guard if "pipeline" in self.__dict__ else self.guard()
-            guard = getattr(guard, "guard", guard)  # a LazyGuard: the guard it makes
-            retry_sleep = getattr(guard, "retry_sleep", None)
-            if retry_sleep is None:
-                time.sleep(seconds)
-            else:
-                retry_sleep(profile, seconds, say)
+            self.pipeline.guard.retry_wait(profile, seconds, say)
 
         return RelayClient(
             profile,
@@ -210,7 +203,7 @@ class AppContext:
         if self._guard is None:
             from relaycli.limits.guard import SharedGuard
 
-            self._guard = SharedGuard(self.limits_path, warn=self.warn, prepare=_load_client)
+            self._guard = SharedGuard(self.limits_path, warn=self.warn)
         return self._guard
 
     @property
@@ -259,13 +252,6 @@ class AppContext:
         for client in self._pool.values():
             client.close()
         self._pool.clear()
-
-
-def _load_client() -> None:
-    """Load the HTTP client before a request waits for its turn, not after it got it."""
-    from relaycli.core.client import preload
-
-    preload()
 
 
 class _Borrowed:

@@ -27,17 +27,10 @@ from relaycli.core.transport import Clocks, RetryNotice, Transport
 from relaycli.datatypes import ChatRequest, ModelInfo, Result
 from relaycli.errors import RelayError
 
-__all__ = ["QUIRKS", "RelayClient", "RetryNotice", "preload"]
+__all__ = ["QUIRKS", "RelayClient", "RetryNotice"]
 
 # Per-profile facts learned at run time, e.g. {"holysheep": {"no_stream_options": True}}.
 QUIRKS: dict[str, dict[str, Any]] = {}
-
-
-def preload() -> None:
-    """Load what building the first client needs: httpx imports its transport (httpcore, and what that
-    imports) only when a client is made, about 90 ms. A request that waits for its turn under a rate limit
-    loads it while it waits, so it reaches the server soon after it took its token."""
-    import httpcore  # noqa: F401
 
 
 class RelayClient:

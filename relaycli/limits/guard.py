@@ -71,12 +71,8 @@ class SharedGuard:
         sleep: Callable[[float], None] = time.sleep,
         alive: Callable[[int], bool] = pid_alive,
         pid: int | None = None,
-        prepare: Callable[[], None] | None = None,
     ) -> None:
-        """``prepare`` is called once, before the first request takes from the shared state: it loads what
-        sending needs (the HTTP client), so that a request reaches the server soon after it took its token."""
         self.path = path
-        self._prepare = prepare
         self._warn = warn
         self._clock = clock
         self._sleep = sleep
@@ -89,9 +85,6 @@ class SharedGuard:
 
     # -- the seam --------------------------------------------------------------------------------
     def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> Permit | None:
-        if self._prepare is not None:
-            prepare, self._prepare = self._prepare, None
-            prepare()
         store = self._open()
         if store is None:
             return None
@@ -186,7 +179,7 @@ class SharedGuard:
         except LimitsUnavailable as exc:
             self._trouble(exc)
 
-    def retry_sleep(self, profile: Profile, seconds: float, notes: Notes | None = None) -> None:
+    def retry_wait(self, profile: Profile, seconds: float, notes: Notes | None = None) -> None:
         """The client's wait before it sends a request again (``seconds``: the server's retry-after or the
         backoff), then the shared pause and request bucket, which other processes may have run down
         meanwhile: a retry is a request like any other. Gives up waiting at the profile's total deadline

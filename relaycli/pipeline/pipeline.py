@@ -169,9 +169,16 @@ class Pipeline:
             raise _cache_miss(profile, model_asked)
         key = self.keys(profile)
         self._check_budget(profile, notes)
+        # The client is made before the guard lets the request go, so a request that waits for its turn is
+        # ready to send when it gets it (making the first one loads the HTTP library).
+        connection = self.clients(profile, key, notes)
         try:
             permit = self.guard.enter(profile, request, priority=priority, notes=notes)
-        except RelayError as exc:  # refused (an open circuit, a wait past the deadline): nothing was sent
+        except BaseException as exc:
+            connection.__exit__(None, None, None)
+            if not isinstance(exc, RelayError):
+                raise
+            # refused (an open circuit, a wait past the deadline): nothing was sent
             self.recorder.record(
                 command=command,
                 profile=profile,
@@ -190,7 +197,7 @@ class Pipeline:
         failure: BaseException | None = None
         outcome = "ok"
         try:
-            with self.clients(profile, key, notes) as client:
+            with connection as client:
                 stream = client.stream(request, shown=shown)  # retried while nothing was shown
                 try:
                     for delta in stream:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Literal, Protocol
@@ -64,6 +65,11 @@ class AttemptGuard(Protocol):
         """Told the status and headers of every response from ``profile``'s endpoint (retried ones too)."""
         ...
 
+    def retry_wait(self, profile: Profile, seconds: float, notes: Notes | None) -> None:
+        """The client's wait before it sends a request again: ``seconds`` (the server's retry-after or the
+        backoff), and whatever a shared limit asks on top (a retry is a request like any other)."""
+        ...
+
 
 class NoCache:
     def lookup(self, profile: Profile, request: ChatRequest) -> Hit | None:
@@ -89,6 +95,10 @@ class NoCache:
 class NoGuard:
     def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> object:
         return None
+
+    def retry_wait(self, profile: Profile, seconds: float, notes: Notes | None) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
 
     def exit(self, permit: object, result: Result | None, error: BaseException | None) -> None:
         return None
@@ -118,3 +128,6 @@ class LazyGuard:
 
     def observe(self, profile: Profile, status: int, headers: Mapping[str, str]) -> None:
         self.guard.observe(profile, status, headers)
+
+    def retry_wait(self, profile: Profile, seconds: float, notes: Notes | None) -> None:
+        self.guard.retry_wait(profile, seconds, notes)

@@ -16,10 +16,10 @@ from relaycli.limits.guard import SharedGuard
 def test_a_retry_waits_through_the_shared_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     waited: list[tuple[str, float]] = []
 
-    def retry_sleep(self: SharedGuard, profile: Profile, seconds: float, notes: Notes | None = None) -> None:
+    def retry_wait(self: SharedGuard, profile: Profile, seconds: float, notes: Notes | None = None) -> None:
         waited.append((profile.name, seconds))
 
-    monkeypatch.setattr(SharedGuard, "retry_sleep", retry_sleep)
+    monkeypatch.setattr(SharedGuard, "retry_wait", retry_wait)
     ctx = AppContext(env={"RELAY_HOME": str(tmp_path)}, stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO())
     profile = ctx.profile("mock")
     key = ResolvedKey(None, "none")

@@ -252,11 +252,11 @@ def test_a_retry_waits_for_the_shared_pause_and_takes_from_the_bucket(db: Path) 
     p = profile(limits=Limits(rpm=60, burst=1))
     one.observe(p, 429, {"retry-after": "2"})
     said = Said()
-    two.retry_sleep(p, 0.5, said.notes_sink)  # the client's own wait, then the rest of the pause
+    two.retry_wait(p, 0.5, said.notes_sink)  # the client's own wait, then the rest of the pause
     assert clock.slept == [0.5, 1.0, pytest.approx(0.5)]
     assert status(db, p, clock.now).rpm.left == pytest.approx(0)  # the retry took its request
     clock.slept.clear()
-    two.retry_sleep(p, 0, said.notes_sink)
+    two.retry_wait(p, 0, said.notes_sink)
     assert clock.slept == [pytest.approx(1.0)]  # a bucket of 1 has no room for a reserve
     assert said.notes == ["profile 'p': waiting 1.5 s for the pause a 429 asked for"]
 

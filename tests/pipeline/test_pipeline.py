@@ -228,6 +228,9 @@ class RecordingGuard:
     def observe(self, profile: Profile, status: int, headers: Mapping[str, str]) -> None:
         self.calls.append(("observe", f"{profile.name}:{status}"))
 
+    def retry_wait(self, profile: Profile, seconds: float, notes: Notes | None) -> None:
+        self.calls.append(("retry_wait", profile.name))
+
 
 def test_the_guard_wraps_every_attempt_and_a_refusal_moves_on_to_the_fallback(relay_env: dict[str, str]) -> None:
     from tests.integration.support import write_config
