@@ -22,7 +22,7 @@ import httpx
 from relaycli.core.formats import StreamParser
 from relaycli.core.formats.common import Completion, body_kind, clause, load_json_object
 from relaycli.core.retry import Failure
-from relaycli.core.scrub import scrub
+from relaycli.core.scrub import StreamScrub, scrub, scrub_value
 from relaycli.core.sse import SSEDecoder
 from relaycli.core.transport import Transport
 from relaycli.datatypes import ChatRequest, Delta, Result, Timing, Usage
@@ -75,6 +75,7 @@ class ResponseStream:
         self.request_id: str | None = None
         self._text: list[str] = []
         self._reasoning: list[str] = []
+        self._scrub = StreamScrub(transport.key.value)  # a key the server echoes inside the answer
         self._parser: StreamParser | None = None
         self._completion: Completion | None = None
         self._response: httpx.Response | None = None
@@ -117,12 +118,18 @@ class ResponseStream:
             model, finish, usage, complete = p.model, p.finish_reason, p.usage, bool(p.complete)
         else:
             model, finish, usage, complete = None, None, Usage(), False
+        secret = self._c.key.value
+        if secret:  # what the server said about the answer goes to the ledger and the cache: never the key
+            model, finish = _clean(model, secret), _clean(finish, secret)
+            if usage.raw is not None:
+                raw = scrub_value(usage.raw, secret)
+                usage = dataclasses.replace(usage, raw=raw if isinstance(raw, dict) else None)
         return Result(
             text=self.text,
             model=model,
             finish_reason=finish,
             usage=usage,
-            request_id=self.request_id,
+            request_id=_clean(self.request_id, secret),
             timing=timing,
             retries=self.retries,
             status=self.status,
@@ -277,8 +284,7 @@ class ResponseStream:
                 for delta in deltas:
                     if delta.text:
                         last_content = now
-                        self._record(delta, now)
-                        yield delta
+                        yield from self._pass(delta, now)
             if parser.done:
                 break  # the end marker arrived: stop reading even if the server keeps the body open
             if now - t_start >= total_ns:
@@ -291,6 +297,7 @@ class ResponseStream:
         decoder.close()
         if not parser.complete:
             self._retry_unless_shown(Failure("truncated"), self._tag(self._truncated(parser)))
+        yield from self._held(c.now())
 
     def _read_json(self, response: httpx.Response, *, read_total: bool) -> Iterator[Delta]:
         c, streaming = self._c, self.request.stream
@@ -314,8 +321,8 @@ class ResponseStream:
         now = c.now()
         for delta in (Delta(completion.reasoning, "reasoning"), Delta(completion.text)):
             if delta.text:
-                self._record(delta, now)
-                yield delta
+                yield from self._pass(delta, now)
+        yield from self._held(now)
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -335,8 +342,26 @@ class ResponseStream:
             raise error
         raise _AttemptFailed(failure, error, cause)
 
+    def _pass(self, delta: Delta, now: int) -> Iterator[Delta]:
+        """A delta as it goes to the caller: the key removed (an end that may begin it is held back)."""
+        text = self._scrub.feed(delta.text, delta.kind)
+        if text:
+            clean = delta if text == delta.text else Delta(text, delta.kind)
+            self._record(clean, now)
+            yield clean
+
+    def _held(self, now: int) -> Iterator[Delta]:
+        """What was held back at the end of a whole answer."""
+        for kind in ("reasoning", "text"):
+            text = self._scrub.flush(kind)
+            if text:
+                delta = Delta(text, "reasoning" if kind == "reasoning" else "text")
+                self._record(delta, now)
+                yield delta
+
     def _discard(self) -> None:
         """Forget what the failed attempts yielded: the next attempt's answer replaces it."""
+        self._scrub.reset()
         self._text.clear()
         self._reasoning.clear()
         self.timing.t_first_token = self.timing.t_last_token = None
@@ -381,3 +406,7 @@ class ResponseStream:
         response, self._response = self._response, None
         if response is not None:
             response.close()
+
+
+def _clean(text: str | None, secret: str | None) -> str | None:
+    return scrub(text, secret) if text is not None and secret else text

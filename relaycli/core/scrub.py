@@ -78,3 +78,56 @@ def scrub_known(text: str) -> str:
     for secret in sorted(_KNOWN, key=len, reverse=True):
         text = scrub(text, secret)
     return text
+
+
+class StreamScrub:
+    """Removes a key from an answer that arrives in pieces (a server can echo the key back inside a 200
+    stream, even split across two events). A piece is passed on at once, except for an end that could be
+    the beginning of the key: that is held back until the next piece shows whether it was."""
+
+    def __init__(self, secret: str | None) -> None:
+        self._forms = secret_forms(secret)
+        self._held: dict[str, str] = {}
+
+    def feed(self, text: str, kind: str = "text") -> str:
+        if not self._forms:
+            return text
+        joined = self._held.pop(kind, "") + text
+        for form in self._forms:
+            if form in joined:
+                joined = joined.replace(form, MASK)
+        keep = self._prefix_at_end(joined)
+        if keep:
+            self._held[kind] = joined[-keep:]
+            return joined[:-keep]
+        return joined
+
+    def flush(self, kind: str = "text") -> str:
+        """What was held back, once the answer ended (it was not the key)."""
+        return self._held.pop(kind, "")
+
+    def reset(self) -> None:
+        self._held.clear()
+
+    def _prefix_at_end(self, text: str) -> int:
+        """The length of the longest end of ``text`` that begins some form of the key."""
+        longest = 0
+        for form in self._forms:
+            for size in range(min(len(form) - 1, len(text)), longest, -1):
+                if text.endswith(form[:size]):
+                    longest = size
+                    break
+        return longest
+
+
+def scrub_value(value: object, secret: str | None) -> object:
+    """A JSON-like value (a usage object as the server sent it) with the key removed from every string."""
+    if not secret:
+        return value
+    if isinstance(value, str):
+        return scrub(value, secret)
+    if isinstance(value, dict):
+        return {scrub(str(k), secret): scrub_value(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_value(v, secret) for v in value]
+    return value

@@ -166,3 +166,56 @@ def test_an_echoed_key_is_never_shown_or_stored(relay_env: dict[str, str], tmp_p
     assert any(p.name == "ledger.db" for p in stored)
     for path in stored:
         assert CORE.encode() not in path.read_bytes(), path
+
+
+def _echo_in_answer(req: Request, out: Writer) -> None:
+    """A 200 stream that says the key back inside the answer (split across two events), the model name,
+    the response id and the usage object."""
+    key = req.headers.get("authorization", "").removeprefix("Bearer ")
+    half = len(key) // 2
+
+    def event(data: dict[str, object]) -> bytes:
+        return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+    def chunk(content: str) -> dict[str, object]:
+        return {"id": f"id-{key}", "model": f"m-{key}", "choices": [{"index": 0, "delta": {"content": content}}]}
+
+    body = (
+        event(chunk(f"Your key is {key[:half]}"))
+        + event(chunk(f"{key[half:]}, kept safe."))
+        + event(
+            {"id": f"id-{key}", "model": f"m-{key}", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        )
+        + event({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 7, "note": key}})
+        + b"data: [DONE]\n\n"
+    )
+    out.head(200, {"Content-Type": "text/event-stream", "Content-Length": str(len(body))})
+    out.write(body)
+
+
+def test_a_key_said_back_inside_an_answer_is_never_shown_or_stored(relay_env: dict[str, str]) -> None:
+    with serve(_echo_in_answer) as url:
+        key = f"sk-{CORE}-answer"
+        write_config(
+            relay_env,
+            f'[profiles.echo]\nbase_url = "{url}/v1"\ndefault_model = "m"\napi_key_env = "ECHO_TEST_KEY"\n',
+        )
+        env = {**relay_env, "ECHO_TEST_KEY": key}
+        runs = [
+            run_relay("stream", "-p", "echo", "hi", env=env),  # asks, stores
+            run_relay("stream", "-p", "echo", "--json", "-v", "hi", env=env),  # answered from the cache
+            run_relay("stream", "-p", "echo", "--no-cache", "--json", "hello", env=env),
+            run_relay("chat", "-p", "echo", env=env, input="hi\n"),
+            run_relay("log", "--json", env=env),
+            run_relay("cache", "list", "--json", "--show-prompts", env=env),
+        ]
+    for ran in runs:
+        assert ran.code == 0, ran.err
+        assert _leaks(ran) == [], ran.out + ran.err
+    assert runs[0].out.startswith("Your key is ***, kept safe.")
+    assert json.loads(runs[1].out)["cached"] is True
+    home = Path(relay_env["RELAY_HOME"])
+    stored = [p for p in home.rglob("*") if p.is_file() and p.name != "config.toml"]
+    assert {"ledger.db", "cache.db"} <= {p.name for p in stored}
+    for path in stored:
+        assert CORE.encode() not in path.read_bytes(), path
