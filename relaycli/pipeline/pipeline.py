@@ -176,16 +176,16 @@ class Pipeline:
             permit = self.guard.enter(profile, request, priority=priority, notes=notes)
         except BaseException as exc:
             connection.__exit__(None, None, None)
-            if not isinstance(exc, RelayError):
+            if not isinstance(exc, RelayError | KeyboardInterrupt):
                 raise
-            # refused (an open circuit, a wait past the deadline): nothing was sent
+            # refused (an open circuit, a wait past the deadline), or Ctrl-C while waiting: nothing was sent
             self.recorder.record(
                 command=command,
                 profile=profile,
                 model_requested=model_asked,
                 result=None,
-                outcome="error",
-                error=exc,
+                outcome="error" if isinstance(exc, RelayError) else "interrupted",
+                error=exc if isinstance(exc, RelayError) else None,
                 tag=tag,
                 warn=notes.warn,
             )

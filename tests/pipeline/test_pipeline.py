@@ -306,3 +306,19 @@ def test_several_threads_share_one_pipeline(relay_env: dict[str, str]) -> None:
     ctx.close()
     assert failures == [] and len(answers) == 16
     assert rows(relay_env) == [("stream", "mock", "ok")] * 16
+
+
+class WaitingGuard(RecordingGuard):
+    """A guard whose wait is cut short by Ctrl-C."""
+
+    def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> object:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_waiting_for_the_guard_is_an_interrupted_row(relay_env: dict[str, str]) -> None:
+    ctx = context(relay_env)
+    ctx.pipeline.guard = WaitingGuard()
+    with pytest.raises(KeyboardInterrupt):
+        ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("mock"), command="stream")
+    ctx.close()
+    assert rows(relay_env) == [("stream", "mock", "interrupted")]
