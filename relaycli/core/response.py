@@ -63,12 +63,15 @@ class _Resend(Exception):
 
 
 class ResponseStream:
-    def __init__(self, transport: Transport, req: ChatRequest, *, shown: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self, transport: Transport, req: ChatRequest, *, shown: Callable[[], bool] | None = None, spent_s: float = 0.0
+    ) -> None:
         self._c = transport
         self.request = req
         self._shown_by = shown
         self._pending = False  # deltas were yielded since the start (or the last RESTART)
-        self.timing = Timing(started_at=transport.clocks.wall_iso(), t_start=transport.now())
+        # the total deadline counts from when the request began, a wait for its turn included
+        self.timing = Timing(started_at=transport.clocks.wall_iso(), t_start=transport.now() - int(spent_s * 1e9))
         self.error: RelayError | None = None
         self.retries = 0
         self.status: int | None = None

@@ -172,6 +172,7 @@ class Pipeline:
         # The client is made before the guard lets the request go, so a request that waits for its turn is
         # ready to send when it gets it (making the first one loads the HTTP library).
         connection = self.clients(profile, key, notes)
+        asked = self.clock()
         try:
             permit = self.guard.enter(profile, request, priority=priority, notes=notes)
         except BaseException as exc:
@@ -198,7 +199,8 @@ class Pipeline:
         outcome = "ok"
         try:
             with connection as client:
-                stream = client.stream(request, shown=shown)  # retried while nothing was shown
+                waited = max(self.clock() - asked, 0) / 1e9  # for a shared limit: part of the total deadline
+                stream = client.stream(request, shown=shown, spent_s=waited)  # retried while nothing was shown
                 try:
                     for delta in stream:
                         if recording is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -19,7 +20,7 @@ from relaycli.cache.entry import Entry, Hit, TimedDelta
 from relaycli.config.profile import Profile
 from relaycli.context import AppContext
 from relaycli.datatypes import ChatRequest, Delta, Message, Notes, Result, Usage
-from relaycli.errors import BudgetExceeded, CacheMiss, NetworkError, RelayError
+from relaycli.errors import BudgetExceeded, CacheMiss, NetworkError, RelayError, RelayTimeout
 from relaycli.ledger import Ledger
 from relaycli.pipeline import Ask, Pipeline
 from relaycli.pipeline.request import CacheUse
@@ -322,3 +323,24 @@ def test_ctrl_c_while_waiting_for_the_guard_is_an_interrupted_row(relay_env: dic
         ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("mock"), command="stream")
     ctx.close()
     assert rows(relay_env) == [("stream", "mock", "interrupted")]
+
+
+class SlowGuard(RecordingGuard):
+    """A guard that keeps the request waiting for its turn."""
+
+    def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> object:
+        time.sleep(0.6)
+        return profile.name
+
+
+def test_a_wait_for_the_guard_counts_against_the_total_deadline(relay_env: dict[str, str]) -> None:
+    from tests.integration.support import write_config
+
+    write_config(relay_env, "[profiles.mock]\nretries = 0\ntimeout = { total = 1.0 }\n")
+    ctx = context(relay_env)
+    ctx.pipeline.guard = SlowGuard()
+    started = time.monotonic()
+    with pytest.raises(RelayTimeout):  # 0.6 s waiting + 0.6 s to the first token > 1 s in all
+        ctx.pipeline.run(ask("[[mock: ttft=0.6]] hi"), Collect(), profile=ctx.profile("mock"), command="stream")
+    ctx.close()
+    assert time.monotonic() - started < 1.5
