@@ -53,6 +53,7 @@ class AppContext:
         self._pool: dict[str, RelayClient] = {}
         self._pool_lock = threading.Lock()
         self.share_clients = False  # True: the pipeline reuses one client per profile (``shared_client``)
+        self.defer_ledger = False  # True: ledger rows are written off the request path, in small batches
 
     # -- environment -------------------------------------------------------------------------
     @property
@@ -191,7 +192,7 @@ class AppContext:
             router=Router(self.named_profile),
             keys=self.key,
             clients=self.shared_client if self.share_clients else self.client,
-            recorder=Recorder(ledger=self.ledger, prices=lambda: self.prices),
+            recorder=Recorder(ledger=self.ledger, prices=lambda: self.prices, deferred=self.defer_ledger),
             notes=self.notes,
             env=self.env,
             cache=self.response_cache(),
@@ -237,6 +238,8 @@ class AppContext:
         )
 
     def close(self) -> None:
+        if "pipeline" in self.__dict__:
+            self.pipeline.recorder.close()  # the rows still queued, before the ledger closes
         if "quirks" in self.__dict__:
             for message in self.quirks.save():
                 self.note(message)

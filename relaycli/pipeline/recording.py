@@ -121,7 +121,14 @@ def _json(value: object) -> str | None:
 class Recorder:
     """Writes ledger rows for the pipeline. Safe to call from several threads at once (``relay batch`` and
     ``relay serve`` run requests concurrently): the ledger is opened once, and each write and budget query
-    holds a lock. A ledger problem is a warning, never the reason a request fails."""
+    holds a lock. A ledger problem is a warning, never the reason a request fails.
+
+    ``deferred``: rows are written off the request path, by one thread, in small batches (at most
+    ``batch_rows`` rows or ``every_s`` seconds apart), so many concurrent requests do not each wait for a
+    transaction. Whoever reads the ledger through ``ledger()`` (budgets) first gets every queued row
+    written, and ``close`` writes what is left: a process that ends normally, by Ctrl-C or SIGTERM, loses
+    none.
+    """
 
     def __init__(
         self,
@@ -129,13 +136,24 @@ class Recorder:
         ledger: Callable[[], Ledger],
         prices: Callable[[], PriceTable],
         now: Callable[[], datetime] | None = None,
+        deferred: bool = False,
+        every_s: float = 0.05,
+        batch_rows: int = 64,
     ) -> None:
         self._open = ledger
         self._prices = prices
         self._now = now or _utcnow
         self._lock = threading.RLock()
+        self._deferred = deferred
+        self._every_s = every_s
+        self._batch_rows = batch_rows
+        self._queue: list[tuple[LedgerRow, Callable[[str], None]]] = []
+        self._wake = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._closing = False
 
     def ledger(self) -> Ledger:
+        self.flush()
         with self._lock:
             return self._open()
 
@@ -157,7 +175,8 @@ class Recorder:
         cached: bool = False,
     ) -> tuple[LedgerRow, bool]:
         """Build and write one row: the row (its costs hold whether or not it was written) and whether it was
-        written (``warn`` says why not). ``cached``: answered from the response cache (see :func:`build_row`)."""
+        written (``warn`` says why not; deferred: whether it was queued). ``cached``: answered from the
+        response cache (see :func:`build_row`)."""
         row = build_row(
             command=command,
             profile=profile,
@@ -170,13 +189,65 @@ class Recorder:
             now=self._now,
             cached=cached,
         )
+        if self._deferred:
+            self._enqueue(row, warn)
+            return row, True
+        return row, self._write([row], warn)
+
+    def flush(self) -> None:
+        """Write every queued row now (deferred mode)."""
+        if not self._deferred:
+            return
+        with self._wake:
+            batch, self._queue = self._queue, []
+        self._write_batch(batch)
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer."""
+        if not self._deferred:
+            return
+        with self._wake:
+            self._closing = True
+            self._wake.notify_all()
+        writer = self._writer
+        if writer is not None:
+            writer.join()
+        self.flush()
+
+    # -- deferred writing --------------------------------------------------------------------------
+    def _enqueue(self, row: LedgerRow, warn: Callable[[str], None]) -> None:
+        with self._wake:
+            self._queue.append((row, warn))
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._drain, name="relay-ledger", daemon=True)
+                self._writer.start()
+            if len(self._queue) >= self._batch_rows:
+                self._wake.notify_all()
+
+    def _drain(self) -> None:
+        while True:
+            with self._wake:
+                if not self._queue and not self._closing:
+                    self._wake.wait()
+                if self._closing:
+                    return  # close() writes the rest
+                if len(self._queue) < self._batch_rows:
+                    self._wake.wait(self._every_s)
+                batch, self._queue = self._queue, []
+            self._write_batch(batch)
+
+    def _write_batch(self, batch: list[tuple[LedgerRow, Callable[[str], None]]]) -> None:
+        if batch:
+            self._write([row for row, _ in batch], batch[-1][1])
+
+    def _write(self, rows: list[LedgerRow], warn: Callable[[str], None]) -> bool:
         try:
             with self._lock:
-                self._open().record(row)
+                self._open().record_many(rows)
         except RelayError as exc:
             warn(f"usage not recorded: {_sentence(exc.message)}")
-            return row, False
+            return False
         except OSError as exc:
             warn(f"usage not recorded: {exc}")
-            return row, False
-        return row, True
+            return False
+        return True

@@ -310,3 +310,42 @@ def test_the_recorder_writes_a_cached_row(tmp_path: Path) -> None:
     assert stored == row and stored.cached is True
     # 10,000 x $1 + 500 x $3 per 1M (no cached-input price: input); 7.3 CNY per USD
     assert (stored.cost_usd, stored.saved_usd, stored.saved_billed) == (0, Decimal("0.0115"), Decimal("0.08395"))
+
+
+def test_a_deferred_recorder_writes_every_row_in_batches_and_before_a_read(tmp_path: Path) -> None:
+    import threading
+
+    prices = PriceTable.load(CACHE_PRICES)
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        batches: list[int] = []
+        write_many = ledger.record_many
+
+        def counted(rows: list[LedgerRow]) -> None:
+            batches.append(len(rows))
+            write_many(rows)
+
+        ledger.record_many = counted  # type: ignore[method-assign]
+        recorder = Recorder(ledger=lambda: ledger, prices=lambda: prices, now=lambda: NOW, deferred=True, every_s=60)
+
+        def one() -> None:
+            recorder.record(
+                command="batch",
+                profile=PROFILE,
+                model_requested="house-model",
+                result=_result(model="house-model"),
+                outcome="ok",
+                error=None,
+                tag=None,
+                warn=lambda message: None,
+            )
+
+        threads = [threading.Thread(target=one) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert recorder.ledger().count() == 10  # a reader (a budget check) sees every row queued so far
+        one()
+        recorder.close()
+        assert ledger.count() == 11
+    assert sum(batches) == 11 and len(batches) <= 3  # in batches, not a transaction per row
