@@ -52,6 +52,7 @@ class AppContext:
         self._noted: set[str] = set()
         self._pool: dict[str, RelayClient] = {}
         self._pool_lock = threading.Lock()
+        self._guard_lock = threading.Lock()
         self.share_clients = False  # True: the pipeline reuses one client per profile (``shared_client``)
         self.defer_ledger = False  # True: ledger rows are written off the request path, in small batches
 
@@ -201,11 +202,12 @@ class AppContext:
 
     def guard(self) -> SharedGuard:
         """Rate limits and circuit breakers, shared with every relay process through ``limits.db``."""
-        if self._guard is None:
-            from relaycli.limits.guard import SharedGuard
+        with self._guard_lock:  # threads of one run share one guard (one connection to limits.db)
+            if self._guard is None:
+                from relaycli.limits.guard import SharedGuard
 
-            self._guard = SharedGuard(self.limits_path, warn=self.warn)
-        return self._guard
+                self._guard = SharedGuard(self.limits_path, warn=self.warn)
+            return self._guard
 
     @property
     def limits_path(self) -> Path:

@@ -137,6 +137,9 @@ class DiskCache:
 
     # -- plumbing --------------------------------------------------------------------------------
     def _open(self) -> CacheStore | None:
+        store = self._store
+        if store is not None:  # open already: no lock for the common case (many threads in relay batch)
+            return store
         with self._lock:
             if self._store is None and not self._off:
                 try:

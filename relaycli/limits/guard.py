@@ -334,6 +334,9 @@ class SharedGuard:
 
     # -- plumbing --------------------------------------------------------------------------------
     def _open(self) -> LimitStore | None:
+        store = self._store
+        if store is not None:  # open already: no lock for the common case (many threads in relay batch)
+            return store
         with self._lock:
             if self._store is None and not self._off:
                 try:

@@ -142,6 +142,7 @@ class Recorder:
     ) -> None:
         self._open = ledger
         self._prices = prices
+        self._table: PriceTable | None = None
         self._now = now or _utcnow
         self._lock = threading.RLock()
         self._deferred = deferred
@@ -158,8 +159,11 @@ class Recorder:
             return self._open()
 
     def prices(self) -> PriceTable:
-        with self._lock:
-            return self._prices()
+        table = self._table
+        if table is None:  # loaded once; then read without the lock the ledger writes hold
+            with self._lock:
+                table = self._table = self._prices()
+        return table
 
     def record(
         self,

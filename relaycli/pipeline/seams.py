@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -113,12 +114,17 @@ class LazyGuard:
     def __init__(self, make: Callable[[], AttemptGuard]) -> None:
         self._make = make
         self._guard: AttemptGuard | None = None
+        self._lock = threading.Lock()
 
     @property
     def guard(self) -> AttemptGuard:
-        if self._guard is None:
-            self._guard = self._make()
-        return self._guard
+        guard = self._guard
+        if guard is None:
+            with self._lock:  # many threads may ask at once (relay batch): they get one guard
+                if self._guard is None:
+                    self._guard = self._make()
+                guard = self._guard
+        return guard
 
     def enter(self, profile: Profile, request: ChatRequest, *, priority: Priority, notes: Notes) -> object:
         return self.guard.enter(profile, request, priority=priority, notes=notes)
