@@ -344,3 +344,23 @@ def test_a_wait_for_the_guard_counts_against_the_total_deadline(relay_env: dict[
         ctx.pipeline.run(ask("[[mock: ttft=0.6]] hi"), Collect(), profile=ctx.profile("mock"), command="stream")
     ctx.close()
     assert time.monotonic() - started < 1.5
+
+
+def test_threads_meeting_a_lazy_guard_at_once_get_one_guard() -> None:
+    from relaycli.pipeline.seams import LazyGuard, NoGuard
+
+    made: list[NoGuard] = []
+
+    def make() -> NoGuard:
+        time.sleep(0.01)  # long enough for every thread to arrive while the first is still making it
+        made.append(NoGuard())
+        return made[-1]
+
+    lazy = LazyGuard(make)
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(lazy.guard)) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1 and all(guard is made[0] for guard in seen)
