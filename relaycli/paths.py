@@ -72,3 +72,8 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     tighten(path)
+
+
+def sqlite_files(path: Path) -> list[Path]:
+    """A SQLite database and the write-ahead log and shared-memory files it keeps beside it in WAL mode."""
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]

@@ -23,7 +23,7 @@ from typing import Any
 
 from relaycli.cache.entry import Entry, Stats, TimedDelta, usage_from_json, usage_to_json
 from relaycli.errors import RelayError
-from relaycli.paths import private_dir, tighten
+from relaycli.paths import private_dir, sqlite_files, tighten
 
 __all__ = ["SCHEMA_VERSION", "CacheStore", "CacheTooNew", "CacheUnavailable", "DamagedEntry"]
 
@@ -101,7 +101,7 @@ class CacheStore:
         previous = os.umask(0o077)
         try:
             private_dir(path.parent)
-            for existing in _files_of(path):
+            for existing in sqlite_files(path):
                 tighten(existing)
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
@@ -118,7 +118,7 @@ class CacheStore:
             conn.close()
             raise _unavailable(path, exc, "open") from exc
         finally:
-            for created in _files_of(path):
+            for created in sqlite_files(path):
                 tighten(created)
         return cls(conn, path)
 
@@ -429,7 +429,3 @@ def _pico(amount: Decimal) -> int:
 
 def _money(value: int) -> Decimal:
     return Decimal(int(value)).scaleb(-PICO)
-
-
-def _files_of(path: Path) -> list[Path]:
-    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]

@@ -35,7 +35,7 @@ from typing import Any
 
 from relaycli.errors import RelayError
 from relaycli.ledger.migrations import MIGRATIONS, SCHEMA_VERSION
-from relaycli.paths import private_dir, tighten
+from relaycli.paths import private_dir, sqlite_files, tighten
 
 __all__ = [
     "Ledger",
@@ -175,14 +175,14 @@ class Ledger:
             return cls._open(path)
         finally:
             os.umask(previous)
-            for created in _files_of(path):
+            for created in sqlite_files(path):
                 tighten(created)
 
     @classmethod
     def _open(cls, path: Path) -> Ledger:
         try:
             private_dir(path.parent)
-            for existing in _files_of(path):
+            for existing in sqlite_files(path):
                 tighten(existing)
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
@@ -304,10 +304,6 @@ def _row_from_db(values: tuple[Any, ...]) -> LedgerRow:
     data["per_usd"] = Decimal(data["per_usd"])
     data["cached"] = bool(data["cached"])
     return LedgerRow(**data)
-
-
-def _files_of(path: Path) -> list[Path]:
-    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
 
 
 def disk_full(path: Path, exc: BaseException) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from relaycli.errors import RelayError
-from relaycli.paths import private_dir, tighten
+from relaycli.paths import private_dir, sqlite_files, tighten
 
 __all__ = ["LimitStore", "LimitsDamaged", "LimitsUnavailable", "Tx", "pid_alive"]
 
@@ -163,7 +163,7 @@ class LimitStore:
             reason = f"{path} was unreadable ({exc}); its state was reset"
         except OSError as exc:
             raise LimitsUnavailable(f"cannot open the limits store {path}: {exc}") from exc
-        for name in _files_of(path):
+        for name in sqlite_files(path):
             with contextlib.suppress(OSError):
                 name.replace(name.with_name(name.name + ".damaged"))
         try:
@@ -201,7 +201,7 @@ class LimitStore:
     def reopen(self) -> str:
         """Move a store found damaged while in use aside and start afresh; says what was done."""
         self.close()
-        for name in _files_of(self.path):
+        for name in sqlite_files(self.path):
             with contextlib.suppress(OSError):
                 name.replace(name.with_name(name.name + ".damaged"))
         try:
@@ -243,7 +243,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     finally:
-        for name in _files_of(path):
+        for name in sqlite_files(path):
             tighten(name)
     return conn
 
@@ -256,7 +256,3 @@ def _unusable(what: str, exc: sqlite3.Error) -> LimitsUnavailable:
 def _damaged(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(word in text for word in ("not a database", "malformed", "corrupt", "encrypted", "no such table"))
-
-
-def _files_of(path: Path) -> list[Path]:
-    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
