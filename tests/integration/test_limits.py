@@ -57,7 +57,7 @@ def test_processes_sharing_an_rpm_limit_see_no_429_and_finish_when_the_limit_all
 
 
 def test_without_a_configured_limit_each_process_collects_at_most_one_429(relay_env: dict[str, str]) -> None:
-    server = QuotaServer(capacity=4, per_second=4.0)
+    server = QuotaServer(capacity=2, per_second=2.0)  # 8 arrivals even spread over a second overrun it
     with running(server) as url:
         write_config(relay_env, quota_profile(url))
         # the worst case: all 8 send at the same moment, before anything is known about the server
@@ -66,7 +66,7 @@ def test_without_a_configured_limit_each_process_collects_at_most_one_429(relay_
     assert [d.code for d in done] == [0] * len(done), [d.err for d in done if d.code]
     per_process = [d.err.count("HTTP 429") for d in done]
     print(f"429s per process: {per_process}; the server answered {server.statuses.count(429)} of {len(server.seen)}")
-    assert sum(per_process) >= 3  # the first ones over the server's 4 met its limit, once each...
+    assert sum(per_process) >= 1  # those over the server's bucket met its limit, once each...
     assert max(per_process) <= 1, per_process  # ...and their retries waited for the bucket learned meanwhile
     assert server.statuses.count(429) == sum(per_process)
     assert server.statuses.count(200) == len(done)
