@@ -6,9 +6,9 @@ fallbacks; ``recording`` the ledger row; ``seams`` the cache and guard interface
 
 from __future__ import annotations
 
-from relaycli.pipeline.pipeline import ClientFactory, DeltaSink, Pipeline, partial_answer
+from relaycli.pipeline.pipeline import ClientFactory, DeltaSink, Pipeline
 from relaycli.pipeline.recording import Recorder
-from relaycli.pipeline.request import Answer, Ask
+from relaycli.pipeline.request import Answer, Ask, partial_answer
 from relaycli.pipeline.route import Router
 from relaycli.pipeline.seams import AttemptGuard, ResponseCache
 

@@ -7,9 +7,9 @@
         -> cache store
 
 Each stage is a small object given to ``Pipeline`` when the context builds it; the cache and the guard
-default to doing nothing (``seams.py``). Every attempt on a profile gets exactly one ledger row, whatever
-ends it: success, an error, truncation, Ctrl-C or a closed stdout. A failure moves on to the next profile
-only while nothing was shown to the caller.
+default to doing nothing (``seams.py``); a cache hit is replayed by ``replay.py``. Every attempt on a
+profile gets exactly one ledger row, whatever ends it: success, an error, truncation, Ctrl-C or a closed
+stdout. A failure moves on to the next profile only while nothing was shown to the caller.
 
 Several threads may call ``run`` at once: nothing in the pipeline is per-request state, and the ledger is
 written under a lock (``Recorder``).
@@ -17,19 +17,17 @@ written under a lock (``Recorder``).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from relaycli.cache.entry import Hit, TimedDelta
 from relaycli.config.profile import Profile, ResolvedKey
-from relaycli.datatypes import Delta, Notes, Result, Timing
-from relaycli.errors import CacheMiss, ConfigError, OutputClosed, RelayError, TruncatedResponse
+from relaycli.datatypes import Delta, Notes, Result
+from relaycli.errors import ConfigError, OutputClosed, RelayError, TruncatedResponse
 from relaycli.pipeline.recording import Recorder
-from relaycli.pipeline.request import Answer, Ask, CacheInfo, CacheUse
+from relaycli.pipeline.replay import Recording, cache_miss, replay
+from relaycli.pipeline.request import Answer, Ask, CacheUse, attach_partial
 from relaycli.pipeline.route import Router, worth_falling_back
 from relaycli.pipeline.seams import AttemptGuard, NoCache, NoGuard, Priority, ResponseCache
 
@@ -37,7 +35,7 @@ if TYPE_CHECKING:
     from relaycli.core.client import RelayClient
     from relaycli.ledger import LedgerRow
 
-__all__ = ["ClientFactory", "DeltaSink", "Pipeline", "partial_answer"]
+__all__ = ["ClientFactory", "DeltaSink", "Pipeline"]
 
 DeltaSink = Callable[[Delta], None]
 # (profile, its key, where retry notices go) -> a client for one request (a context manager)
@@ -164,9 +162,23 @@ class Pipeline:
         if use.read:
             hit = self.cache.lookup(profile, request)
             if hit is not None:
-                return self._replay(hit, profile, model_asked, sink, command=command, tag=tag, notes=notes, use=use)
+                return replay(
+                    hit,
+                    profile,
+                    model_asked,
+                    sink,
+                    command=command,
+                    tag=tag,
+                    notes=notes,
+                    paced=use.paced,
+                    recorder=self.recorder,
+                    cache=self.cache,
+                    clock=self.clock,
+                    sleep=self.sleep,
+                    now=self.now(),
+                )
         if cache.only:
-            raise _cache_miss(profile, model_asked)
+            raise cache_miss(profile, model_asked)
         key = self.keys(profile)
         self._check_budget(profile, notes)
         # The client is made before the guard lets the request go, so a request that waits for its turn is
@@ -191,7 +203,7 @@ class Pipeline:
                 warn=notes.warn,
             )
             raise
-        recording = _Recording(self.clock) if use.write else None
+        recording = Recording(self.clock) if use.write else None
         result: Result | None = None
         row: LedgerRow | None = None
         error: BaseException | None = None
@@ -237,7 +249,7 @@ class Pipeline:
             failure = exc
             if result is not None:
                 cost = (row.cost_usd, row.cost_billed) if row is not None else (None, None)
-                _attach(
+                attach_partial(
                     exc,
                     Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0], billed=cost[1]),
                 )
@@ -252,85 +264,6 @@ class Pipeline:
             )
         return Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0], billed=cost[1])
 
-    def _replay(
-        self,
-        hit: Hit,
-        profile: Profile,
-        model_asked: str,
-        sink: DeltaSink,
-        *,
-        command: str,
-        tag: str | None,
-        notes: Notes,
-        use: CacheUse,
-    ) -> Answer:
-        """Send a stored answer's deltas through ``sink`` (at once, or at their original pace), and write its
-        ledger row: cost 0, the tokens as first reported, the saving."""
-        entry = hit.entry
-        start = self.clock()
-        timing = Timing(started_at=_utc_label(self.now()), t_start=start, t_send=start, t_headers=start)
-        text: list[str] = []
-
-        def row(outcome: str, error: BaseException | None) -> tuple[Answer, LedgerRow]:
-            timing.t_end = timing.t_last_token = self.clock()
-            done = outcome == "ok"
-            result = Result(
-                text="".join(text),
-                model=entry.model_answered,
-                finish_reason=entry.finish_reason if done else None,
-                usage=entry.usage,
-                request_id=entry.request_id,
-                timing=timing,
-                complete=done,
-            )
-            written, _ = self.recorder.record(
-                command=command,
-                profile=profile,
-                model_requested=model_asked,
-                result=result,
-                outcome=outcome,
-                error=error,
-                tag=tag,
-                warn=notes.warn,
-                cached=True,
-            )
-            info = CacheInfo(
-                key=entry.key, age_s=hit.age_s, saved_usd=written.saved_usd, saved_billed=written.saved_billed
-            )
-            answer = Answer(
-                result=result,
-                profile=profile,
-                model_asked=model_asked,
-                cost_usd=Decimal(0),
-                billed=Decimal(0),
-                cached=True,
-                cache=info,
-            )
-            return answer, written
-
-        try:
-            for piece in entry.deltas:
-                if use.paced:
-                    wait = start + int(piece.offset_ms * 1e6) - self.clock()
-                    if wait > 0:
-                        self.sleep(wait / 1e9)
-                if timing.t_first_token is None:
-                    timing.t_first_token = self.clock()
-                sink(piece.delta())
-                if piece.kind == "text":
-                    text.append(piece.text)
-        except (KeyboardInterrupt, OutputClosed) as exc:
-            _attach(exc, row("interrupted", None)[0])
-            raise
-        except BaseException as exc:
-            _attach(exc, row("error", exc)[0])
-            raise
-        answer, written = row("ok", None)
-        self.cache.count_hit(
-            hit, saved_usd=written.saved_usd, saved_billed=written.saved_billed, currency=profile.billing.currency
-        )
-        return answer
-
     def _check_budget(self, profile: Profile, notes: Notes) -> None:
         if profile.budget is None:
             return
@@ -344,40 +277,7 @@ class Pipeline:
         check_after(self.recorder.ledger, profile, row, warn=notes.warn, env=self.env)
 
 
-class _Recording:
-    """The deltas of a live answer with their times (ms after the attempt began), for the cache. A
-    ``restart`` (the request sent again) voids what came before it."""
-
-    def __init__(self, clock: Callable[[], int]) -> None:
-        self.clock = clock
-        self.start = clock()
-        self.deltas: list[TimedDelta] = []
-
-    def add(self, delta: Delta) -> None:
-        if delta.kind == "restart":
-            self.deltas.clear()
-            self.start = self.clock()  # time the attempt that answered, not the ones before it
-        elif delta.text:
-            self.deltas.append(TimedDelta(round((self.clock() - self.start) / 1e6, 3), delta.kind, delta.text))
-
-
 _NO_CACHE = CacheUse()
-
-
-def _cache_miss(profile: Profile, model: str) -> CacheMiss:
-    if not profile.cache:
-        return CacheMiss(
-            f"--cache-only: profile {profile.name!r} does not use the response cache (cache = false)",
-            hint=f"remove `cache = false` from [profiles.{profile.name}], or drop --cache-only",
-        )
-    return CacheMiss(
-        f"--cache-only: no stored answer to this request on profile {profile.name!r} (model {model})",
-        hint="run it without --cache-only to ask the endpoint (the answer is then stored)",
-    )
-
-
-def _utc_label(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class _Forward:
@@ -400,20 +300,6 @@ class _Forward:
 class _Skipped(Exception):
     def __init__(self, reason: ConfigError) -> None:
         self.reason = reason
-
-
-_PARTIAL = "relay_partial_answer"
-
-
-def _attach(exc: BaseException, answer: Answer) -> None:
-    with contextlib.suppress(AttributeError):  # an exception type without a __dict__
-        setattr(exc, _PARTIAL, answer)
-
-
-def partial_answer(exc: BaseException) -> Answer | None:
-    """What arrived before ``exc`` ended the request (text so far, usage, timing), if anything was sent."""
-    found = getattr(exc, _PARTIAL, None)
-    return found if isinstance(found, Answer) else None
 
 
 def _utcnow() -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from relaycli.config.profile import Profile
 from relaycli.datatypes import ChatRequest, Message, Result
 
-__all__ = ["Answer", "Ask", "CacheInfo", "CacheUse"]
+__all__ = ["Answer", "Ask", "CacheInfo", "CacheUse", "attach_partial", "partial_answer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +93,18 @@ class Answer:
     billed: Decimal | None
     cached: bool = False
     cache: CacheInfo | None = None  # set on a hit
+
+
+_PARTIAL = "relay_partial_answer"
+
+
+def attach_partial(exc: BaseException, answer: Answer) -> None:
+    """Let ``exc`` carry what arrived before it ended the request."""
+    with contextlib.suppress(AttributeError):  # an exception type without a __dict__
+        setattr(exc, _PARTIAL, answer)
+
+
+def partial_answer(exc: BaseException) -> Answer | None:
+    """What arrived before ``exc`` ended the request (text so far, usage, timing), if anything was sent."""
+    found = getattr(exc, _PARTIAL, None)
+    return found if isinstance(found, Answer) else None
