@@ -27,6 +27,9 @@ class ChatRequest:
     stream: bool = True
     params: dict[str, Any] = field(default_factory=dict)
     """Other body fields sent as given (``top_p``, ``stop``, ``seed``, ``tools``, ``response_format``...)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Headers for this request only, over the profile's (``relay serve`` passes on a client's
+    ``anthropic-beta``)."""
 
 
 @dataclass(frozen=True, slots=True)

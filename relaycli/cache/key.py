@@ -60,7 +60,7 @@ def key_document(profile: Profile, request: ChatRequest) -> dict[str, Any]:
     body = fmt.build_request(request, include_usage=False)
     for name in _TRANSPORT_FIELDS:
         body.pop(name, None)
-    headers = {**fmt.auth_headers(None), **profile.headers}
+    headers = {**fmt.auth_headers(None), **profile.headers, **request.headers}
     return {
         "v": FORMAT_VERSION,
         "protocol": profile.protocol,

@@ -84,15 +84,22 @@ class RelayClient:
     # -- public API -----------------------------------------------------------------------------
 
     def stream(
-        self, req: ChatRequest, *, shown: Callable[[], bool] | None = None, spent_s: float = 0.0
+        self,
+        req: ChatRequest,
+        *,
+        shown: Callable[[], bool] | None = None,
+        spent_s: float = 0.0,
+        events: Callable[[str], None] | None = None,
     ) -> ResponseStream:
         """Start a request; iterate the result for Deltas. Nothing is sent until iteration starts.
 
         ``shown`` says whether anything the stream yielded has reached the user yet (default: anything
         yielded counts). While it is False a failed attempt is retried; a retry after deltas were yielded
         first yields ``Delta("", "restart")``: the deltas before it are void. ``spent_s``: time the request
-        already waited (for a shared rate limit), taken from its total deadline."""
-        return ResponseStream(self.transport, req, shown=shown, spent_s=spent_s)
+        already waited (for a shared rate limit), taken from its total deadline. ``events`` is given the data
+        of every event of the wire stream as it arrives, the key removed (``relay serve`` passes them on
+        to a client of the same protocol), before the deltas it holds are yielded."""
+        return ResponseStream(self.transport, req, shown=shown, spent_s=spent_s, events=events)
 
     def complete(self, req: ChatRequest) -> Result:
         """Send a request and wait for all of it (streamed on the wire when ``req.stream``)."""

@@ -22,6 +22,7 @@ import httpx
 from relaycli.core.formats import StreamParser
 from relaycli.core.formats.common import Completion, body_kind, clause, load_json_object
 from relaycli.core.retry import Failure
+from relaycli.core.reuse import finish_body
 from relaycli.core.scrub import StreamScrub, scrub, scrub_value
 from relaycli.core.sse import SSEDecoder
 from relaycli.core.transport import Transport
@@ -64,9 +65,16 @@ class _Resend(Exception):
 
 class ResponseStream:
     def __init__(
-        self, transport: Transport, req: ChatRequest, *, shown: Callable[[], bool] | None = None, spent_s: float = 0.0
+        self,
+        transport: Transport,
+        req: ChatRequest,
+        *,
+        shown: Callable[[], bool] | None = None,
+        spent_s: float = 0.0,
+        events: Callable[[str], None] | None = None,
     ) -> None:
         self._c = transport
+        self._events = events
         self.request = req
         self._shown_by = shown
         self._pending = False  # deltas were yielded since the start (or the last RESTART)
@@ -196,7 +204,7 @@ class ResponseStream:
         self.timing.t_headers = None
         body = c.fmt.build_request(req, include_usage=self._include_usage, token_field=self._token_field)
         timeout, connect_total, read_total = c.attempt_timeout(t_start)
-        request = c.chat_request(body, stream=req.stream, timeout=timeout)
+        request = c.chat_request(body, stream=req.stream, timeout=timeout, headers=req.headers)
         self.timing.t_send = c.now()
         try:
             response = c.send(request)
@@ -284,11 +292,14 @@ class ResponseStream:
                     self._retry_unless_shown(Failure("stream_error", error_type=exc.error_type), self._tag(exc))
                 except EndpointError as exc:  # a chunk that is not JSON
                     self._retry_unless_shown(Failure("malformed"), self._tag(exc), exc.__cause__)
+                if self._events is not None and event.data != "[DONE]":  # the end marker is the writer's to say
+                    self._events(scrub(event.data, c.key.value))
                 for delta in deltas:
                     if delta.text:
                         last_content = now
                         yield from self._pass(delta, now)
             if parser.done:
+                finish_body(response, chunks)  # the connection goes back to the pool when the body is all here
                 break  # the end marker arrived: stop reading even if the server keeps the body open
             if now - t_start >= total_ns:
                 raise self._tag(c.timeout("total"))

@@ -105,10 +105,13 @@ class Transport:
     def url(self, endpoint: Endpoint) -> str:
         return api_url(self.profile, endpoint)
 
-    def chat_request(self, body: dict[str, Any], *, stream: bool, timeout: httpx.Timeout) -> httpx.Request:
-        return self.http.build_request(
-            "POST", self.url("chat"), json=body, headers=self.headers(stream=stream), timeout=timeout
-        )
+    def chat_request(
+        self, body: dict[str, Any], *, stream: bool, timeout: httpx.Timeout, headers: Mapping[str, str] | None = None
+    ) -> httpx.Request:
+        sent = self.headers(stream=stream)
+        if headers:
+            sent = {**sent, **headers}
+        return self.http.build_request("POST", self.url("chat"), json=body, headers=sent, timeout=timeout)
 
     def send(self, request: httpx.Request) -> httpx.Response:
         """Send one attempt; the response's body is left to read. Raises httpx errors."""

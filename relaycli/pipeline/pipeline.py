@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.datatypes import Delta, Notes, Result
-from relaycli.errors import ConfigError, OutputClosed, RelayError, TruncatedResponse
+from relaycli.errors import ConfigError, OutputClosed, RelayError, TruncatedResponse, UsageError
 from relaycli.pipeline.recording import Recorder
 from relaycli.pipeline.replay import Recording, cache_miss, replay
 from relaycli.pipeline.request import Answer, Ask, CacheUse, attach_partial
@@ -35,9 +35,10 @@ if TYPE_CHECKING:
     from relaycli.core.client import RelayClient
     from relaycli.ledger import LedgerRow
 
-__all__ = ["ClientFactory", "DeltaSink", "Pipeline"]
+__all__ = ["ClientFactory", "DeltaSink", "EventSink", "Pipeline"]
 
 DeltaSink = Callable[[Delta], None]
+EventSink = Callable[[str, str], None]  # (protocol, the data of one wire event)
 # (profile, its key, where retry notices go) -> a client for one request (a context manager)
 ClientFactory = Callable[[Profile, ResolvedKey, Notes], "RelayClient"]
 
@@ -82,6 +83,8 @@ class Pipeline:
         shown: Callable[[], bool] | None = None,
         cache: CacheUse | None = None,
         priority: Priority = "normal",
+        events: EventSink | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Answer:
         """Stream ``ask`` from ``profile`` (then its fallbacks) into ``sink``; one ledger row per attempt.
 
@@ -93,9 +96,20 @@ class Pipeline:
         ``shown`` says whether the caller has shown anything of the answer yet (default: whether any delta
         reached ``sink``); while it is False a failure may still go to the next profile. A failure carries
         what arrived before it as ``partial_answer(exc)``.
+
+        ``events`` (``relay serve``) is given ``(protocol, data)`` for every event of a live answer's wire
+        stream, the key removed, before its deltas reach ``sink``; a replayed hit has none. ``cancelled``
+        says whether the caller gave up on the request (its client left, the server is stopping): an
+        attempt that then fails is recorded as interrupted. Profiles the ask cannot be sent to
+        (``Ask.by_protocol``) are left out of the route.
         """
         say = notes or self.notes
-        candidates = self.router.candidates(profile)
+        candidates = [c for c in self.router.candidates(profile) if ask.speaks(c)]
+        if not candidates:
+            raise UsageError(
+                f"this request cannot be sent to profile {profile.name!r} ({profile.protocol}) or its fallbacks",
+                hint="it uses features that exist only in the other protocol",
+            )
         first_wire = ask.wire_model(profile)
         failure: RelayError | None = None  # the last real failure, reported if every fallback is skipped
         for index, candidate in enumerate(candidates):
@@ -115,6 +129,8 @@ class Pipeline:
                     shown=seen,
                     cache=cache or _NO_CACHE,
                     priority=priority,
+                    events=events,
+                    cancelled=cancelled,
                 )
             except _Skipped as skipped:
                 say.note(f"fallback profile {candidate.name!r} skipped: {skipped.reason.message}")
@@ -155,6 +171,8 @@ class Pipeline:
         shown: Callable[[], bool],
         cache: CacheUse,
         priority: Priority,
+        events: EventSink | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Answer:
         request = ask.for_profile(profile, wire)
         model_asked = ask.model_for(profile)
@@ -212,17 +230,25 @@ class Pipeline:
         try:
             with connection as client:
                 waited = max(self.clock() - asked, 0) / 1e9  # for a shared limit: part of the total deadline
-                stream = client.stream(request, shown=shown, spent_s=waited)  # retried while nothing was shown
+                on_event = None
+                if events is not None:
+                    protocol = profile.protocol
+
+                    def on_event(data: str) -> None:
+                        events(protocol, data)
+
+                # retried while nothing was shown
+                stream = client.stream(request, shown=shown, spent_s=waited, events=on_event)
                 try:
                     for delta in stream:
                         if recording is not None:
                             recording.add(delta)
                         sink(delta)
                 except TruncatedResponse as exc:
-                    outcome, error = "truncated", exc
+                    outcome, error = ("interrupted", None) if cancelled and cancelled() else ("truncated", exc)
                     raise
                 except RelayError as exc:
-                    outcome, error = "error", exc
+                    outcome, error = ("interrupted", None) if cancelled and cancelled() else ("error", exc)
                     raise
                 except (KeyboardInterrupt, OutputClosed):
                     outcome = "interrupted"

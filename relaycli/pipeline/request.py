@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,18 @@ class Ask:
     max_tokens: int | None = None
     explicit: bool = True  # False: ``model`` is the first profile's default, and a fallback uses its own
     params: dict[str, Any] = field(default_factory=dict)  # other body fields (``-o NAME=VALUE``)
+    by_protocol: Mapping[str, Mapping[str, Any]] | None = None
+    """Body fields per wire protocol, in place of ``params`` (``relay serve``: a client's own fields for a
+    profile of its protocol, their translation for the other). A protocol absent: the request cannot be
+    sent to a profile that speaks it, and such a profile is skipped."""
+
+    headers: Mapping[str, Mapping[str, str]] | None = None
+    """Headers per wire protocol for this request only (a client's ``anthropic-beta`` for an Anthropic
+    profile)."""
+
+    def speaks(self, profile: Profile) -> bool:
+        """Whether this request can be sent to ``profile`` (always, unless ``by_protocol`` leaves it out)."""
+        return self.by_protocol is None or profile.protocol in self.by_protocol
 
     def model_for(self, profile: Profile) -> str:
         """The model (as typed) to ask ``profile`` for."""
@@ -48,7 +61,8 @@ class Ask:
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stream=True,
-            params=dict(self.params),
+            params=dict(self.params if self.by_protocol is None else self.by_protocol[profile.protocol]),
+            headers=dict(self.headers.get(profile.protocol, {})) if self.headers else {},
         )
 
 
