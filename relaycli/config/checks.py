@@ -14,6 +14,7 @@ from typing import Any
 from relaycli.config.cache import CacheSettings, parse_duration, parse_size
 from relaycli.config.keys import INVISIBLE
 from relaycli.config.profile import PROTOCOLS, Billing, Breaker, Limits, Profile, Timeouts
+from relaycli.config.serve import SERVE_KEYS, ClientKey, ServeSettings
 from relaycli.config.toml_names import locate, table_name
 from relaycli.errors import ConfigError
 
@@ -39,7 +40,7 @@ PROFILE_KEYS = {
 }
 LIMIT_KEYS = {"rpm", "tpm", "max_in_flight", "burst"}
 BREAKER_KEYS = {"failures", "cooldown", "ratio", "min_requests", "window"}
-TOP_KEYS = {"default_profile", "profiles", "prices", "cache"}
+TOP_KEYS = {"default_profile", "profiles", "prices", "cache", "serve"}
 CACHE_KEYS = {"enabled", "ttl", "max_size"}
 PRICE_KEYS = {"input", "output", "cached_input", "cache_write", "cache_write_1h", "context_window"}
 MAX_PRICE = 10_000_000  # USD per 1M tokens: far above any real model, below what overflows a cost
@@ -291,6 +292,68 @@ class Checker:
         except ValueError as exc:
             raise self.fail("cache", "max_size", str(exc)) from None
         return CacheSettings(enabled=enabled, ttl_s=ttl, max_size=size)
+
+    def serve(self, table: Any, profiles: Mapping[str, Profile]) -> ServeSettings:
+        """The ``[serve]`` table (see ``config/serve.py``): host, port, max_body, keys, routes."""
+        if not isinstance(table, dict):
+            raise self.fail("serve", None, "expected a table: [serve] with host, port, max_body, keys, routes")
+        unknown = sorted(set(table) - SERVE_KEYS)
+        if unknown:
+            raise self.fail("serve", unknown[0], f"unknown setting; known: {', '.join(sorted(SERVE_KEYS))}")
+        default = ServeSettings()
+        host = table.get("host", default.host)
+        if not isinstance(host, str) or not host.strip() or _CONTROL.search(host):
+            raise self.fail("serve", "host", f"expected a host name or address, got {host!r}")
+        port = table.get("port", default.port)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise self.fail("serve", "port", f"expected a port number from 0 to 65535, got {port!r}")
+        try:
+            max_body = parse_size(table["max_body"]) if "max_body" in table else default.max_body
+        except ValueError as exc:
+            raise self.fail("serve", "max_body", str(exc)) from None
+        return ServeSettings(
+            host=host.strip(),
+            port=port,
+            max_body=max_body,
+            keys=self._serve_keys(table.get("keys", {})),
+            routes=self._serve_routes(table.get("routes", {}), profiles),
+        )
+
+    def _serve_keys(self, table: Any) -> tuple[ClientKey, ...]:
+        example = 'keys = { alice = "sha256:<hex>", ci = { env = "RELAY_SERVE_KEY_CI" } }'
+        if not isinstance(table, dict):
+            raise self.fail("serve", "keys", f"expected a table of named keys: {example}")
+        keys: list[ClientKey] = []
+        for name, value in table.items():
+            if not _TOKEN.fullmatch(name):
+                raise self.fail("serve", "keys", f"a key's name is letters, digits, '-', '_' or '.', got {name!r}")
+            if isinstance(value, str):
+                digest = value.strip().lower().removeprefix("sha256:")
+                if not value.strip().lower().startswith("sha256:") or not re.fullmatch(r"[0-9a-f]{64}", digest):
+                    raise self.fail(
+                        "serve",
+                        "keys",
+                        f'key {name!r}: expected "sha256:" and 64 hex digits (`relay serve --hash-key` prints'
+                        f' them), or {{ env = "VAR" }}; a key itself is never written in the config',
+                    )
+                keys.append(ClientKey(name, sha256=digest))
+            elif isinstance(value, dict) and set(value) == {"env"} and isinstance(value["env"], str) and value["env"]:
+                keys.append(ClientKey(name, env=value["env"]))
+            else:
+                raise self.fail("serve", "keys", f'key {name!r}: expected a string or {{ env = "VAR" }}')
+        return tuple(keys)
+
+    def _serve_routes(self, table: Any, profiles: Mapping[str, Profile]) -> tuple[tuple[str, str], ...]:
+        section = "serve.routes"
+        if not isinstance(table, dict):
+            raise self.fail(section, None, 'expected a table of model patterns: "claude-*" = "anthropic"')
+        routes: list[tuple[str, str]] = []
+        for pattern, name in table.items():
+            if not isinstance(name, str) or name not in profiles:
+                known = ", ".join(sorted(profiles))
+                raise self.fail(section, pattern, f"expected the name of a profile ({known}), got {name!r}")
+            routes.append((pattern, name))
+        return tuple(routes)
 
     def price(self, model: str, table: Any) -> dict[str, Any]:
         section = table_name("prices", model)
