@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("config", "app", "Create, inspect and change the config file."),
     "cache": ("cache", "app", "Inspect and clean the disk response cache."),
     "batch": ("batch", "batch", "Send many prompts, one JSON line out per input line."),
+    "serve": ("serve", "serve", "Run relay as a local OpenAI- and Anthropic-compatible gateway."),
     "mock-server": ("mock", "mock_server", "Run the built-in local relay until Ctrl-C."),
     "demo": ("demo", "demo", "A guided offline tour on the built-in local relay."),
 }

@@ -239,6 +239,14 @@ class AppContext:
             env=self.env,
         )
 
+    def abort_clients(self) -> None:
+        """Close the shared clients now, so requests still reading from them end (``relay serve`` stopping:
+        each then records its row); ``close`` still follows."""
+        with self._pool_lock:
+            clients = list(self._pool.values())
+        for client in clients:
+            client.close()
+
     def close(self) -> None:
         if "pipeline" in self.__dict__:
             self.pipeline.recorder.close()  # the rows still queued, before the ledger closes

@@ -20,12 +20,13 @@ import httpx
 
 from relaycli.config.profile import Profile, ResolvedKey
 from relaycli.core.formats import WireFormat, api_url, for_protocol
+from relaycli.core.formats.common import as_str
 from relaycli.core.proxy import environment_proxy
 from relaycli.core.response import ResponseStream
 from relaycli.core.retry import RetryPolicy
 from relaycli.core.transport import Clocks, RetryNotice, Transport
 from relaycli.datatypes import ChatRequest, ModelInfo, Result
-from relaycli.errors import RelayError
+from relaycli.errors import EndpointError, RelayError
 
 __all__ = ["QUIRKS", "RelayClient", "RetryNotice"]
 
@@ -107,6 +108,30 @@ class RelayClient:
             for _ in response:
                 pass
             return response.result()
+
+    def count_tokens(self, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """``POST {messages}/count_tokens`` (Anthropic's token counter), one attempt: the JSON answer, or the
+        RelayError its failure is (the key removed)."""
+        t = self.transport
+        url = t.url("chat") + "/count_tokens"
+        sent = {**t.headers(stream=False), **(headers or {})}
+        try:
+            try:
+                response = self.http.post(url, json=body, headers=sent)
+            except httpx.HTTPError as exc:
+                raise t.transport_error(exc, url, connect_total=False, read_total=False)[0] from exc
+            if not response.is_success:
+                raise t.status_error(response, response.content[:65536], retries=0, model=as_str(body.get("model")))
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            if not isinstance(answer, dict):
+                raise EndpointError(f"{t.peer.name} answered count_tokens with something that is not a JSON object")
+            return answer
+        except RelayError as exc:
+            t.redact(exc)
+            raise
 
     def list_models(self) -> list[ModelInfo]:
         try:

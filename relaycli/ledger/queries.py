@@ -352,3 +352,16 @@ def update_costs(ledger: Ledger, updates: Sequence[CostUpdate]) -> None:
             )
     except sqlite3.Error as exc:
         raise storage_error(ledger.path, exc, doing="write to") from exc
+
+
+def latencies(
+    ledger: Ledger, *, since: str | None, until: str | None, where: Where
+) -> list[tuple[str, str, float | None, float | None]]:
+    """``(model, profile, latency_ms, ttft_ms)`` of every successful live request (cache hits left out:
+    they took no time at the endpoint) with ``since <= ts < until``."""
+    extra, params = where.sql()
+    sql = (
+        "SELECT COALESCE(model_answered, model_requested), profile, latency_ms, ttft_ms FROM requests"
+        " WHERE ts >= ? AND ts < ? AND outcome = 'ok' AND NOT cached" + extra
+    )
+    return [tuple(row) for row in ledger._query(sql, (since or "", until or "\uffff", *params))]  # type: ignore[misc]

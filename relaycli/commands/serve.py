@@ -1,0 +1,82 @@
+"""``relay serve``: relay as a local OpenAI- and Anthropic-compatible gateway."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise typer.BadParameter(f"{value!r} is not one of text, json")
+    return value
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1, or [serve] host)."),
+    port: int | None = typer.Option(
+        None, "--port", min=0, max=65535, help="Port (default 8787, or [serve] port; 0 picks a free one)."
+    ),
+    profile: str | None = typer.Option(None, "-p", "--profile", help="Profile for models no route names."),
+    log_format: str = typer.Option("text", "--log-format", callback=_log_format, help="Access log: text or json."),
+    hash_key: bool = typer.Option(
+        False, "--hash-key", help="Read a client key from stdin, print its hash for [serve] keys, and exit."
+    ),
+) -> None:
+    """Serve /v1/chat/completions, /v1/messages, /v1/models, /v1/usage and /health on loopback.
+
+    A client's model name picks the profile ([serve.routes] patterns, then aliases, then the default
+    profile); fallbacks, budgets, the response cache, rate limits and circuit breakers apply as in
+    `relay stream`, and every request gets its ledger row (command serve, tagged with the client key's
+    name or X-Relay-Tag). The base URL is printed on stdout; the access log goes to stderr.
+    """
+    if hash_key:
+        from relaycli.config.serve import hash_key as digest
+
+        key = sys.stdin.readline().strip()
+        if not key:
+            raise typer.BadParameter("give the key on stdin: relay serve --hash-key < keyfile", param_hint="stdin")
+        typer.echo(digest(key))
+        return
+    from relaycli.context import AppContext
+    from relaycli.cost.run import CostInputs
+    from relaycli.serve.count import TokenCounter
+    from relaycli.serve.routing import Routes
+    from relaycli.serve.run import ServeOptions, ServeServices, run_serve
+    from relaycli.serve.usage import usage_document
+
+    ctx = AppContext()
+    ctx.share_clients = True  # one client per profile: upstream connections kept alive
+    ctx.defer_ledger = True  # rows written in small batches, off the requests' path
+    try:
+        settings = ctx.settings
+        default = ctx.profile(profile)
+        inputs = CostInputs(
+            ledger_path=ctx.paths.ledger,
+            ledger=lambda: ctx.pipeline.recorder.ledger(),  # rows still queued are written first
+            profiles=settings.profiles,
+            prices=lambda: ctx.prices,
+            env=ctx.env,
+        )
+        routes = Routes(settings.serve.routes, settings.profiles, default)
+        services = ServeServices(
+            pipeline=ctx.pipeline,
+            settings=settings,
+            default=default,
+            notes=ctx.notes,
+            env=ctx.env,
+            usage=lambda query: usage_document(inputs, query),
+            count_tokens=TokenCounter(routes, ctx.key, ctx.shared_client, ctx.notes),
+            abort=ctx.abort_clients,
+            stdout=ctx.streams.stdout,
+            stderr=ctx.streams.stderr,
+        )
+        options = ServeOptions(
+            host=host if host is not None else settings.serve.host,
+            port=port if port is not None else settings.serve.port,
+            log_format=log_format,
+        )
+        raise typer.Exit(run_serve(services, options))
+    finally:
+        ctx.close()

@@ -1,0 +1,308 @@
+"""``POST /v1/chat/completions`` and ``POST /v1/messages``: a client's request through the request pipeline.
+
+The client's body is read in its own protocol (``wire.parse_*``), routed to a profile, and sent as an
+``Ask`` that carries the client's own fields for a profile of the client's protocol and their translation
+for the other (a request that cannot be translated cannot fall back to such a profile). The pipeline runs
+in a worker thread; a streamed answer goes to the client as it arrives (``passing.py``); a whole answer is
+assembled from the upstream's events, or from relay's deltas for a cache hit or the other protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from relaycli.config.profile import Profile
+from relaycli.datatypes import Delta, Message, Notes
+from relaycli.pipeline import Pipeline
+from relaycli.pipeline.request import Answer, Ask, CacheUse, partial_answer
+from relaycli.pipeline.seams import Priority
+from relaycli.serve import wire
+from relaycli.serve.channel import Channel
+from relaycli.serve.exchange import Exchange
+from relaycli.serve.failures import describe
+from relaycli.serve.passing import Passing
+from relaycli.serve.routing import Routes
+
+__all__ = ["ChatService", "Reply"]
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+_OTHER = {"openai": "anthropic", "anthropic": "openai"}
+_PASSED_HEADERS = ("anthropic-beta", "anthropic-version")  # to an Anthropic upstream of an Anthropic client
+_PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A whole (not streamed) answer: status and JSON body."""
+
+    status: int
+    body: dict[str, Any]
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+class ChatService:
+    def __init__(self, pipeline: Pipeline, routes: Routes, executor: Executor, notes: Notes) -> None:
+        self.pipeline = pipeline
+        self.routes = routes
+        self.executor = executor
+        self.notes = notes
+        self._live: set[Channel] = set()  # the requests in flight, for ``cancel_all``
+
+    def cancel_all(self) -> None:
+        """Give up on every request in flight (the server is stopping): each ends at its next event and is
+        recorded as interrupted."""
+        for channel in list(self._live):
+            channel.cancel()
+
+    # -- the request ---------------------------------------------------------------------------------
+    def ask(
+        self, protocol: wire.Protocol, body: Any, headers: Mapping[str, str], ex: Exchange
+    ) -> tuple[Ask, Profile, wire.Incoming]:
+        """The client's body as an Ask and the profile it routes to; ``wire.BadRequest`` when it cannot be."""
+        incoming = wire.parse_openai(body) if protocol == "openai" else wire.parse_anthropic(body)
+        profile, why = self.routes.pick(incoming.model)
+        ex.model, ex.profile, ex.route, ex.stream = incoming.model, profile.name, why, incoming.stream
+        by_protocol: dict[str, dict[str, Any]] = {protocol: incoming.params_for(protocol)}
+        try:
+            by_protocol[_OTHER[protocol]] = incoming.params_for(_OTHER[protocol])
+        except wire.CrossProtocol as exc:
+            if profile.protocol != protocol:
+                raise wire.CrossProtocol(
+                    f"model {incoming.model!r} is served by profile {profile.name!r} ({profile.protocol}), and this"
+                    f" request cannot be translated to it: {exc.message}",
+                    exc.reason,
+                    exc.param,
+                ) from None
+        passed = {name: headers[name] for name in _PASSED_HEADERS if name in headers}
+        ask = Ask(
+            model=incoming.model,
+            messages=incoming.messages or (Message("user", ""),),
+            system=incoming.system,
+            temperature=incoming.temperature,
+            max_tokens=incoming.max_tokens,
+            by_protocol=by_protocol,
+            headers={protocol: passed} if passed and protocol == "anthropic" else None,
+        )
+        return ask, profile, incoming
+
+    # -- answering -----------------------------------------------------------------------------------
+    async def answer(
+        self,
+        protocol: wire.Protocol,
+        body: Any,
+        headers: Mapping[str, str],
+        ex: Exchange,
+        send: Send,
+        disconnected: asyncio.Future[None],
+    ) -> Reply | None:
+        """Answer one chat request: a ``Reply`` to send whole, or None once a stream was sent."""
+        try:
+            ask, profile, incoming = self.ask(protocol, body, headers, ex)
+        except wire.BadRequest as exc:
+            return _error(protocol, ex, 400, exc.message)
+        run = _RunSettings(
+            cache=_cache_use(headers, portable=incoming.untranslatable is None),
+            priority=_priority(headers),
+            tag=ex.tag,
+        )
+        if incoming.stream:
+            return await self._stream(protocol, ask, profile, incoming, run, ex, send, disconnected)
+        return await self._whole(protocol, ask, profile, run, ex)
+
+    async def _whole(
+        self, protocol: wire.Protocol, ask: Ask, profile: Profile, run: _RunSettings, ex: Exchange
+    ) -> Reply:
+        events: list[str] = []
+
+        def on_event(source: str, data: str) -> None:
+            if source == protocol:
+                events.append(data)
+
+        channel = Channel(asyncio.get_running_loop())
+
+        def sink(delta: Delta) -> None:
+            channel.put(b"")  # raises once the request is given up on
+            if delta.kind == "restart":
+                events.clear()
+
+        def work() -> Answer:
+            return self.pipeline.run(
+                ask,
+                sink,
+                profile=profile,
+                command="serve",
+                tag=run.tag,
+                shown=_never,
+                cache=run.cache,
+                priority=run.priority,
+                events=on_event,
+                cancelled=lambda: channel.cancelled,
+                notes=self.notes,
+            )
+
+        loop = asyncio.get_running_loop()
+        self._live.add(channel)
+        try:
+            answer = await loop.run_in_executor(self.executor, work)
+        except BaseException as exc:  # noqa: BLE001 - every failure is an answer in the client's protocol
+            _account(ex, partial_answer(exc))
+            status, message = describe(exc)
+            return _error(protocol, ex, status, message)
+        finally:
+            self._live.discard(channel)
+        _account(ex, answer)
+        result = answer.result
+        body = wire.collect(protocol, events) if events and answer.profile.protocol == protocol else None
+        if body is None:
+            body = wire.complete(
+                protocol,
+                model=result.model or ask.model,
+                request_id=None,
+                created=int(time.time()),
+                text=result.text,
+                finish_reason=result.finish_reason,
+                source="anthropic" if answer.profile.protocol == "anthropic" else "openai",
+                usage=result.usage,
+            )
+        ex.status = 200
+        return Reply(200, body)
+
+    async def _stream(
+        self,
+        protocol: wire.Protocol,
+        ask: Ask,
+        profile: Profile,
+        incoming: wire.Incoming,
+        run: _RunSettings,
+        ex: Exchange,
+        send: Send,
+        disconnected: asyncio.Future[None],
+    ) -> Reply | None:
+        loop = asyncio.get_running_loop()
+        channel = Channel(loop)
+        writer = wire.for_client(protocol).StreamWriter(
+            model=incoming.model,
+            request_id=None,
+            created=int(time.time()),
+            include_usage=incoming.include_usage,
+            source=profile.protocol,
+        )
+        passing = Passing(channel, writer, protocol)
+
+        def work() -> tuple[Answer | None, BaseException | None]:
+            try:
+                answer = self.pipeline.run(
+                    ask,
+                    passing.sink,
+                    profile=profile,
+                    command="serve",
+                    tag=run.tag,
+                    shown=passing.shown,
+                    cache=run.cache,
+                    priority=run.priority,
+                    events=passing.events,
+                    cancelled=passing.cancelled,
+                    notes=self.notes,
+                )
+                source: wire.Protocol = "anthropic" if answer.profile.protocol == "anthropic" else "openai"
+                passing.finish(answer.result.finish_reason, source, answer.result.usage)
+                return answer, None
+            except BaseException as exc:  # noqa: BLE001 - told to the client below, recorded by the pipeline
+                if passing.written and not channel.cancelled:
+                    status, message = describe(exc)
+                    try:
+                        passing.broken(message, status)
+                    except Exception:  # noqa: BLE001 - the client left as well
+                        pass
+                return partial_answer(exc), exc
+            finally:
+                channel.end()
+
+        self._live.add(channel)
+        job = loop.run_in_executor(self.executor, work)
+        disconnected.add_done_callback(lambda _: channel.cancel())
+        started = False
+        try:
+            while True:
+                data, ended = await channel.take()
+                if data and not channel.cancelled:
+                    if not started:
+                        started = True
+                        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                if ended:
+                    break
+            answer, failure = await job
+        finally:
+            channel.cancel()  # if this task was cancelled (the server's grace ran out), the request ends too
+            self._live.discard(channel)
+        _account(ex, answer)
+        if not started:
+            if failure is None:  # cannot happen: a finished answer always writes its end
+                failure = RuntimeError("empty answer")
+            status, message = describe(failure)
+            if channel.cancelled:
+                ex.status, ex.error = 499, "the client left"
+                return None
+            return _error(protocol, ex, status, message)
+        ex.status = 200
+        if failure is not None:
+            ex.error = "the client left" if channel.cancelled else describe(failure)[1]
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _RunSettings:
+    cache: CacheUse
+    priority: Priority
+    tag: str | None
+
+
+_SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def _never() -> bool:
+    return False
+
+
+def _cache_use(headers: Mapping[str, str], *, portable: bool) -> CacheUse:
+    """The cache reads and stores text answers; a request with tools or images (``portable`` False) neither:
+    a stored answer keeps only the text. ``X-Relay-Cache: off | refresh`` from the client."""
+    if not portable:
+        return CacheUse()
+    asked = headers.get("x-relay-cache", "").strip().lower()
+    if asked in ("off", "no", "no-cache"):
+        return CacheUse()
+    if asked == "refresh":
+        return CacheUse(write=True)
+    return CacheUse(read=True, write=True)
+
+
+def _priority(headers: Mapping[str, str]) -> Priority:
+    asked = headers.get("x-relay-priority", "").strip().lower()
+    return asked if asked in _PRIORITIES else "normal"  # type: ignore[return-value]
+
+
+def _account(ex: Exchange, answer: Answer | None) -> None:
+    if answer is None:
+        return
+    result = answer.result
+    ex.profile = answer.profile.name
+    ex.tokens_in, ex.tokens_out = result.usage.prompt_tokens, result.usage.completion_tokens
+    ex.cost_usd, ex.cached = answer.cost_usd, answer.cached
+    ex.ttft_ms, ex.latency_ms = result.timing.ttft_ms, result.timing.latency_ms
+
+
+def _error(protocol: wire.Protocol, ex: Exchange, status: int, message: str) -> Reply:
+    ex.status, ex.error = status, message
+    return Reply(status, wire.error_body(protocol, status, message))
