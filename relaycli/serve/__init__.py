@@ -1,0 +1,1 @@
+"""relay serve: relay as a local OpenAI- and Anthropic-compatible gateway."""
