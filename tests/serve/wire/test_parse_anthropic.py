@@ -65,7 +65,10 @@ def test_string_system_and_defaults() -> None:
         ({"model": "m", "max_tokens": 5, "messages": []}, "messages"),
         ({"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "messages[0].role"),
         ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": None}]}, "messages[0].content"),
-        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"text": "x"}]}]}, "messages[0].content[0]"),
+        (
+            {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"text": "x"}]}]},
+            "messages[0].content[0]",
+        ),
         (body(system=5), "system"),
         (body(system=[{"type": "image", "source": {}}]), "system[0]"),
         (body(system=[{"type": "text"}]), "system[0].text"),
@@ -179,7 +182,10 @@ def convo(*content: Any) -> dict[str, Any]:
                     {"role": "user", "content": "hi"},
                     {
                         "role": "assistant",
-                        "content": [{"type": "thinking", "thinking": "hmm", "signature": "sig"}, {"type": "text", "text": "x"}],
+                        "content": [
+                            {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                            {"type": "text", "text": "x"},
+                        ],
                     },
                     {"role": "user", "content": "go on"},
                 ],

@@ -222,7 +222,10 @@ IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}
             "tool results",
         ),
         (
-            {"model": "m", "messages": [{"role": "user", "content": "x"}, {"role": "function", "name": "f", "content": "1"}]},
+            {
+                "model": "m",
+                "messages": [{"role": "user", "content": "x"}, {"role": "function", "name": "f", "content": "1"}],
+            },
             "tool results",
         ),
         ({"model": "m", "messages": [{"role": "user", "content": "x", "name": "ann"}]}, "participant names"),
