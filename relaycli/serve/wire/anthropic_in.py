@@ -3,7 +3,7 @@
 ``system`` may be a string or an array of text blocks; message content a string or an array of blocks,
 whose text blocks are joined with newlines into the neutral message. Image, document, tool-use,
 tool-result, thinking and other blocks leave the neutral text as it is (``""`` when there is none) and make
-the request untranslatable.
+the request untranslatable. A message with neither text nor any other block is a bad request.
 
 For an OpenAI upstream, ``top_p`` is sent as is, ``stop_sequences`` as ``stop`` and ``metadata.user_id``
 as ``user``. Dropped as harmless: ``service_tier``, ``cache_control`` markers on blocks, ``thinking`` when
@@ -89,6 +89,8 @@ def _messages(raw: list[Any]) -> tuple[list[Message], str | None]:
         if role not in ("user", "assistant"):
             raise BadRequest(f"{where}.role: must be 'user' or 'assistant', not {role!r}", f"{where}.role")
         text, reason = _content(m.get("content"), where)
+        if not text and reason is None:
+            raise BadRequest(f"{where}.content: a message needs content", f"{where}.content")
         messages.append(Message("user" if role == "user" else "assistant", text))
         blocker = blocker or reason
     return messages, blocker

@@ -3,6 +3,7 @@ protocol as their first argument."""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,20 @@ from relaycli.serve.wire import anthropic_out, openai_out
 from relaycli.serve.wire.collect import collect_anthropic, collect_openai
 from relaycli.serve.wire.common import Protocol
 
-StreamWriter = openai_out.StreamWriter | anthropic_out.StreamWriter
+
+class StreamWriter(typing.Protocol):
+    """What both protocols' stream writers offer (``openai_out.StreamWriter``, ``anthropic_out.StreamWriter``):
+    one per streamed response, each method returning the bytes to write."""
+
+    content_type: str
+    id: str
+
+    def raw(self, data: str, event: str | None = None) -> bytes: ...
+    def done(self) -> bytes: ...
+    def start(self) -> bytes: ...
+    def text(self, text: str) -> bytes: ...
+    def finish(self, finish_reason: str | None, usage: Usage) -> bytes: ...
+    def broken(self, message: str, status: int = 502) -> bytes: ...
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 The neutral messages are text: string content, or the text parts of a content array joined with newlines.
 System and developer messages are folded into ``system`` (joined with blank lines). Tool messages and
 assistant tool calls keep a neutral text message (their text, or ``""``) for relay's ledger and cache key;
-they make the request untranslatable, as do image, audio and file parts.
+they make the request untranslatable, as do image, audio and file parts. A message with neither text nor
+anything else is a bad request.
 
 For an Anthropic upstream, ``top_p`` is sent as is, ``stop`` as ``stop_sequences``, ``user`` (or
 ``safety_identifier``) as ``metadata.user_id``, and the ``top_k`` some servers accept as ``top_k``.
@@ -50,7 +51,9 @@ def parse_openai(body: Any) -> Incoming:
     max_tokens = checks.opt_int(obj, "max_tokens", minimum=1)
     max_completion = checks.opt_int(obj, "max_completion_tokens", minimum=1)
     options = checks.opt_object(obj, "stream_options") or {}
-    include_usage = checks.opt_bool(options, "include_usage")
+    include_usage = options.get("include_usage") or False
+    if not isinstance(include_usage, bool):
+        raise BadRequest("stream_options.include_usage: must be true or false", "stream_options.include_usage")
     systems, messages, blocker = _messages(checks.message_list(obj))
     if not messages:
         raise BadRequest("messages: at least one user or assistant message is required", "messages")
@@ -96,6 +99,8 @@ def _messages(raw: list[Any]) -> tuple[list[str], list[Message], str | None]:
                 reason = "tool calls"
             elif m.get("audio"):
                 reason = reason or "audio content"
+            if not text and reason is None:
+                raise BadRequest(f"{where}.content: a message needs content", f"{where}.content")
             neutral: Role = "assistant" if role == "assistant" else "user"
             messages.append(Message(neutral, text))
         else:

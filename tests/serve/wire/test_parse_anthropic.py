@@ -69,6 +69,8 @@ def test_string_system_and_defaults() -> None:
             {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"text": "x"}]}]},
             "messages[0].content[0]",
         ),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": ""}]}, "messages[0].content"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": []}]}, "messages[0].content"),
         (body(system=5), "system"),
         (body(system=[{"type": "image", "source": {}}]), "system[0]"),
         (body(system=[{"type": "text"}]), "system[0].text"),

@@ -80,6 +80,13 @@ def test_max_completion_tokens_is_the_cap() -> None:
         ({"model": "m", "messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages[0].content[0].text"),
         ({"model": "m", "messages": [{"role": "user", "content": ["x"]}]}, "messages[0].content[0]"),
         ({"model": "m", "messages": [{"role": "system", "content": "only a system prompt"}]}, "messages"),
+        ({"model": "m", "messages": [{"role": "user", "content": ""}]}, "messages[0].content"),
+        ({"model": "m", "messages": [{"role": "user", "content": []}]}, "messages[0].content"),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": None}]},
+            "messages[1].content",
+        ),
+        (body(stream_options={"include_usage": "yes"}), "stream_options.include_usage"),
         (body(stream="yes"), "stream"),
         (body(temperature="hot"), "temperature"),
         (body(temperature=True), "temperature"),
@@ -99,19 +106,20 @@ def test_bad_bodies(value: Any, param: str | None) -> None:
     assert not isinstance(caught.value, CrossProtocol)
 
 
-def test_assistant_content_may_be_null() -> None:
+def test_assistant_content_may_be_null_beside_tool_calls() -> None:
+    call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     inc = parse_openai(
         {
             "model": "m",
             "messages": [
                 {"role": "user", "content": "hi"},
-                {"role": "assistant", "content": None},
-                {"role": "user", "content": "again"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c", "content": ""},
             ],
         }
     )
-    assert inc.messages[1] == Message("assistant", "")
-    assert inc.untranslatable is None
+    assert inc.messages[1:] == (Message("assistant", ""), Message("user", ""))
+    assert inc.untranslatable == "tool calls"
 
 
 def test_portable_fields_for_anthropic() -> None:
