@@ -170,9 +170,10 @@ def _stop(obj: dict[str, Any], out: dict[str, Any]) -> None:
 
 
 def _user(obj: dict[str, Any], out: dict[str, Any]) -> None:
+    for name in ("user", "safety_identifier"):
+        if obj.get(name) is not None and not isinstance(obj[name], str):
+            raise BadRequest(f"{name}: must be a string", name)
     user = obj.get("user") or obj.get("safety_identifier")  # user first, whichever order they came in
-    if not isinstance(user, str):
-        raise BadRequest("user: must be a string", "user")
     if user:
         out["metadata"] = {"user_id": user}
 

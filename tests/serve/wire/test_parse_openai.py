@@ -158,6 +158,10 @@ def test_stop_list_and_safety_identifier() -> None:
     assert inc.params_for("anthropic") == {"stop_sequences": ["a", "b"], "metadata": {"user_id": "s-1"}}
     both = parse_openai(body(safety_identifier="s-1", user="u-1"))
     assert both.params_for("anthropic") == {"metadata": {"user_id": "u-1"}}
+    assert parse_openai(body(user="")).params_for("anthropic") == {}
+    with pytest.raises(BadRequest) as caught:
+        parse_openai(body(user="u", safety_identifier=3))
+    assert caught.value.param == "safety_identifier"
 
 
 def test_params_for_returns_a_copy() -> None:
