@@ -364,4 +364,4 @@ def latencies(
         "SELECT COALESCE(model_answered, model_requested), profile, latency_ms, ttft_ms FROM requests"
         " WHERE ts >= ? AND ts < ? AND outcome = 'ok' AND NOT cached" + extra
     )
-    return [tuple(row) for row in ledger._query(sql, (since or "", until or "\uffff", *params))]  # type: ignore[misc]
+    return [tuple(row) for row in ledger._query(sql, (since or "", until or "\uffff", *params))]

@@ -10,6 +10,7 @@ assembled from the upstream's events, or from relay's deltas for a cache hit or 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
@@ -31,7 +32,7 @@ from relaycli.serve.routing import Routes
 __all__ = ["ChatService", "Reply"]
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-_OTHER = {"openai": "anthropic", "anthropic": "openai"}
+_OTHER: dict[str, wire.Protocol] = {"openai": "anthropic", "anthropic": "openai"}
 _PASSED_HEADERS = ("anthropic-beta", "anthropic-version")  # to an Anthropic upstream of an Anthropic client
 _PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high")
 
@@ -67,7 +68,11 @@ class ChatService:
         incoming = wire.parse_openai(body) if protocol == "openai" else wire.parse_anthropic(body)
         profile, why = self.routes.pick(incoming.model)
         ex.model, ex.profile, ex.route, ex.stream = incoming.model, profile.name, why, incoming.stream
-        by_protocol: dict[str, dict[str, Any]] = {protocol: incoming.params_for(protocol)}
+        own = incoming.params_for(protocol)
+        if protocol == "openai":  # the cap goes as Ask.max_tokens: relay names it for the model (and learns)
+            own.pop("max_tokens", None)
+            own.pop("max_completion_tokens", None)
+        by_protocol: dict[str, dict[str, Any]] = {protocol: own}
         try:
             by_protocol[_OTHER[protocol]] = incoming.params_for(_OTHER[protocol])
         except wire.CrossProtocol as exc:
@@ -215,10 +220,8 @@ class ChatService:
             except BaseException as exc:  # noqa: BLE001 - told to the client below, recorded by the pipeline
                 if passing.written and not channel.cancelled:
                     status, message = describe(exc)
-                    try:
+                    with contextlib.suppress(Exception):  # the client left as well
                         passing.broken(message, status)
-                    except Exception:  # noqa: BLE001 - the client left as well
-                        pass
                 return partial_answer(exc), exc
             finally:
                 channel.end()

@@ -71,7 +71,7 @@ class Passing:
             return
         if self.mode is None:
             self._write(self.writer.start())
-        self.writer.source = source  # type: ignore[misc]  # a fallback may speak the other protocol
+        self.writer.source = source  # a fallback may speak the other protocol than the route's profile
         self._write(self.writer.finish(finish_reason, usage))
 
     def broken(self, message: str, status: int) -> None:
