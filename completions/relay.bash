@@ -50,6 +50,7 @@ _relay() {
             "cache clear") path="cache clear" ;;
             "cache path") path="cache path" ;;
             "batch") path="batch" ;;
+            "serve") path="serve" ;;
             "mock-server") path="mock-server" ;;
             "demo") path="demo" ;;
             *) args=$((args + 1)) ;;
@@ -62,7 +63,7 @@ _relay() {
     esac
     local words=""
     case "$path" in
-        "") words="stream chat models log cost bench ping config cache batch mock-server demo --version --debug -h --help" ;;
+        "") words="stream chat models log cost bench ping config cache batch serve mock-server demo --version --debug -h --help" ;;
         "stream") words="-p --profile -m --model -s --system -t --temperature --max-tokens -o --param --no-cache --refresh --cache-only --replay-timing --json -v --verbose -h --help" ;;
         "chat") words="-p --profile -m --model -s --system -t --temperature --max-tokens -c --continue --conversation --list -n --count --json --no-store --plain --cache -h --help" ;;
         "models") words="-p --profile --search --json --names --offline -h --help" ;;
@@ -85,6 +86,7 @@ _relay() {
         "cache clear") words="-p --profile --older-than --json -h --help" ;;
         "cache path") words="-h --help" ;;
         "batch") words="-p --profile -m --model -s --system -t --temperature --max-tokens -o --param -c --concurrency --priority -O --output --resume --unordered --plain --no-cache --refresh --dry-run -h --help" ;;
+        "serve") words="--host --port -p --profile --log-format --hash-key -h --help" ;;
         "mock-server") words="--host --port --ttft --token-delay --words --fail --retry-after --fail-times --stop-after --stall-after --require-key --set -h --help" ;;
         "demo") words="--keep --fast -h --help" ;;
     esac

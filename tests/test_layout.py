@@ -19,6 +19,8 @@ RULES: dict[str, tuple[str, ...]] = {
     "rich": ("output/", "chat/render.py", "chat/markdown_stream.py", "bench/report.py"),
     "typer": ("cli.py", "commands/"),
     "click": ("cli.py", "commands/"),
+    "uvicorn": ("serve/run.py",),  # the HTTP server loads only in `relay serve`
+    "httptools": (),
 }
 CONTEXT_ALLOWED = ("context.py", "cli.py", "commands/")
 LOOSE_ALLOWED = {

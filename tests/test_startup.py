@@ -66,6 +66,7 @@ def test_version_imports_neither_typer_nor_httpx(tmp_path: Path) -> None:
         ["cost", "--help"],
         ["bench", "--help"],
         ["ping", "--help"],
+        ["serve", "--help"],
     ],
 )
 def test_help_imports_no_httpx_sqlite_or_rich_live(tmp_path: Path, args: list[str]) -> None:
@@ -82,6 +83,8 @@ def test_help_imports_no_httpx_sqlite_or_rich_live(tmp_path: Path, args: list[st
             "tomli_w",
             "relaycli.core",
             "relaycli.ledger",
+            "uvicorn",
+            "relaycli.serve",
         )
         == []
     )

@@ -70,6 +70,23 @@ class SSEDecoder:
                 del buf[: len(_BOM)]
             self._bom_done = True
         events: list[SSEEvent] = []
+        if 0x0D not in buf:  # lines end with LF alone (most servers): split them all at once
+            last = buf.rfind(b"\n", self._scan_from)
+            if last < 0:
+                self._scan_from = len(buf)
+                return events
+            # LF never occurs inside a UTF-8 sequence, so decoding the lines together is decoding each
+            lines = buf[:last].decode("utf-8", errors="replace").split("\n")
+            del buf[: last + 1]
+            self._scan_from = len(buf)
+            add = self._line
+            for line in lines:
+                if line[:6] == "data: ":
+                    self.lines += 1
+                    self._data.append(line[6:])
+                else:
+                    add(line, events)
+            return events
         pos = 0
         end = len(buf)
         scan = self._scan_from

@@ -53,6 +53,9 @@ class ServerLimits:
 
 def read_limits(status: int, headers: Mapping[str, str], now: float) -> ServerLimits:
     """The limits ``headers`` describe (``now``: Unix time, for HTTP and RFC 3339 dates)."""
+    headers = _relevant(headers)
+    if not headers:
+        return _NOTHING  # most responses: read on every request, so looked through once
     retry_after = server_wait(headers, now) if status == 429 or status >= 500 else None
     return ServerLimits(
         retry_after_s=retry_after,
@@ -89,6 +92,19 @@ def read_limits(status: int, headers: Mapping[str, str], now: float) -> ServerLi
             now,
         ),
     )
+
+
+_NOTHING = ServerLimits()
+
+
+def _relevant(headers: Mapping[str, str]) -> dict[str, str]:
+    """The rate-limit and retry-after headers, names in lower case, in one pass over all of them."""
+    found: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if "ratelimit" in lowered or lowered.startswith("retry-after"):
+            found[lowered] = value
+    return found
 
 
 def _first(headers: Mapping[str, str], *names: str) -> str | None:
