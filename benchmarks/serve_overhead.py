@@ -168,11 +168,6 @@ def main() -> None:
                     into.total += got.total
                     into.errors += got.errors
                     into.seconds += got.seconds
-            added = {
-                name: (pct(getattr(through, name), q) - pct(getattr(direct, name), q), q)
-                for name in ("ttft", "total")
-                for q in (50, 99)
-            }
             print(
                 f"- concurrency {concurrency}: direct {direct.rate:,.0f} req/s, through serve {through.rate:,.0f} req/s"
             )
