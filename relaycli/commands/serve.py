@@ -20,6 +20,7 @@ def serve(
     ),
     profile: str | None = typer.Option(None, "-p", "--profile", help="Profile for models no route names."),
     log_format: str = typer.Option("text", "--log-format", callback=_log_format, help="Access log: text or json."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Server processes sharing the port."),
     hash_key: bool = typer.Option(
         False, "--hash-key", help="Read a client key from stdin, print its hash for [serve] keys, and exit."
     ),
@@ -47,36 +48,41 @@ def serve(
     from relaycli.serve.usage import usage_document
 
     ctx = AppContext()
-    ctx.share_clients = True  # one client per profile: upstream connections kept alive
-    ctx.defer_ledger = True  # rows written in small batches, off the requests' path
     try:
         settings = ctx.settings
         default = ctx.profile(profile)
-        inputs = CostInputs(
-            ledger_path=ctx.paths.ledger,
-            ledger=lambda: ctx.pipeline.recorder.ledger(),  # rows still queued are written first
-            profiles=settings.profiles,
-            prices=lambda: ctx.prices,
-            env=ctx.env,
-        )
-        routes = Routes(settings.serve.routes, settings.profiles, default)
-        services = ServeServices(
-            pipeline=ctx.pipeline,
-            settings=settings,
-            default=default,
-            notes=ctx.notes,
-            env=ctx.env,
-            usage=lambda query: usage_document(inputs, query),
-            count_tokens=TokenCounter(routes, ctx.key, ctx.shared_client, ctx.notes),
-            abort=ctx.abort_clients,
-            stdout=ctx.streams.stdout,
-            stderr=ctx.streams.stderr,
-        )
         options = ServeOptions(
             host=host if host is not None else settings.serve.host,
             port=port if port is not None else settings.serve.port,
             log_format=log_format,
+            workers=workers,
         )
-        raise typer.Exit(run_serve(services, options))
+
+        def build() -> ServeServices:
+            """This process's services; with --workers, each worker's own, made after it is forked."""
+            ctx.share_clients = True  # one client per profile: upstream connections kept alive
+            ctx.defer_ledger = True  # rows written in small batches, off the requests' path
+            inputs = CostInputs(
+                ledger_path=ctx.paths.ledger,
+                ledger=lambda: ctx.pipeline.recorder.ledger(),  # rows still queued are written first
+                profiles=settings.profiles,
+                prices=lambda: ctx.prices,
+                env=ctx.env,
+            )
+            routes = Routes(settings.serve.routes, settings.profiles, default)
+            return ServeServices(
+                pipeline=ctx.pipeline,
+                settings=settings,
+                default=default,
+                notes=ctx.notes,
+                env=ctx.env,
+                usage=lambda query: usage_document(inputs, query),
+                count_tokens=TokenCounter(routes, ctx.key, ctx.shared_client, ctx.notes),
+                abort=ctx.abort_clients,
+                stdout=ctx.streams.stdout,
+                stderr=ctx.streams.stderr,
+            )
+
+        raise typer.Exit(run_serve(build, settings, ctx.env, ctx.notes, options))
     finally:
         ctx.close()

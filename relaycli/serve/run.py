@@ -9,7 +9,11 @@ blocked, and writes every queued ledger row before exiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import os
+import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -41,6 +45,7 @@ class ServeOptions:
     host: str
     port: int
     log_format: str = "text"
+    workers: int = 1  # processes
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +99,56 @@ def build_gateway(services: ServeServices, keys: ClientKeys, log: AccessLog, exe
     return Gateway(chat, keys, log, max_body=settings.serve.max_body, usage=usage, count_tokens=count_tokens)
 
 
-def run_serve(services: ServeServices, options: ServeOptions) -> int:
-    keys = ClientKeys.resolve(services.settings.serve.keys, services.env)
+def run_serve(
+    build: Callable[[], ServeServices], settings: Settings, env: Mapping[str, str], notes: Notes, options: ServeOptions
+) -> int:
+    """Serve until told to stop. ``build`` makes a process's services (its pipeline, ledger, clients): once
+    here, or once in each of ``options.workers`` processes forked after the socket is bound (nothing has
+    started a thread by then), which share the listening socket and the ledger, cache and limits files."""
+    keys = ClientKeys.resolve(settings.serve.keys, env)
     check_host(options.host, keys)
+    sock = _bind(options.host, options.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    if options.workers == 1:
+        services = build()
+        _announce(services.stdout, notes, shown, port, keys, 1)
+        return _serve_here(services, options, keys, sock)
+    return _supervise(build, options, keys, sock, (shown, port), notes)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"relay serve cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _announce(out: TextIO, notes: Notes, host: str, port: int, keys: ClientKeys, workers: int) -> None:
+    out.write(f"http://{host}:{port}\n")
+    out.flush()
+    guard = "client keys required" if keys.required else "loopback only, no client keys"
+    procs = f", {workers} worker processes" if workers > 1 else ""
+    notes.note(
+        f"relay serve: listening on http://{host}:{port} ({guard}{procs}); OpenAI base URL"
+        f" http://{host}:{port}/v1, Anthropic base URL http://{host}:{port}; Ctrl-C stops"
+    )
+
+
+def _serve_here(services: ServeServices, options: ServeOptions, keys: ClientKeys, sock: socket.socket) -> int:
     import uvicorn
 
     executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="relay-serve")
     gateway = build_gateway(services, keys, AccessLog(options.log_format, services.stderr), executor)
     config = uvicorn.Config(
         gateway,
-        host=options.host,
-        port=options.port,
         http="httptools",
         loop="asyncio",
         lifespan="off",
@@ -118,29 +162,60 @@ def run_serve(services: ServeServices, options: ServeOptions) -> int:
     )
     server = uvicorn.Server(config)
     try:
-        asyncio.run(_serve(server, services, options, keys))
+        server.run(sockets=[sock])
     finally:
         gateway.chat.cancel_all()  # what the grace left running is interrupted, and recorded so
         services.abort()
         _wait(executor, GRACE_S)
-    return 0 if server.started else 1
+    return 0
 
 
-async def _serve(server: Any, services: ServeServices, options: ServeOptions, keys: ClientKeys) -> None:
-    task = asyncio.ensure_future(server.serve())
-    while not server.started and not task.done():
-        await asyncio.sleep(0.01)
-    if server.started:
-        host, port = server.servers[0].sockets[0].getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
-        services.stdout.write(f"http://{shown}:{port}\n")
-        services.stdout.flush()
-        guard = "client keys required" if keys.required else "loopback only, no client keys"
-        services.notes.note(
-            f"relay serve: listening on http://{shown}:{port} ({guard}); OpenAI base URL http://{shown}:{port}/v1,"
-            f" Anthropic base URL http://{shown}:{port}; Ctrl-C stops"
-        )
-    await task
+def _supervise(
+    build: Callable[[], ServeServices],
+    options: ServeOptions,
+    keys: ClientKeys,
+    sock: socket.socket,
+    where: tuple[str, int],
+    notes: Notes,
+) -> int:
+    """Fork the workers and wait for them; a stop signal is passed on to each, which stops as one server does."""
+    children: list[int] = []
+    for _ in range(options.workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: its own services, the shared socket
+            code = 1
+            try:
+                code = _serve_here(build(), options, keys, sock)
+            except KeyboardInterrupt:  # told to stop (Ctrl-C, SIGTERM): it did
+                code = 0
+            except BaseException:  # noqa: BLE001 - a worker's failure is its exit code
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+    _announce(sys.stdout, notes, where[0], where[1], keys, options.workers)
+
+    stopped: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopped.append(signum)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    failed = 0
+    try:
+        for child in children:
+            _, status = os.waitpid(child, 0)  # retried by Python when a signal interrupts it
+            failed += os.waitstatus_to_exitcode(status) != 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stopped:  # stop as a signalled relay does (130, 143, 129), now that every worker has written its rows
+        signal.raise_signal(stopped[0])
+    return 1 if failed else 0
 
 
 def _wait(executor: ThreadPoolExecutor, seconds: float) -> None:
