@@ -204,7 +204,8 @@ def _supervise(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    signals = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, forward) for sig in signals}  # an ignored one (nohup) stays ignored
     failed = 0
     try:
         for child in children:
