@@ -18,6 +18,8 @@ SCRIPTS = {
     "cache": ["cache.py"],
     "batch": ["batch.py"],
     "limits": ["limits.py"],
+    "serve": ["serve_overhead.py"],
+    "servers": ["serve_servers.py"],
 }
 
 
