@@ -86,7 +86,7 @@ _relay() {
         "cache clear") words="-p --profile --older-than --json -h --help" ;;
         "cache path") words="-h --help" ;;
         "batch") words="-p --profile -m --model -s --system -t --temperature --max-tokens -o --param -c --concurrency --priority -O --output --resume --unordered --plain --no-cache --refresh --dry-run -h --help" ;;
-        "serve") words="--host --port -p --profile --log-format --hash-key -h --help" ;;
+        "serve") words="--host --port -p --profile --log-format --workers --hash-key -h --help" ;;
         "mock-server") words="--host --port --ttft --token-delay --words --fail --retry-after --fail-times --stop-after --stall-after --require-key --set -h --help" ;;
         "demo") words="--keep --fast -h --help" ;;
     esac

@@ -25,9 +25,9 @@ def serve(
         False, "--hash-key", help="Read a client key from stdin, print its hash for [serve] keys, and exit."
     ),
 ) -> None:
-    """Serve /v1/chat/completions, /v1/messages, /v1/models, /v1/usage and /health on loopback.
+    """Run relay as a local OpenAI- and Anthropic-compatible gateway.
 
-    A client's model name picks the profile ([serve.routes] patterns, then aliases, then the default
+    Serves /v1/chat/completions, /v1/messages, /v1/models, /v1/usage and /health on loopback. A client's model name picks the profile ([serve.routes] patterns, then aliases, then the default
     profile); fallbacks, budgets, the response cache, rate limits and circuit breakers apply as in
     `relay stream`, and every request gets its ledger row (command serve, tagged with the client key's
     name or X-Relay-Tag). The base URL is printed on stdout; the access log goes to stderr.
