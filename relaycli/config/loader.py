@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from relaycli.config.cache import CacheSettings
 from relaycli.config.keys import resolve_key
 from relaycli.config.profile import Profile
+from relaycli.config.team import TeamSettings
 from relaycli.errors import ConfigError, ProfileNotFound
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Settings:
     text: str = ""
     adjusted: frozenset[str] = frozenset()  # built-in profiles the file changes some settings of
     cache: CacheSettings = field(default_factory=CacheSettings)
+    team: TeamSettings = field(default_factory=TeamSettings)
 
     def line_of(self, section: str, key: str | None = None) -> int | None:
         from relaycli.config.toml_names import locate
@@ -190,6 +192,7 @@ def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Prof
         raise check.fail("", "prices", 'expected tables [prices."MODEL"]')
     prices = {model: check.price(model, table) for model, table in raw_prices.items()}
     cache = check.cache(data["cache"]) if "cache" in data else CacheSettings()
+    team = check.team(data["team"]) if "team" in data else TeamSettings()
     default = data.get("default_profile")
     if default is not None and not isinstance(default, str):
         raise check.fail("", "default_profile", "expected a profile name")
@@ -207,6 +210,7 @@ def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Prof
         text=text,
         adjusted=frozenset(n for n in builtins if n in raw_profiles),
         cache=cache,
+        team=team,
     )
 
 
