@@ -184,14 +184,17 @@ def connect(dsn: Dsn, *, timeout: float = 10, statement_timeout: float = 60) -> 
     """A connection to the team database (``timeout``: seconds to connect; ``statement_timeout`` per
     statement)."""
     psycopg = _driver()
-    options = f"-c TimeZone=UTC -c statement_timeout={int(statement_timeout * 1000)}"
     try:
-        conn = psycopg.connect(
-            dsn.value,
-            connect_timeout=max(1, round(timeout)),
-            options=options,
-            application_name="relay",
-        )
+        conn = psycopg.connect(dsn.value, connect_timeout=max(2, round(timeout)), application_name="relay")
     except psycopg.Error as exc:
+        raise translate(exc, dsn, doing="connect to") from None
+    try:  # the DSN's own options (a search_path, ...) stay as they are
+        conn.execute(
+            "SELECT set_config('TimeZone', 'UTC', false), set_config('statement_timeout', %s, false)",
+            (str(int(statement_timeout * 1000)),),
+        )
+        conn.commit()
+    except psycopg.Error as exc:
+        conn.close()
         raise translate(exc, dsn, doing="connect to") from None
     return TeamStore(conn, dsn)
