@@ -18,6 +18,7 @@ SCRIPTS = {
     "cache": ["cache.py"],
     "batch": ["batch.py"],
     "limits": ["limits.py"],
+    "team": ["team.py"],
 }
 
 

@@ -3,7 +3,8 @@
 
 Rows are compact: no prompt, answer, usage object or price table, only the figures a cost report sums;
 names (users, models, profiles, commands, tags) are ids into ``names``. ``hourly`` is the rollup the
-reports read: one row per UTC hour, machine, user, profile, models, tag, currency and cost status, kept
+reports read: one row per UTC hour, machine, user, profile, models, tag, currency and cost status (and
+``hourly_totals``, the same without machine, user and tag, for the reports that group by none of them), kept
 current by the push in the same statement that inserts the rows (only rows actually inserted count, so a
 row pushed twice is counted once). Money is pico-units (10**-12), as in the local ledger.
 """
@@ -43,6 +44,9 @@ KEYS = (
     "currency",
     "unpriced",
 )
+
+# the smaller rollup behind reports that group by neither tag, user nor machine (bench: tagged 'bench')
+TOTAL_KEYS = ("profile_id", "model_requested_id", "model_answered_id", "currency", "unpriced", "bench")
 
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -108,6 +112,21 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             + ",\n".join(f"    {name} bigint NOT NULL" for name in SUMS)
             + f""",
                 PRIMARY KEY (hour, {", ".join(KEYS)})
+            )
+            """,
+            """
+            CREATE TABLE hourly_totals (
+                hour timestamptz NOT NULL,
+                profile_id integer NOT NULL,
+                model_requested_id integer NOT NULL,
+                model_answered_id integer NOT NULL,
+                currency text NOT NULL,
+                unpriced smallint NOT NULL,
+                bench boolean NOT NULL,
+            """
+            + ",\n".join(f"    {name} bigint NOT NULL" for name in SUMS)
+            + f""",
+                PRIMARY KEY (hour, {", ".join(TOTAL_KEYS)})
             )
             """,
         ),

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from relaycli.team.migrations import KEYS, SUMS
+from relaycli.team.migrations import KEYS, SUMS, TOTAL_KEYS
 
 if TYPE_CHECKING:
     from relaycli.ledger import Ledger
@@ -88,6 +88,13 @@ _INSERT = (
     f" FROM new GROUP BY 1, {', '.join(KEYS)}"
     f" ON CONFLICT (hour, {', '.join(KEYS)}) DO UPDATE SET "
     + ", ".join(f"{s} = hourly.{s} + EXCLUDED.{s}" for s in SUMS)
+    + "),"
+    f" totals AS (INSERT INTO hourly_totals (hour, {', '.join(TOTAL_KEYS)}, {', '.join(SUMS)})"
+    f" SELECT date_trunc('hour', ts), {', '.join(TOTAL_KEYS[:-1])}, tag_id = %(bench)s,"
+    f" {', '.join(f'SUM({e})' for e in ROW_SUMS.values())}"
+    f" FROM new GROUP BY 1, {', '.join(TOTAL_KEYS[:-1])}, tag_id = %(bench)s"
+    f" ON CONFLICT (hour, {', '.join(TOTAL_KEYS)}) DO UPDATE SET "
+    + ", ".join(f"{s} = hourly_totals.{s} + EXCLUDED.{s}" for s in SUMS)
     + ") SELECT COUNT(*) FROM new"
 )
 
@@ -137,7 +144,7 @@ def _names(store: TeamStore, names: set[str]) -> dict[str, int]:
 
 def _send(store: TeamStore, machine: int, user: str, rows: list[ExportRow]) -> int:
     """One batch in the current transaction; the number of rows that were new."""
-    names = {user}
+    names = {user, "bench"}
     for r in rows:
         names.update(n for n in (r.command, r.profile, r.model_requested, r.model_answered, r.tag) if n is not None)
     ids = _names(store, names)
@@ -174,7 +181,7 @@ def _send(store: TeamStore, machine: int, user: str, rows: list[ExportRow]) -> i
                         r.saved_billed if r.cached else None,
                     )
                 )
-        cur.execute(_INSERT)
+        cur.execute(_INSERT, {"bench": ids["bench"]})
         (new,) = cur.fetchone()
         return int(new)
 

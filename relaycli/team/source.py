@@ -39,7 +39,8 @@ class TeamSource:
     def __init__(self, store: TeamStore, settings: TeamSettings | None = None) -> None:
         self.store = store
         self.settings = settings or TeamSettings()
-        self.used_rollup: bool | None = None  # which table the last ``groups`` read (for tests)
+        self.used_rollup: bool | None = None  # whether the last ``groups`` read a rollup, and which table
+        self.table: str | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -83,7 +84,7 @@ class TeamSource:
             return {}
         return dict(self.store.query("SELECT name, id FROM names WHERE name = ANY(%s)", (list(names),)))
 
-    def _filters(self, where: Where) -> tuple[str, dict[str, Any]]:
+    def _filters(self, where: Where, *, totals: bool = False) -> tuple[str, dict[str, Any]]:
         ids = self._ids([*where.profiles, *where.models, "bench"])
         parts: list[str] = []
         params: dict[str, Any] = {}
@@ -96,7 +97,9 @@ class TeamSource:
         if where.currency:
             parts.append("currency = %(currency)s")
             params["currency"] = where.currency
-        if not where.include_bench and "bench" in ids:
+        if not where.include_bench and totals:
+            parts.append("NOT bench")
+        elif not where.include_bench and "bench" in ids:
             parts.append("tag_id <> %(bench)s")
             params["bench"] = ids["bench"]
         return "".join(f" AND {p}" for p in parts), params
@@ -109,11 +112,13 @@ class TeamSource:
         bounds = [start for _, start, _ in days] + [days[-1][2]]
         rollup = _whole_hours(bounds)
         self.used_rollup = rollup
-        time, table = ("hour", "hourly") if rollup else ("ts", "requests")
+        extra = [_DIMENSION_COLUMNS[d] for d in by if d in _DIMENSION_COLUMNS]
+        totals = rollup and not extra
+        time, table = ("hour", "hourly_totals" if totals else "hourly") if rollup else ("ts", "requests")
+        self.table = table
         sums = [f"SUM({s})" for s in SUMS] if rollup else [f"SUM({ROW_SUMS[s]})" for s in SUMS]
         model = _MODEL if "model" in by else f"CASE WHEN unpriced <> 0 THEN {_MODEL} ELSE 0 END"
-        extra = [_DIMENSION_COLUMNS[d] for d in by if d in _DIMENSION_COLUMNS]
-        clause, params = self._filters(where)
+        clause, params = self._filters(where, totals=totals)
         keys = ", ".join(["d", "m", "profile_id", "currency", "unpriced", *extra])
         sql = (
             f"SELECT width_bucket({time}, %(bounds)s::timestamptz[]) AS d, {model} AS m, profile_id, currency,"
@@ -176,7 +181,9 @@ class TeamSource:
         """What the team (or ``user``) was billed in ``currency`` with ``since <= ts < until`` (pico-units
         summed exactly, bench rows included as in profile budgets)."""
         rollup = _whole_hours([since, until])
-        time, table = ("hour", "hourly") if rollup else ("ts", "requests")
+        time, table = (
+            ("hour", "hourly") if rollup and user else ("hour", "hourly_totals") if rollup else ("ts", "requests")
+        )
         column = "cost_billed" if rollup else "COALESCE(cost_billed, 0)"
         sql = f"SELECT SUM({column}) FROM {table} WHERE {time} >= %s AND {time} < %s AND currency = %s"
         params: list[Any] = [parse_timestamp(since), parse_timestamp(until), currency]
