@@ -20,6 +20,7 @@ SCRIPTS = {
     "limits": ["limits.py"],
     "serve": ["serve_overhead.py"],
     "servers": ["serve_servers.py"],
+    "team": ["team.py"],
 }
 
 

@@ -9,7 +9,7 @@ _relay_keys() {
 _relay_by() {
     local head="" k
     [[ "$cur" == *,* ]] && head="${cur%,*},"
-    for k in day month model profile; do
+    for k in day month model profile tag user machine; do
         case ",$head|$k" in  # taken already, or the other period
             *",$k,"*|*",day,"*"|month"|*",month,"*"|day") ;;
             *) echo "$head$k" ;;
@@ -49,6 +49,10 @@ _relay() {
             "cache prune") path="cache prune" ;;
             "cache clear") path="cache clear" ;;
             "cache path") path="cache path" ;;
+            "team") path="team" ;;
+            "team init") path="team init" ;;
+            "team push") path="team push" ;;
+            "team status") path="team status" ;;
             "batch") path="batch" ;;
             "serve") path="serve" ;;
             "mock-server") path="mock-server" ;;
@@ -63,12 +67,12 @@ _relay() {
     esac
     local words=""
     case "$path" in
-        "") words="stream chat models log cost bench ping config cache batch serve mock-server demo --version --debug -h --help" ;;
+        "") words="stream chat models log cost bench ping config cache team batch serve mock-server demo --version --debug -h --help" ;;
         "stream") words="-p --profile -m --model -s --system -t --temperature --max-tokens -o --param --no-cache --refresh --cache-only --replay-timing --json -v --verbose -h --help" ;;
         "chat") words="-p --profile -m --model -s --system -t --temperature --max-tokens -c --continue --conversation --list -n --count --json --no-store --plain --cache -h --help" ;;
         "models") words="-p --profile --search --json --names --offline -h --help" ;;
         "log") words="-n --count --json -h --help" ;;
-        "cost") words="--by --month --since --until -p --profile -m --model --timezone --currency --include-bench --json --csv --compact --reprice --project -h --help" ;;
+        "cost") words="--by --month --since --until -p --profile -m --model --timezone --currency --include-bench --json --csv --compact --reprice --project --team -h --help" ;;
         "bench") words="-p --profile -m --model -T --target --prompt --prompts -n -c --concurrency --rate --seed --warmup --max-tokens --duration --baseline --json --csv --raw --histogram --save --compare -h --help" ;;
         "ping") words="-p --profile -m --model --count -c --interval -i --chat --json --reset -h --help" ;;
         "config") words="init paths profiles show set unset forget-quirks -h --help" ;;
@@ -85,6 +89,10 @@ _relay() {
         "cache prune") words="--json -h --help" ;;
         "cache clear") words="-p --profile --older-than --json -h --help" ;;
         "cache path") words="-h --help" ;;
+        "team") words="init push status -h --help" ;;
+        "team init") words="-h --help" ;;
+        "team push") words="--batch --json -h --help" ;;
+        "team status") words="--json -h --help" ;;
         "batch") words="-p --profile -m --model -s --system -t --temperature --max-tokens -o --param -c --concurrency --priority -O --output --resume --unordered --plain --no-cache --refresh --dry-run -h --help" ;;
         "serve") words="--host --port -p --profile --log-format --workers --hash-key -h --help" ;;
         "mock-server") words="--host --port --ttft --token-delay --words --fail --retry-after --fail-times --stop-after --stall-after --require-key --set -h --help" ;;

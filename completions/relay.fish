@@ -3,7 +3,7 @@ complete -c relay -f
 function __relay_by
     set -l tok (commandline -ct)
     set -l head (string match -r '^.*,' -- "$tok")
-    for k in day month model profile
+    for k in day month model profile tag user machine
         set -l taken (string split , -- "$head")
         contains -- $k $taken; and continue
         contains -- day $taken; and test $k = month; and continue
@@ -28,6 +28,7 @@ complete -c relay -n '__fish_use_subcommand' -a bench -d 'Benchmark the latency 
 complete -c relay -n '__fish_use_subcommand' -a ping -d 'Check that profiles answer and accept their keys, with timings'
 complete -c relay -n '__fish_use_subcommand' -a config -d 'Create, inspect and change the config file'
 complete -c relay -n '__fish_use_subcommand' -a cache -d 'Inspect and clean the disk response cache'
+complete -c relay -n '__fish_use_subcommand' -a team -d 'The shared team ledger on PostgreSQL: init, push, status'
 complete -c relay -n '__fish_use_subcommand' -a batch -d 'Send many prompts, one JSON line out per input line'
 complete -c relay -n '__fish_use_subcommand' -a serve -d 'Run relay as a local OpenAI- and Anthropic-compatible gateway'
 complete -c relay -n '__fish_use_subcommand' -a mock-server -d 'Run the built-in local relay until Ctrl-C'
@@ -71,7 +72,7 @@ complete -c relay -n '__fish_seen_subcommand_from models' -s h -l help -d 'Show 
 complete -c relay -n '__fish_seen_subcommand_from log' -s n -l count -r -d 'How many rows, newest last.'
 complete -c relay -n '__fish_seen_subcommand_from log' -l json -d 'Print one JSON document.'
 complete -c relay -n '__fish_seen_subcommand_from log' -s h -l help -d 'Show help and exit.'
-complete -c relay -n '__fish_seen_subcommand_from cost' -l by -r -a '(__relay_by)' -d 'day|month|model|profile, combinable: month,model.'
+complete -c relay -n '__fish_seen_subcommand_from cost' -l by -r -a '(__relay_by)' -d 'day|month|model|profile|tag (--team: user|machine), combinable.'
 complete -c relay -n '__fish_seen_subcommand_from cost' -l month -r -d 'Only this month.'
 complete -c relay -n '__fish_seen_subcommand_from cost' -l since -r -d 'From this day on (inclusive).'
 complete -c relay -n '__fish_seen_subcommand_from cost' -l until -r -d 'Up to this day (inclusive).'
@@ -85,6 +86,7 @@ complete -c relay -n '__fish_seen_subcommand_from cost' -l csv -d 'Print CSV.'
 complete -c relay -n '__fish_seen_subcommand_from cost' -l compact -d 'A narrower table (fits 80 columns).'
 complete -c relay -n '__fish_seen_subcommand_from cost' -l reprice -d 'Recompute stored costs with the current prices first.'
 complete -c relay -n '__fish_seen_subcommand_from cost' -l project -r -d 'Project the current month to its end, and N-1 more months.'
+complete -c relay -n '__fish_seen_subcommand_from cost' -l team -d 'Report from the team ledger (PostgreSQL): every machine.'
 complete -c relay -n '__fish_seen_subcommand_from cost' -s h -l help -d 'Show help and exit.'
 complete -c relay -n '__fish_seen_subcommand_from bench' -s p -l profile -r -a '(relay config profiles --names 2>/dev/null)' -d 'Profile to benchmark (repeat it).'
 complete -c relay -n '__fish_seen_subcommand_from bench' -s m -l model -r -a '(relay models --names --offline 2>/dev/null)' -d 'Model or alias (repeat it).'
@@ -158,6 +160,16 @@ complete -c relay -n '__fish_seen_subcommand_from cache && __fish_seen_subcomman
 complete -c relay -n '__fish_seen_subcommand_from cache && __fish_seen_subcommand_from clear' -l json -d 'Print one JSON document.'
 complete -c relay -n '__fish_seen_subcommand_from cache && __fish_seen_subcommand_from clear' -s h -l help -d 'Show help and exit.'
 complete -c relay -n '__fish_seen_subcommand_from cache && __fish_seen_subcommand_from path' -s h -l help -d 'Show help and exit.'
+complete -c relay -n '__fish_seen_subcommand_from team' -a init -d 'Create the team ledgers schema in the database, or migrate it to this relays version'
+complete -c relay -n '__fish_seen_subcommand_from team' -a push -d 'Send this machines ledger rows not yet in the team database (usage figures only, never prompts or'
+complete -c relay -n '__fish_seen_subcommand_from team' -a status -d 'What is waiting to be pushed, the last push, and the team databases totals'
+complete -c relay -n '__fish_seen_subcommand_from team' -s h -l help -d 'Show help and exit.'
+complete -c relay -n '__fish_seen_subcommand_from team && __fish_seen_subcommand_from init' -s h -l help -d 'Show help and exit.'
+complete -c relay -n '__fish_seen_subcommand_from team && __fish_seen_subcommand_from push' -l batch -r -d 'Rows per transaction.'
+complete -c relay -n '__fish_seen_subcommand_from team && __fish_seen_subcommand_from push' -l json -d 'Print one JSON document.'
+complete -c relay -n '__fish_seen_subcommand_from team && __fish_seen_subcommand_from push' -s h -l help -d 'Show help and exit.'
+complete -c relay -n '__fish_seen_subcommand_from team && __fish_seen_subcommand_from status' -l json -d 'Print one JSON document.'
+complete -c relay -n '__fish_seen_subcommand_from team && __fish_seen_subcommand_from status' -s h -l help -d 'Show help and exit.'
 complete -c relay -n '__fish_seen_subcommand_from batch' -s p -l profile -r -a '(relay config profiles --names 2>/dev/null)' -d 'Profile to use.'
 complete -c relay -n '__fish_seen_subcommand_from batch' -s m -l model -r -a '(relay models --names --offline 2>/dev/null)' -d 'Model or alias for lines that name none.'
 complete -c relay -n '__fish_seen_subcommand_from batch' -s s -l system -r -d 'System prompt for lines that give none.'

@@ -9,7 +9,7 @@ _relay_models() {
     compadd -a models
 }
 _relay_by() {
-    _values -s , 'grouping' '(month)day' '(day)month' model profile
+    _values -s , 'grouping' '(month)day' '(day)month' model profile tag user machine
 }
 _relay_keys() {
     local -a keys; keys=(default_profile)
@@ -20,7 +20,7 @@ _relay_keys() {
     compadd -a keys
 }
 _relay() {
-    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'cost:Report usage and cost from the ledger, by month, day, model or profile' 'bench:Benchmark the latency of profiles or models side by side' 'ping:Check that profiles answer and accept their keys, with timings' 'config:Create, inspect and change the config file' 'cache:Inspect and clean the disk response cache' 'batch:Send many prompts, one JSON line out per input line' 'serve:Run relay as a local OpenAI- and Anthropic-compatible gateway' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
+    local -a subcmds; subcmds=('stream:Stream one answer to stdout' 'chat:Chat in the terminal\: streamed markdown answers, slash commands, history' 'models:List the models an endpoint offers, with aliases and prices' 'log:Show the latest requests from the usage ledger' 'cost:Report usage and cost from the ledger, by month, day, model or profile' 'bench:Benchmark the latency of profiles or models side by side' 'ping:Check that profiles answer and accept their keys, with timings' 'config:Create, inspect and change the config file' 'cache:Inspect and clean the disk response cache' 'team:The shared team ledger on PostgreSQL\: init, push, status' 'batch:Send many prompts, one JSON line out per input line' 'serve:Run relay as a local OpenAI- and Anthropic-compatible gateway' 'mock-server:Run the built-in local relay until Ctrl-C' 'demo:A guided offline tour on the built-in local relay')
     _arguments -C '--version[Print the version and exit.]' '--debug[Show tracebacks on errors (anywhere on the command line).]' '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
     case $state in
         cmd) _describe 'command' subcmds ;;
@@ -40,7 +40,7 @@ _relay_log() {
     _arguments '{-n,--count}[How many rows, newest last.]:value:' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_cost() {
-    _arguments '--by[day|month|model|profile, combinable\: month,model.]:keys:_relay_by' '--month[Only this month.]:value:' '--since[From this day on (inclusive).]:value:' '--until[Up to this day (inclusive).]:value:' '{-p,--profile}[Only this profile.]:profile:_relay_profiles' '{-m,--model}[Only this model.]:model:_relay_models' '--timezone[For days (default\: local).]:value:' '--currency[Only requests billed in CODE.]:value:' '--include-bench[Count `relay bench` requests too.]' '--json[Print one JSON document.]' '--csv[Print CSV.]' '--compact[A narrower table (fits 80 columns).]' '--reprice[Recompute stored costs with the current prices first.]' '--project[Project the current month to its end, and N-1 more months.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'
+    _arguments '--by[day|month|model|profile|tag (--team\: user|machine), combinable.]:keys:_relay_by' '--month[Only this month.]:value:' '--since[From this day on (inclusive).]:value:' '--until[Up to this day (inclusive).]:value:' '{-p,--profile}[Only this profile.]:profile:_relay_profiles' '{-m,--model}[Only this model.]:model:_relay_models' '--timezone[For days (default\: local).]:value:' '--currency[Only requests billed in CODE.]:value:' '--include-bench[Count `relay bench` requests too.]' '--json[Print one JSON document.]' '--csv[Print CSV.]' '--compact[A narrower table (fits 80 columns).]' '--reprice[Recompute stored costs with the current prices first.]' '--project[Project the current month to its end, and N-1 more months.]:value:' '--team[Report from the team ledger (PostgreSQL)\: every machine.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_bench() {
     _arguments '{-p,--profile}[Profile to benchmark (repeat it).]:profile:_relay_profiles' '{-m,--model}[Model or alias (repeat it).]:model:_relay_models' '{-T,--target}[PROFILE\:MODEL pair (repeat it).]:value:' '--prompt[Prompt text (repeat it).]:value:' '--prompts[File\: one prompt a line, or JSON lines.]:value:' '-n[Measured requests per target \[default\: 50\].]:value:' '{-c,--concurrency}[Closed loop\: requests in flight \[1\]. With --rate\: the most.]:value:' '--rate[Open loop\: Poisson arrivals per second.]:value:' '--seed[Seed of the target order, arrivals and bootstrap.]:value:' '--warmup[Warm-up requests per target (not measured); 0\: none.]:value:' '--max-tokens[Cap on output tokens per request.]:value:' '--duration[Stop sending after SECONDS (at most a week).]:value:' '--baseline[Target the others are compared to \[first\].]:value:' '--json[Print one JSON document.]' '--csv[Print CSV (per-target statistics).]' '--raw[With --json/--csv\: every request, not just statistics.]' '--histogram[A text histogram of latency per target.]' '--save[Also write the JSON, every request included, here.]:value:' '--compare[Compare two saved runs\: OLD NEW.]:value:' '{-h,--help}[Show help and exit.]' '*:file:_files'
@@ -99,6 +99,23 @@ _relay_cache_clear() {
 }
 _relay_cache_path() {
     _arguments '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_team() {
+    local -a subcmds; subcmds=('init:Create the team ledger'\''s schema in the database, or migrate it to this relay'\''s version' 'push:Send this machine'\''s ledger rows not yet in the team database (usage figures only, never prompts or' 'status:What is waiting to be pushed, the last push, and the team database'\''s totals')
+    _arguments -C '{-h,--help}[Show help and exit.]' '1:command:->cmd' '*::arg:->args'
+    case $state in
+        cmd) _describe 'command' subcmds ;;
+        args) local f="_relay_team_${words[1]//-/_}"; (( $+functions[$f] )) && $f ;;
+    esac
+}
+_relay_team_init() {
+    _arguments '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_team_push() {
+    _arguments '--batch[Rows per transaction.]:value:' '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
+}
+_relay_team_status() {
+    _arguments '--json[Print one JSON document.]' '{-h,--help}[Show help and exit.]' '*:file:_files'
 }
 _relay_batch() {
     _arguments '{-p,--profile}[Profile to use.]:profile:_relay_profiles' '{-m,--model}[Model or alias for lines that name none.]:model:_relay_models' '{-s,--system}[System prompt for lines that give none.]:value:' '{-t,--temperature}[Sampling temperature, 0 to 2.]:value:' '--max-tokens[Cap on output tokens per request.]:value:' '{-o,--param}[Another body field for every line (a line'\''s own wins).]:value:' '{-c,--concurrency}[Requests in flight.]:value:' '--priority[low, normal or high.]:value:' '{-O,--output}[Write the lines to FILE (0600), not stdout.]:value:' '--resume[Skip ids done in OUT; append to it.]:value:' '--unordered[Write lines as they finish, not in input order.]' '--plain[Every line is a prompt, even one that starts with {.]' '--no-cache[Neither read nor write the response cache.]' '--refresh[Ask again and overwrite the stored answers.]' '--dry-run[Count requests, tokens and cost; send nothing.]' '{-h,--help}[Show help and exit.]' '*:file:_files'

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ping": ("ping", "ping", "Check that profiles answer and accept their keys, with timings."),
     "config": ("config", "app", "Create, inspect and change the config file."),
     "cache": ("cache", "app", "Inspect and clean the disk response cache."),
+    "team": ("team", "app", "The shared team ledger on PostgreSQL: init, push, status."),
     "batch": ("batch", "batch", "Send many prompts, one JSON line out per input line."),
     "serve": ("serve", "serve", "Run relay as a local OpenAI- and Anthropic-compatible gateway."),
     "mock-server": ("mock", "mock_server", "Run the built-in local relay until Ctrl-C."),

@@ -55,6 +55,7 @@ class AppContext:
         self._guard_lock = threading.Lock()
         self.share_clients = False  # True: the pipeline reuses one client per profile (``shared_client``)
         self.defer_ledger = False  # True: ledger rows are written off the request path, in small batches
+        self.auto_push = True  # with [team] push = "auto": push the ledger's new rows when the command ends
 
     # -- environment -------------------------------------------------------------------------
     @property
@@ -253,6 +254,16 @@ class AppContext:
         if "quirks" in self.__dict__:
             for message in self.quirks.save():
                 self.note(message)
+        if (
+            self._ledger is not None
+            and self.auto_push
+            and "settings" in self.__dict__
+            and self.settings.team.configured
+        ):
+            from relaycli.team.auto import push_after
+
+            self.auto_push = False  # once per run, however often close is called
+            push_after(self.settings.team, self.env, self._ledger, self.paths.ledger.parent, self.warn)
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None

@@ -74,10 +74,23 @@ def test_models_after_m(shell_env: dict[str, str]) -> None:
 
 
 def test_by_keys_combine_with_commas(shell_env: dict[str, str]) -> None:
-    assert complete(shell_env, "cost", "--by", "") == ["day", "month", "model", "profile"]
-    assert complete(shell_env, "cost", "--by", "month,m") == ["month,model"]  # month is taken
-    assert complete(shell_env, "cost", "--by", "day,") == ["day,model", "day,profile"]  # not day and month
-    assert complete(shell_env, "cost", "--by", "model,") == ["model,day", "model,month", "model,profile"]
+    assert complete(shell_env, "cost", "--by", "") == ["day", "month", "model", "profile", "tag", "user", "machine"]
+    assert complete(shell_env, "cost", "--by", "month,m") == ["month,model", "month,machine"]  # month is taken
+    assert complete(shell_env, "cost", "--by", "day,") == [
+        "day,model",
+        "day,profile",
+        "day,tag",
+        "day,user",
+        "day,machine",
+    ]  # not day and month
+    assert complete(shell_env, "cost", "--by", "model,") == [
+        "model,day",
+        "model,month",
+        "model,profile",
+        "model,tag",
+        "model,user",
+        "model,machine",
+    ]
 
 
 def test_setting_keys_for_config_set(shell_env: dict[str, str]) -> None:

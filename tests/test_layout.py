@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "relaycli"
 RULES: dict[str, tuple[str, ...]] = {
     "httpx": ("core/",),
     "sqlite3": ("ledger/", "cache/store.py", "limits/store.py"),
+    "psycopg": ("team/store.py",),
     "rich": ("output/", "chat/render.py", "chat/markdown_stream.py", "bench/report.py"),
     "typer": ("cli.py", "commands/"),
     "click": ("cli.py", "commands/"),
@@ -81,8 +82,11 @@ def test_the_rules_catch_a_breach(tmp_path: Path) -> None:
     (tmp_path / "chat" / "session.py").write_text("from relaycli.context import AppContext\n")
     (tmp_path / "core").mkdir()
     (tmp_path / "core" / "client.py").write_text("import httpx\n")
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "push.py").write_text("def f():\n    import psycopg\n")
     assert violations(tmp_path) == [
         "chat/session.py:1 uses AppContext",
+        "team/push.py:2 imports psycopg (allowed in team/store.py)",
         "usage/money.py:2 imports httpx (allowed in core/)",
         "usage/money.py:3 imports rich (allowed in output/, chat/render.py, chat/markdown_stream.py, bench/report.py)",
     ]

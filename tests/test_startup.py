@@ -67,6 +67,7 @@ def test_version_imports_neither_typer_nor_httpx(tmp_path: Path) -> None:
         ["bench", "--help"],
         ["ping", "--help"],
         ["serve", "--help"],
+        ["team", "--help"],
     ],
 )
 def test_help_imports_no_httpx_sqlite_or_rich_live(tmp_path: Path, args: list[str]) -> None:
@@ -85,6 +86,8 @@ def test_help_imports_no_httpx_sqlite_or_rich_live(tmp_path: Path, args: list[st
             "relaycli.ledger",
             "uvicorn",
             "relaycli.serve",
+            "psycopg",
+            "relaycli.team",
         )
         == []
     )
@@ -112,6 +115,7 @@ def test_a_cache_hit_imports_no_http_client_and_sends_nothing(
     assert out == first.out  # the stored answer, replayed
     assert len(log) == sent, "the cache hit sent a request"
     assert heavy(modules, "httpx", "httpcore", "relaycli.core.client") == []
+    assert heavy(modules, "psycopg", "relaycli.team") == []  # no [team]: the team ledger is never loaded
     assert heavy(modules, "tomllib", "relaycli.config.checks") == []  # no config file: nothing to parse
     assert "relaycli.cache.service" in modules  # the answer did come through the cache
     assert heavy(modules, "typer", "click", "relaycli.cli") == []  # a plain stream line is read without typer

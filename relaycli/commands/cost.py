@@ -16,7 +16,9 @@ DAY = "YYYY-MM-DD"
 
 
 def cost(
-    by: str = typer.Option("month", "--by", metavar="KEYS", help="day|month|model|profile, combinable: month,model."),
+    by: str = typer.Option(
+        "month", "--by", metavar="KEYS", help="day|month|model|profile|tag (--team: user|machine), combinable."
+    ),
     month: str | None = typer.Option(None, "--month", metavar="YYYY-MM", help="Only this month."),
     since: str | None = typer.Option(None, "--since", metavar=DAY, help="From this day on (inclusive)."),
     until: str | None = typer.Option(None, "--until", metavar=DAY, help="Up to this day (inclusive)."),
@@ -32,6 +34,7 @@ def cost(
     project: int = typer.Option(
         0, "--project", min=0, max=24, metavar="N", help="Project the current month to its end, and N-1 more months."
     ),
+    team: bool = typer.Option(False, "--team", help="Report from the team ledger (PostgreSQL): every machine."),
 ) -> None:
     """Report usage and cost from the ledger, by month, day, model or profile.
 
@@ -61,6 +64,7 @@ def cost(
         compact=compact,
         reprice=reprice,
         project=project,
+        team=team,
     )
     raise typer.Exit(run(AppContext(), options))
 
@@ -75,8 +79,15 @@ def run(ctx: AppContext, options: CostOptions, *, now: datetime | None = None) -
         profiles=ctx.settings.profiles,
         prices=lambda: ctx.prices,
         env=ctx.env,
+        team=lambda: _team_source(ctx),
     )
     try:
         return run_cost(inputs, ctx.streams, options, now=now)
     finally:
         ctx.close()
+
+
+def _team_source(ctx: AppContext):  # type: ignore[no-untyped-def]
+    from relaycli.team.run import open_source
+
+    return open_source(ctx.settings.team, ctx.env)

@@ -27,7 +27,8 @@ def serve(
 ) -> None:
     """Run relay as a local OpenAI- and Anthropic-compatible gateway.
 
-    Serves /v1/chat/completions, /v1/messages, /v1/models, /v1/usage and /health on loopback. A client's model name picks the profile ([serve.routes] patterns, then aliases, then the default
+    Serves /v1/chat/completions, /v1/messages, /v1/models, /v1/usage and /health on loopback. A client's
+    model name picks the profile ([serve.routes] patterns, then aliases, then the default
     profile); fallbacks, budgets, the response cache, rate limits and circuit breakers apply as in
     `relay stream`, and every request gets its ledger row (command serve, tagged with the client key's
     name or X-Relay-Tag). The base URL is printed on stdout; the access log goes to stderr.

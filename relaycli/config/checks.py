@@ -15,6 +15,7 @@ from relaycli.config.cache import CacheSettings, parse_duration, parse_size
 from relaycli.config.keys import INVISIBLE
 from relaycli.config.profile import PROTOCOLS, Billing, Breaker, Limits, Profile, Timeouts
 from relaycli.config.serve import SERVE_KEYS, ClientKey, ServeSettings
+from relaycli.config.team import DEFAULT_DSN_ENV, TEAM_KEYS, TeamSettings
 from relaycli.config.toml_names import locate, table_name
 from relaycli.errors import ConfigError
 
@@ -40,7 +41,7 @@ PROFILE_KEYS = {
 }
 LIMIT_KEYS = {"rpm", "tpm", "max_in_flight", "burst"}
 BREAKER_KEYS = {"failures", "cooldown", "ratio", "min_requests", "window"}
-TOP_KEYS = {"default_profile", "profiles", "prices", "cache", "serve"}
+TOP_KEYS = {"default_profile", "profiles", "prices", "cache", "serve", "team"}
 CACHE_KEYS = {"enabled", "ttl", "max_size"}
 PRICE_KEYS = {"input", "output", "cached_input", "cache_write", "cache_write_1h", "context_window"}
 MAX_PRICE = 10_000_000  # USD per 1M tokens: far above any real model, below what overflows a cost
@@ -354,6 +355,49 @@ class Checker:
                 raise self.fail(section, pattern, f"expected the name of a profile ({known}), got {name!r}")
             routes.append((pattern, name))
         return tuple(routes)
+
+    def team(self, table: Any) -> TeamSettings:
+        """The ``[team]`` table: where the DSN comes from, the user's name, when to push, team budgets."""
+        shape = '[team] with dsn_env = "RELAY_TEAM_DSN" (or dsn_cmd), user, push = "auto" or "manual"'
+        if not isinstance(table, dict):
+            raise self.fail("team", None, f"expected a table: {shape}")
+        unknown = sorted(set(table) - TEAM_KEYS)
+        if unknown:
+            raise self.fail("team", unknown[0], f"unknown setting; known: {', '.join(sorted(TEAM_KEYS))}")
+        dsn_env = self.string("team", table, "dsn_env")
+        if dsn_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", dsn_env):
+            raise self.fail("team", "dsn_env", f"expected the name of an environment variable, got {dsn_env!r}")
+        dsn_cmd = self.string("team", table, "dsn_cmd")
+        if dsn_cmd is not None and not dsn_cmd.strip():
+            raise self.fail("team", "dsn_cmd", "is empty: a command that prints the postgresql:// DSN")
+        user = self.string("team", table, "user")
+        if user is not None and (not user.strip() or _CONTROL.search(user) or len(user) > 200):
+            raise self.fail("team", "user", "expected a name of 1 to 200 characters on one line")
+        push = table.get("push", "auto")
+        if push not in ("auto", "manual"):
+            raise self.fail("team", "push", f'must be "auto" or "manual", got {push!r}')
+        currency = self.string("team", table, "currency") or "USD"
+        if not re.fullmatch(r"[A-Za-z]{3}", currency):
+            raise self.fail("team", "currency", f"must be a 3-letter code such as CNY, got {currency!r}")
+
+        def budget(key: str, value: Any) -> Decimal:
+            return Decimal(str(self.number("team", key, value, minimum=0, maximum=MAX_BUDGET)))
+
+        raw_budgets = table.get("budgets", {})
+        if not isinstance(raw_budgets, dict):
+            raise self.fail("team", "budgets", 'expected a table of user -> monthly budget: { "ana@box" = 300 }')
+        return TeamSettings(
+            configured=True,
+            dsn_env=dsn_env or DEFAULT_DSN_ENV,
+            dsn_env_set=dsn_env is not None,
+            dsn_cmd=dsn_cmd,
+            user=user.strip() if user else None,
+            push=push,
+            budget=budget("budget", table["budget"]) if "budget" in table else None,
+            user_budget=budget("user_budget", table["user_budget"]) if "user_budget" in table else None,
+            budgets={name: budget("budgets", value) for name, value in raw_budgets.items()},
+            currency=currency.upper(),
+        )
 
     def price(self, model: str, table: Any) -> dict[str, Any]:
         section = table_name("prices", model)

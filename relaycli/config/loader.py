@@ -23,6 +23,7 @@ from relaycli.config.cache import CacheSettings
 from relaycli.config.keys import resolve_key
 from relaycli.config.profile import Profile
 from relaycli.config.serve import ServeSettings
+from relaycli.config.team import TeamSettings
 from relaycli.errors import ConfigError, ProfileNotFound
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class Settings:
     adjusted: frozenset[str] = frozenset()  # built-in profiles the file changes some settings of
     cache: CacheSettings = field(default_factory=CacheSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    team: TeamSettings = field(default_factory=TeamSettings)
 
     def line_of(self, section: str, key: str | None = None) -> int | None:
         from relaycli.config.toml_names import locate
@@ -193,6 +195,7 @@ def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Prof
     prices = {model: check.price(model, table) for model, table in raw_prices.items()}
     cache = check.cache(data["cache"]) if "cache" in data else CacheSettings()
     serve = check.serve(data["serve"], profiles) if "serve" in data else ServeSettings()
+    team = check.team(data["team"]) if "team" in data else TeamSettings()
     default = data.get("default_profile")
     if default is not None and not isinstance(default, str):
         raise check.fail("", "default_profile", "expected a profile name")
@@ -211,6 +214,7 @@ def _build(path: Path, text: str, data: dict[str, Any], builtins: dict[str, Prof
         adjusted=frozenset(n for n in builtins if n in raw_profiles),
         cache=cache,
         serve=serve,
+        team=team,
     )
 
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from relaycli.errors import UsageError
 from relaycli.usage.periods import (
@@ -29,14 +29,24 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from relaycli.config.profile import Profile
+    from relaycli.cost.source import Days, ReportSource
     from relaycli.ledger import Ledger
-    from relaycli.ledger.queries import CostUpdate, UsageRow, Where
+    from relaycli.ledger.queries import CostUpdate, DayGroup, UsageRow, Where
     from relaycli.output.streams import Streams
     from relaycli.usage.budget import Spend
     from relaycli.usage.prices import Price, PriceTable
     from relaycli.usage.report import Report
 
 Output = Literal["table", "json", "csv"]
+
+
+class TeamReports(Protocol):
+    """The team ledger as ``relay cost --team`` reads it (``team.source.TeamSource``)."""
+
+    def span(self, since: str | None, until: str | None) -> tuple[str, str] | None: ...
+    def groups(self, days: Days, *, by: tuple[str, ...], where: Where) -> list[list[DayGroup]]: ...
+    def budgets(self, zone: Zone, now: datetime, currency: str | None) -> list[Spend]: ...
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,7 @@ class CostOptions:
     compact: bool = False
     reprice: bool = False
     project: int = 0
+    team: bool = False  # report from the team ledger (PostgreSQL) instead of this machine's
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,18 +107,21 @@ class CostInputs:
     profiles: Mapping[str, Profile]
     prices: Callable[[], PriceTable]
     env: Mapping[str, str]
+    team: Callable[[], TeamReports] | None = None  # opens the team ledger (``relay cost --team``)
 
 
 def run_cost(inputs: CostInputs, streams: Streams, options: CostOptions, *, now: datetime | None = None) -> int:
     from relaycli.usage.report import parse_by
 
     now = now or datetime.now(UTC)
-    by = parse_by(options.by)
+    by = parse_by(options.by, team=options.team)
     zone = resolve_zone(options.timezone, inputs.env)
     span_of = window(options, zone)
     currency = _currency(options.currency)
     if options.project:
         _check_projection(by, span_of, zone, now)
+    if options.team:
+        return _run_team(inputs, streams, options, by=by, zone=zone, span_of=span_of, currency=currency, now=now)
     if not inputs.ledger_path.exists():
         streams.note(f"no requests recorded yet ({inputs.ledger_path} does not exist)")
         _emit(streams, options, _empty(by, zone, options.project, now), [])
@@ -127,6 +141,40 @@ def run_cost(inputs: CostInputs, streams: Streams, options: CostOptions, *, now:
         else:
             bench = "" if options.include_bench else " (`relay bench` requests are left out: --include-bench)"
             streams.note(f"no requests match this selection{bench}")
+    _emit(streams, options, report, budgets)
+    return 0
+
+
+def _run_team(
+    inputs: CostInputs,
+    streams: Streams,
+    options: CostOptions,
+    *,
+    by: tuple[str, ...],
+    zone: Zone,
+    span_of: Window,
+    currency: str | None,
+    now: datetime,
+) -> int:
+    """``relay cost --team``: the same report, read from the team ledger, with the team's budgets."""
+    if options.reprice:
+        raise UsageError(
+            "--reprice recomputes this machine's ledger; it cannot be combined with --team",
+            hint="run `relay cost --reprice` on each machine, then push",
+        )
+    if inputs.team is None:
+        raise UsageError("this relay cannot read a team ledger")
+    source = inputs.team()
+    try:
+        where = _where(options, currency)
+        report = build(
+            inputs.profiles, source, by=by, zone=zone, span_of=span_of, where=where, project=options.project, now=now
+        )
+        budgets = source.budgets(zone, now, currency)
+    finally:
+        source.close()
+    if not report.rows:
+        streams.note("no requests match this selection in the team ledger")
     _emit(streams, options, report, budgets)
     return 0
 
@@ -161,7 +209,7 @@ def _check_projection(by: tuple[str, ...], span_of: Window, zone: Zone, now: dat
 
 def build(
     profiles: Mapping[str, Profile],
-    ledger: Ledger,
+    source: Ledger | ReportSource,
     *,
     by: tuple[str, ...],
     zone: Zone,
@@ -170,19 +218,21 @@ def build(
     project: int = 0,
     now: datetime | None = None,
 ) -> Report:
-    """The report for the local days of ``span_of`` that hold requests."""
-    from relaycli.ledger.queries import day_groups, span
+    """The report for the local days of ``span_of`` that hold requests, from ``source`` (a ledger is read
+    through a ``LedgerSource``)."""
+    from relaycli.cost.source import LedgerSource
     from relaycli.usage.report import assemble
 
+    reader: ReportSource = source if hasattr(source, "groups") else LedgerSource(source)  # type: ignore[arg-type,assignment]
     compare = {name: profile.compare_to for name, profile in profiles.items()}
-    bounds = span(ledger, span_of.since, span_of.until)
+    bounds = reader.span(span_of.since, span_of.until)
     if bounds is None:
         return assemble([], by=by, zone=zone, compare=compare, project=project, now=now)
     first = zone.local_date(parse_timestamp(bounds[0]))
     last = zone.local_date(parse_timestamp(bounds[1]))
     first, last = max(first, span_of.first or first), min(last, span_of.last or last)
     days = day_ranges(zone, first, last)
-    groups = day_groups(ledger, [(start, end) for _, start, end in days], by_model="model" in by, where=where)
+    groups = reader.groups(days, by=by, where=where) if days else []
     return assemble(
         zip((day for day, _, _ in days), groups, strict=True),
         by=by,
@@ -284,7 +334,13 @@ def notes(report: Report, budgets: list[Spend]) -> list[str]:
     out.extend(report.compare_notes)
     for spend in budgets:
         state = "OVER BUDGET" if spend.over else "budget"
-        out.append(f"{state}: profile {spend.profile!r} has spent {spend.figures()} (budget_action = {spend.action})")
+        if spend.scope == "profile":
+            out.append(
+                f"{state}: profile {spend.profile!r} has spent {spend.figures()} (budget_action = {spend.action})"
+            )
+        else:
+            who = "the team" if spend.scope == "team" else f"user {spend.profile!r}"
+            out.append(f"team {state}: {who} has spent {spend.figures()}")
     if report.projection is not None:
         p = report.projection
         out.append(

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from relaycli.output.money import decimal_string
 from relaycli.usage.budget import Spend
 from relaycli.usage.money import SYMBOLS, format_money
-from relaycli.usage.report import Line, Report
+from relaycli.usage.report import DIMENSIONS, Line, Report
 
 __all__ = ["NUMBERS", "Cells", "lines", "table_cells", "to_json", "write_csv"]
 
@@ -88,8 +88,9 @@ def line_json(line: Line, *, keys: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def budget_json(spend: Spend) -> dict[str, Any]:
+    who = {"profile": spend.profile} if spend.scope == "profile" else {"scope": spend.scope, "name": spend.profile}
     return {
-        "profile": spend.profile,
+        **who,
         "month": spend.month,
         "budget": money(spend.budget),
         "spent": money(spend.spent),
@@ -216,7 +217,10 @@ class Cells:
 def table_cells(report: Report, *, compact: bool) -> Cells:
     """The table's cells: thousands separators, currency symbols; ``compact`` fits 80 columns."""
     keys = key_names(report)
-    headers = {"period": "day" if "day" in report.by else "month", "model": "model", "profile": "profile"}
+    headers = {
+        "period": "day" if "day" in report.by else "month",
+        **{d: d for d in DIMENSIONS if d not in ("day", "month")},
+    }
     symbols = [SYMBOLS.get(c, c) for c in report.currencies]
     # The billed amounts carry their symbol; a currency column only when that is not enough.
     mixed = len(report.currencies) > 1 and (not compact or len(set(symbols)) < len(symbols))
@@ -281,7 +285,7 @@ def table_cells(report: Report, *, compact: bool) -> Cells:
         rows.append(cells)
     left_out: list[str] = []
     if compact:
-        names = [headers[k] for k in ("model", "profile") if k in keys]
+        names = [headers[k] for k in keys if k != "period"]
         left_out = _fit_compact(columns, rows, names)
     drop = [c for c in (_COMPACT_DROP_FIRST if compact else _DROP_FIRST) if c in columns]
     return Cells(columns, rows, [n for n in numbers if n in columns], sections, bold, drop, left_out)

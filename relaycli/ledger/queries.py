@@ -124,9 +124,12 @@ class DayGroup:
     saved_usd: int | None = None
     saved_billed: int | None = None
     saved_unknown: int = 0
+    tag: str | None = None  # set when grouping by tag (``relay serve`` tags its rows with the client's name)
+    user: str | None = None  # the team ledger's own keys: who, and on which machine
+    machine: str | None = None
 
 
-def _group_sql(by_model: bool, where: Where, money: str) -> str:
+def _group_sql(by_model: bool, where: Where, money: str, by_tag: bool = False) -> str:
     clause, _ = where.sql()
     unpriced = f"CASE WHEN cost_usd IS NULL AND NOT {_FREE_FAILURE} THEN {_KIND}"
     if by_model:  # the model, and the reason a row is unpriced
@@ -134,8 +137,9 @@ def _group_sql(by_model: bool, where: Where, money: str) -> str:
     else:  # one key for both, NULL for most rows: fewer keys make the sort cheaper
         keys = f"NULL, profile, currency, {unpriced} || {MODEL} END"
     return (
-        f"SELECT {keys}, {_COUNTS}, {money}, {_REPORTED}, {_CACHE} FROM requests WHERE ts >= ? AND ts < ?{clause}"
-        " GROUP BY 2, 3, 4" + (", 1" if by_model else "")
+        f"SELECT {keys}, {_COUNTS}, {money}, {_REPORTED}, {_CACHE}{', tag' if by_tag else ''}"
+        f" FROM requests WHERE ts >= ? AND ts < ?{clause}"
+        " GROUP BY 2, 3, 4" + (", 1" if by_model else "") + (", tag" if by_tag else "")
     )
 
 
@@ -147,7 +151,8 @@ def _joined(whole: int | None, pico: int | None) -> int | None:
 def _row(values: tuple[Any, ...]) -> DayGroup:
     model, profile, currency, unpriced, n, errors, prompt, completion, cached, written = values[:10]
     usd, billed, saved_usd, saved_billed = (_joined(*values[i : i + 2]) for i in range(10, 18, 2))
-    prompt_reported, completion_reported, prompt_unknown, completion_unknown, hits, saved_unknown = values[18:]
+    prompt_reported, completion_reported, prompt_unknown, completion_unknown, hits, saved_unknown = values[18:24]
+    tag = values[24] if len(values) > 24 else None
     if unpriced is not None and model is None:
         model, unpriced = unpriced[1:], unpriced[:1]
     return DayGroup(
@@ -171,6 +176,7 @@ def _row(values: tuple[Any, ...]) -> DayGroup:
         saved_usd=saved_usd,
         saved_billed=saved_billed,
         saved_unknown=saved_unknown or 0,
+        tag=tag,
     )
 
 
@@ -180,11 +186,19 @@ def workers_for(ranges: int) -> int:
 
 
 def day_groups(
-    ledger: Ledger, ranges: Sequence[tuple[str, str]], *, by_model: bool, where: Where, workers: int | None = None
+    ledger: Ledger,
+    ranges: Sequence[tuple[str, str]],
+    *,
+    by_model: bool,
+    where: Where,
+    workers: int | None = None,
+    by_tag: bool = False,
 ) -> list[list[DayGroup]]:
-    """For each UTC range ``[start, end)``, the groups of its rows (same order as ``ranges``)."""
+    """For each UTC range ``[start, end)``, the groups of its rows (same order as ``ranges``); ``by_tag``
+    also keeps rows of different tags apart."""
     _, params = where.sql()
-    plain, split = _group_sql(by_model, where, _MONEY), _group_sql(by_model, where, _MONEY_SPLIT)
+    plain = _group_sql(by_model, where, _MONEY, by_tag)
+    split = _group_sql(by_model, where, _MONEY_SPLIT, by_tag)
     results: list[list[DayGroup]] = [[] for _ in ranges]
     count = workers or workers_for(len(ranges))
     failures: list[BaseException] = []

@@ -44,6 +44,7 @@ class Spend:
     spent: Decimal
     currency: str
     action: str
+    scope: str = "profile"  # "profile", or the team ledger's "team" and "user" (``profile`` names the user)
 
     @property
     def percent(self) -> int | None:

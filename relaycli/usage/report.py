@@ -37,19 +37,27 @@ from relaycli.usage.periods import Zone, next_month
 
 __all__ = ["DIMENSIONS", "Line", "Projection", "Report", "Unpriced", "assemble", "parse_by"]
 
-DIMENSIONS = ("day", "month", "model", "profile")
+DIMENSIONS = ("day", "month", "model", "profile", "tag", "user", "machine")
+TEAM_ONLY = ("user", "machine")  # known only to the team ledger (``relay cost --team``)
 _MICRO = Decimal("0.000001")
 _RATE = Decimal("0.0001")
 
 
-def parse_by(text: str) -> tuple[str, ...]:
-    """``--by month,model`` -> ``("month", "model")``; at most one of day and month."""
+def parse_by(text: str, *, team: bool = True) -> tuple[str, ...]:
+    """``--by month,model`` -> ``("month", "model")``; at most one of day and month; ``user`` and
+    ``machine`` only for a ``team`` report."""
     parts = tuple(p.strip().lower() for p in text.split(",") if p.strip())
     unknown = [p for p in parts if p not in DIMENSIONS]
     if not parts or unknown:
         raise UsageError(
             f"--by: unknown grouping {', '.join(unknown) or text!r}",
-            hint="use day, month, model or profile, comma-separated: --by month,model",
+            hint="use day, month, model, profile, tag, user or machine, comma-separated: --by month,model",
+        )
+    local = [p for p in parts if p in TEAM_ONLY and not team]
+    if local:
+        raise UsageError(
+            f"--by {local[0]}: the local ledger is this machine's own; grouping by {local[0]} needs the team ledger",
+            hint=f"relay cost --team --by {text}",
         )
     if "day" in parts and "month" in parts:
         raise UsageError("--by: choose day or month, not both")
@@ -60,7 +68,8 @@ def parse_by(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One row of the report (or a total). ``key`` holds the ``--by`` values: period, model, profile."""
+    """One row of the report (or a total). ``key`` holds the ``--by`` values: period, model, profile, tag,
+    user, machine (a row without a tag has ``""``)."""
 
     key: tuple[tuple[str, str], ...]
     currency: str | None
@@ -282,7 +291,15 @@ def _period(day: date, by: Sequence[str]) -> str | None:
 
 
 def _key(by: Sequence[str], period: str | None, g: DayGroup) -> tuple[tuple[str, str], ...]:
-    values = {"day": period, "month": period, "model": g.model, "profile": g.profile}
+    values = {
+        "day": period,
+        "month": period,
+        "model": g.model,
+        "profile": g.profile,
+        "tag": g.tag,
+        "user": g.user,
+        "machine": g.machine,
+    }
     return tuple(("period" if d in ("day", "month") else d, values[d] or "") for d in by)
 
 
