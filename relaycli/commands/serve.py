@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from relaycli.context import AppContext
 
 
 def _log_format(value: str) -> str:
@@ -72,6 +77,7 @@ def serve(
             )
             routes = Routes(settings.serve.routes, settings.profiles, default)
             return ServeServices(
+                team_push=_team_pusher(ctx) if settings.team.configured and settings.team.push == "auto" else None,
                 pipeline=ctx.pipeline,
                 settings=settings,
                 default=default,
@@ -87,3 +93,24 @@ def serve(
         raise typer.Exit(run_serve(build, settings, ctx.env, ctx.notes, options))
     finally:
         ctx.close()
+
+
+def _team_pusher(ctx: AppContext) -> Callable[[], None]:
+    """The gateway's periodic push to the team ledger: the rows written so far; a failure warns once per
+    five minutes (the rows stay queued, and the push at exit tries again)."""
+    import time
+
+    from relaycli.team.auto import push_after
+
+    last_warning = [0.0]
+
+    def warn(message: str) -> None:
+        if time.monotonic() - last_warning[0] >= 300:
+            last_warning[0] = time.monotonic()
+            ctx.warn(message)
+
+    def push() -> None:
+        ledger = ctx.pipeline.recorder.ledger()  # the queued rows are written first
+        push_after(ctx.settings.team, ctx.env, ledger, ctx.paths.ledger.parent, warn)
+
+    return push

@@ -37,6 +37,7 @@ __all__ = ["ServeOptions", "ServeServices", "build_gateway", "check_host", "run_
 GRACE_S = 5.0  # what requests in flight get to finish once the server is told to stop
 WORKERS = 64  # requests sent upstream at once; more wait their turn
 KEEP_ALIVE_S = 5
+TEAM_PUSH_S = 10.0  # how often a gateway's rows go to the team ledger (and once more when it stops)
 MAX_CONNECTIONS = 2000
 
 
@@ -58,6 +59,7 @@ class ServeServices:
     usage: Callable[[Mapping[str, str]], tuple[int, dict[str, Any]]]
     count_tokens: Callable[[Any, Mapping[str, str]], tuple[int, dict[str, Any]]]
     abort: Callable[[], None]  # close upstream connections (requests still reading from them end)
+    team_push: Callable[[], None] | None = None  # [team] configured: send the new ledger rows to the team ledger
     stdout: TextIO = sys.stdout
     stderr: TextIO = sys.stderr
 
@@ -161,9 +163,12 @@ def _serve_here(services: ServeServices, options: ServeOptions, keys: ClientKeys
         server_header=False,
     )
     server = uvicorn.Server(config)
+    pusher = _Every(TEAM_PUSH_S, services.team_push) if services.team_push is not None else None
     try:
         server.run(sockets=[sock])
     finally:
+        if pusher is not None:
+            pusher.stop()
         gateway.chat.cancel_all()  # what the grace left running is interrupted, and recorded so
         services.abort()
         _wait(executor, GRACE_S)
@@ -217,6 +222,24 @@ def _supervise(
     if stopped:  # stop as a signalled relay does (130, 143, 129), now that every worker has written its rows
         signal.raise_signal(stopped[0])
     return 1 if failed else 0
+
+
+class _Every:
+    """Calls ``job`` every ``seconds`` in a thread of its own until ``stop``."""
+
+    def __init__(self, seconds: float, job: Callable[[], None]) -> None:
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(seconds, job), name="relay-team-push", daemon=True)
+        self._thread.start()
+
+    def _loop(self, seconds: float, job: Callable[[], None]) -> None:
+        while not self._stopped.wait(seconds):
+            with contextlib.suppress(Exception):  # a failed push stays queued; it says so itself
+                job()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=10)
 
 
 def _wait(executor: ThreadPoolExecutor, seconds: float) -> None:
