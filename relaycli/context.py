@@ -223,7 +223,8 @@ class AppContext:
         if self._cache is None and self.settings.cache.enabled:
             from relaycli.cache.service import DiskCache
 
-            self._cache = DiskCache(self.cache_path, self.settings.cache, warn=self.warn)
+            # deferred with the ledger (batch, serve): answers stored off the requests' path
+            self._cache = DiskCache(self.cache_path, self.settings.cache, warn=self.warn, deferred=self.defer_ledger)
         return self._cache
 
     def measure_services(self) -> MeasureServices:

@@ -4,6 +4,9 @@ Never in the way: a cache that cannot be opened, read or written (damaged, locke
 full disk) is one warning on stderr and a miss; after that the cache is left alone for the rest of the run.
 A single damaged entry is a warning (once per run) and a miss: the answer asked for again replaces it.
 Time comes from an injected clock (Unix seconds), so expiry is testable without waiting.
+
+``deferred`` (``relay batch``, ``relay serve``): answers are stored off the request path, by one thread,
+in one transaction per batch; an answer still queued is already a hit, and ``close`` stores what is left.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ class DiskCache:
         *,
         warn: Callable[[str], None],
         clock: Callable[[], float] = time.time,
+        deferred: bool = False,
+        every_s: float = 0.1,
+        batch_entries: int = 64,
     ) -> None:
         self.path = path
         self.settings = settings
@@ -42,10 +48,23 @@ class DiskCache:
         self._off = False
         self._warned_damaged = False
         self._lock = threading.Lock()
+        self._deferred = deferred
+        self._every_s = every_s
+        self._batch_entries = batch_entries
+        self._pending: dict[str, tuple[Entry, bool]] = {}  # key -> (entry, counted), waiting to be written
+        self._wake = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._closing = False
+        self._batch_lock = threading.Lock()
 
     # -- the seam --------------------------------------------------------------------------------
     def lookup(self, profile: Profile, request: ChatRequest) -> Hit | None:
         key = cache_key(profile, request)
+        if key is not None and self._pending:
+            with self._wake:
+                queued = self._pending.get(key)
+            if queued is not None:
+                return self._fresh(queued[0])
         store = self._open() if key is not None else None
         if store is None or key is None:
             return None
@@ -62,6 +81,9 @@ class DiskCache:
             return None
         if entry is None:
             return None
+        return self._fresh(entry)
+
+    def _fresh(self, entry: Entry) -> Hit | None:
         age = max(self._clock() - entry.created, 0.0)
         if age > self.settings.ttl_s:
             return None
@@ -113,6 +135,9 @@ class DiskCache:
             currency=profile.billing.currency,
             prompt=prompt,
         )
+        if self._deferred:
+            self._enqueue(entry, counted)
+            return
         try:
             store.put(entry, max_size=self.settings.max_size, counted=counted)
         except CacheUnavailable as exc:
@@ -129,11 +154,64 @@ class DiskCache:
         except CacheUnavailable as exc:
             self._give_up(exc, doing="cache hit not counted")
 
+    def flush(self) -> None:
+        """Store every queued answer now (deferred mode)."""
+        self._write_batch()
+
     def close(self) -> None:
+        if self._deferred:
+            with self._wake:
+                self._closing = True
+                self._wake.notify_all()
+            if self._writer is not None:
+                self._writer.join()
+            self.flush()
         with self._lock:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+    # -- deferred storing --------------------------------------------------------------------------
+    def _enqueue(self, entry: Entry, counted: bool) -> None:
+        with self._wake:
+            self._pending[entry.key] = (entry, counted)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._drain, name="relay-cache", daemon=True)
+                self._writer.start()
+            if len(self._pending) >= self._batch_entries:
+                self._wake.notify_all()
+
+    def _drain(self) -> None:
+        while True:
+            with self._wake:
+                if not self._pending and not self._closing:
+                    self._wake.wait()
+                if self._closing:
+                    return  # close() stores the rest
+                if len(self._pending) < self._batch_entries:
+                    self._wake.wait(self._every_s)
+            self._write_batch()
+
+    def _write_batch(self) -> None:
+        """Store what is queued; only then are those entries no longer pending (a lookup meanwhile finds
+        them). One batch at a time, so no entry is stored (or its miss counted) twice."""
+        with self._batch_lock:
+            with self._wake:
+                batch = list(self._pending.values())
+            if batch:
+                self._store_batch(batch)
+
+    def _store_batch(self, batch: list[tuple[Entry, bool]]) -> None:
+        store = self._open()
+        if store is not None:
+            try:
+                store.put_many(batch, max_size=self.settings.max_size)
+            except CacheUnavailable as exc:
+                self._give_up(exc, doing="answers not cached")
+        with self._wake:
+            for entry, _ in batch:
+                if self._pending.get(entry.key, (None,))[0] is entry:
+                    del self._pending[entry.key]
 
     # -- plumbing --------------------------------------------------------------------------------
     def _open(self) -> CacheStore | None:

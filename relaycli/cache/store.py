@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -176,31 +176,21 @@ class CacheStore:
     def put(self, entry: Entry, *, max_size: int, counted: bool) -> Pruned:
         """Store ``entry`` (replacing one with the same key), count a miss if ``counted``, then evict the least
         recently used other entries while the file is larger than ``max_size``."""
-        values = (
-            entry.key,
-            entry.profile,
-            entry.model,
-            entry.model_answered,
-            entry.created,
-            entry.last_used,
-            entry.hits,
-            entry.size,
-            entry.finish_reason,
-            entry.request_id,
-            usage_to_json(entry.usage),
-            json.dumps([[d.offset_ms, d.kind, d.text] for d in entry.deltas], ensure_ascii=False),
-            entry.ttft_ms,
-            entry.latency_ms,
-            _text(entry.cost_usd),
-            _text(entry.cost_billed),
-            entry.currency,
-            entry.prompt,
-        )
+        return self.put_many([(entry, counted)], max_size=max_size)
+
+    def put_many(self, entries: Sequence[tuple[Entry, bool]], *, max_size: int) -> Pruned:
+        """``put`` for several entries (each with whether it counts as a miss), in one transaction."""
+        if not entries:
+            return Pruned(entries=0, freed=0)
         with self._write() as conn:
-            conn.execute(f"INSERT OR REPLACE INTO entries ({_COLUMNS}) VALUES ({', '.join('?' * 18)})", values)
-            if counted:
-                _bump(conn, "misses", 1)
-        return self.evict(max_size, keep=entry.key)
+            conn.executemany(
+                f"INSERT OR REPLACE INTO entries ({_COLUMNS}) VALUES ({', '.join('?' * 18)})",
+                [_values(entry) for entry, _ in entries],
+            )
+            misses = sum(1 for _, counted in entries if counted)
+            if misses:
+                _bump(conn, "misses", misses)
+        return self.evict(max_size, keep=entries[-1][0].key)
 
     def hit(
         self, key: str, *, now: float, saved_usd: Decimal | None, saved_billed: Decimal | None, currency: str
@@ -316,6 +306,30 @@ class CacheStore:
                     raise
         except sqlite3.Error as exc:
             raise _unavailable(self.path, exc, "write to") from exc
+
+
+def _values(entry: Entry) -> tuple[Any, ...]:
+    """An entry as the row it is stored as."""
+    return (
+        entry.key,
+        entry.profile,
+        entry.model,
+        entry.model_answered,
+        entry.created,
+        entry.last_used,
+        entry.hits,
+        entry.size,
+        entry.finish_reason,
+        entry.request_id,
+        usage_to_json(entry.usage),
+        json.dumps([[d.offset_ms, d.kind, d.text] for d in entry.deltas], ensure_ascii=False),
+        entry.ttft_ms,
+        entry.latency_ms,
+        _text(entry.cost_usd),
+        _text(entry.cost_billed),
+        entry.currency,
+        entry.prompt,
+    )
 
 
 def _prepare(conn: sqlite3.Connection, path: Path) -> None:
