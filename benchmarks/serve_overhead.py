@@ -125,8 +125,16 @@ def pct(values: list[float], q: float) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of ``pid`` and its child processes (``--workers``), from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -135,6 +143,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating direct/serve runs per concurrency")
     parser.add_argument("--words", type=int, default=10, help="words (stream events) per answer")
     parser.add_argument("--rate-seconds", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=2, help="relay serve --workers (default: 2, the cores here)")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
 
@@ -148,14 +157,19 @@ def main() -> None:
     )
     log = (work / "access.log").open("w")
     server_env = _env(home) | {"RELAY_MOCK_URL": upstream}
-    serve, gateway = start([sys.executable, "-m", "relaycli", "serve", "--port", "0"], server_env, stderr=log)
+    serve, gateway = start(
+        [sys.executable, "-m", "relaycli", "serve", "--port", "0", "--workers", str(args.workers)],
+        server_env,
+        stderr=log,
+    )
     results: list[tuple[str, bool]] = []
     try:
         load(upstream, 4, 0.5)  # warm both up: connections, code paths, the ledger and cache files
         load(gateway, 4, 1.0)
         print(
             f"relay serve in front of the built-in relay ({args.words}-word answers, instant), streamed OpenAI"
-            f" requests, distinct prompts; {platform.python_implementation()} {platform.python_version()},"
+            f" requests, distinct prompts, {args.workers} server process{'es' if args.workers > 1 else ''};"
+            f" {platform.python_implementation()} {platform.python_version()},"
             f" {os.cpu_count()} cores\n"
         )
         for concurrency, target in ((1, 1.0), (32, 3.0)):
