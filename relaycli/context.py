@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from relaycli.ledger import Ledger
     from relaycli.limits.guard import SharedGuard
     from relaycli.pipeline import Pipeline
+    from relaycli.team.budget import TeamBudget
     from relaycli.usage.prices import PriceTable
 
 
@@ -199,7 +200,17 @@ class AppContext:
             env=self.env,
             cache=self.response_cache(),
             guard=LazyGuard(self.guard),
+            team_budget=self._team_budget(),
         )
+
+    def _team_budget(self) -> TeamBudget | None:
+        """[team] budgets, checked on every request like a profile's (``team/budget.py``)."""
+        team = self.settings.team
+        if not team.configured or not team.has_budgets:
+            return None
+        from relaycli.team.budget import TeamBudget
+
+        return TeamBudget(team, self.env, self.paths.ledger.parent)
 
     def guard(self) -> SharedGuard:
         """Rate limits and circuit breakers, shared with every relay process through ``limits.db``."""

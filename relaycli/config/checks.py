@@ -376,6 +376,9 @@ class Checker:
         push = table.get("push", "auto")
         if push not in ("auto", "manual"):
             raise self.fail("team", "push", f'must be "auto" or "manual", got {push!r}')
+        budget_action = table.get("budget_action", "warn")
+        if budget_action not in ("warn", "block"):
+            raise self.fail("team", "budget_action", f'must be "warn" or "block", got {budget_action!r}')
         currency = self.string("team", table, "currency") or "USD"
         if not re.fullmatch(r"[A-Za-z]{3}", currency):
             raise self.fail("team", "currency", f"must be a 3-letter code such as CNY, got {currency!r}")
@@ -397,6 +400,7 @@ class Checker:
             user_budget=budget("user_budget", table["user_budget"]) if "user_budget" in table else None,
             budgets={name: budget("budgets", value) for name, value in raw_budgets.items()},
             currency=currency.upper(),
+            budget_action=budget_action,
         )
 
     def price(self, model: str, table: Any) -> dict[str, Any]:

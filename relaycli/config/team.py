@@ -16,7 +16,7 @@ from typing import Literal
 __all__ = ["DEFAULT_DSN_ENV", "TEAM_KEYS", "TeamSettings", "default_user"]
 
 DEFAULT_DSN_ENV = "RELAY_TEAM_DSN"
-TEAM_KEYS = {"dsn_env", "dsn_cmd", "user", "push", "budget", "user_budget", "budgets", "currency"}
+TEAM_KEYS = {"dsn_env", "dsn_cmd", "user", "push", "budget", "user_budget", "budgets", "currency", "budget_action"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,11 @@ class TeamSettings:
     user_budget: Decimal | None = None  # every user's monthly budget, unless ``budgets`` names theirs
     budgets: Mapping[str, Decimal] = field(default_factory=dict)  # user -> monthly budget
     currency: str = "USD"  # the billing currency the budgets count
+    budget_action: Literal["warn", "block"] = "warn"  # block: refuse requests once a team budget is used up
+
+    @property
+    def has_budgets(self) -> bool:
+        return self.budget is not None or self.user_budget is not None or bool(self.budgets)
 
     def user_name(self, env: Mapping[str, str] | None = None) -> str:
         return self.user or default_user(env)

@@ -8,10 +8,11 @@ a request), so "the rows after N" is one index range.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from relaycli.ledger.store import Ledger
 
-__all__ = ["ExportRow", "EXPORT_COLUMNS", "count_after", "last_rowid", "rows_after"]
+__all__ = ["ExportRow", "EXPORT_COLUMNS", "billed_after", "count_after", "last_rowid", "rows_after"]
 
 EXPORT_COLUMNS = (
     "rowid",
@@ -78,3 +79,12 @@ def last_rowid(ledger: Ledger) -> int:
 def count_after(ledger: Ledger, rowid: int) -> int:
     ((value,),) = ledger._query("SELECT COUNT(*) FROM requests WHERE rowid > ?", (rowid,))
     return int(value)
+
+
+def billed_after(ledger: Ledger, rowid: int, *, since: str, until: str, currency: str) -> Decimal:
+    """What the rows after ``rowid`` with ``since <= ts < until`` were billed in ``currency`` (exact)."""
+    ((value,),) = ledger._query(
+        "SELECT COALESCE(SUM(cost_billed), 0) FROM requests WHERE rowid > ? AND ts >= ? AND ts < ? AND currency = ?",
+        (rowid, since, until, currency),
+    )
+    return Decimal(int(value)).scaleb(-12)

@@ -29,7 +29,7 @@ from relaycli.pipeline.recording import Recorder
 from relaycli.pipeline.replay import Recording, cache_miss, replay
 from relaycli.pipeline.request import Answer, Ask, CacheUse, attach_partial
 from relaycli.pipeline.route import Router, worth_falling_back
-from relaycli.pipeline.seams import AttemptGuard, NoCache, NoGuard, Priority, ResponseCache
+from relaycli.pipeline.seams import AttemptGuard, BudgetCheck, NoCache, NoGuard, Priority, ResponseCache
 
 if TYPE_CHECKING:
     from relaycli.core.client import RelayClient
@@ -55,6 +55,7 @@ class Pipeline:
         env: Mapping[str, str] | None = None,
         cache: ResponseCache | None = None,
         guard: AttemptGuard | None = None,
+        team_budget: BudgetCheck | None = None,
         now: Callable[[], datetime] | None = None,
         clock: Callable[[], int] = time.perf_counter_ns,
         sleep: Callable[[float], None] = time.sleep,
@@ -67,6 +68,7 @@ class Pipeline:
         self.env = env
         self.cache: ResponseCache = cache or NoCache()
         self.guard: AttemptGuard = guard or NoGuard()
+        self.team_budget = team_budget  # [team] budgets: checked like a profile's budget
         self.now = now or _utcnow
         self.clock = clock  # nanoseconds, for the timing of stored and replayed answers
         self.sleep = sleep  # paced replays wait with it
@@ -271,6 +273,8 @@ class Pipeline:
                     )
                     if written and profile.budget is not None:
                         self._announce_budget(profile, row, notes)
+                    if written and self.team_budget is not None:
+                        self.team_budget.check_after(self.recorder.ledger, row, warn=notes.warn, now=self.now())
         except BaseException as exc:
             failure = exc
             if result is not None:
@@ -291,6 +295,8 @@ class Pipeline:
         return Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0], billed=cost[1])
 
     def _check_budget(self, profile: Profile, notes: Notes) -> None:
+        if self.team_budget is not None:
+            self.team_budget.check_before(self.recorder.ledger, warn=notes.warn, now=self.now())
         if profile.budget is None:
             return
         from relaycli.usage.budget import check_before

@@ -14,12 +14,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from relaycli.cache.entry import Hit, TimedDelta
 from relaycli.config.profile import Profile
 from relaycli.datatypes import ChatRequest, Notes, Result
+
+if TYPE_CHECKING:
+    from relaycli.ledger import Ledger, LedgerRow
 
 __all__ = ["AttemptGuard", "LazyGuard", "NoCache", "NoGuard", "Priority", "ResponseCache"]
 
@@ -137,3 +141,14 @@ class LazyGuard:
 
     def retry_wait(self, profile: Profile, seconds: float, notes: Notes | None) -> None:
         self.guard.retry_wait(profile, seconds, notes)
+
+
+class BudgetCheck(Protocol):
+    """A budget beyond the profile's (the team's, ``team/budget.py``): ``check_before`` may refuse a request
+    (``BudgetExceeded``); ``check_after`` warns when the row just recorded crossed a threshold."""
+
+    def check_before(self, ledger: Callable[[], Ledger], *, warn: Callable[[str], None], now: datetime) -> None: ...
+
+    def check_after(
+        self, ledger: Callable[[], Ledger], row: LedgerRow, *, warn: Callable[[str], None], now: datetime
+    ) -> None: ...

@@ -45,11 +45,13 @@ def open_store(
     return connect(dsn, timeout=timeout, statement_timeout=statement_timeout)
 
 
-def open_source(settings: TeamSettings, env: Mapping[str, str]) -> TeamSource:
+def open_source(
+    settings: TeamSettings, env: Mapping[str, str], *, timeout: float = 10, statement_timeout: float = 120
+) -> TeamSource:
     """The team database as a cost report's source (its schema checked); ``source.store.close()`` ends it."""
     from relaycli.team.source import TeamSource
 
-    store = open_store(settings, env)
+    store = open_store(settings, env, timeout=timeout, statement_timeout=statement_timeout)
     try:
         store.require_schema()
     except BaseException:
