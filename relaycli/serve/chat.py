@@ -242,6 +242,7 @@ class ChatService:
                     break
             answer, failure = await job
         finally:
+            left = channel.cancelled  # the client left (or the server gave up on the request) before the end
             channel.cancel()  # if this task was cancelled (the server's grace ran out), the request ends too
             self._live.discard(channel)
         _account(ex, answer)
@@ -249,13 +250,13 @@ class ChatService:
             if failure is None:  # cannot happen: a finished answer always writes its end
                 failure = RuntimeError("empty answer")
             status, message = describe(failure)
-            if channel.cancelled:
+            if left:
                 ex.status, ex.error = 499, "the client left"
                 return None
             return _error(protocol, ex, status, message)
         ex.status = 200
         if failure is not None:
-            ex.error = "the client left" if channel.cancelled else describe(failure)[1]
+            ex.error = "the client left" if left else describe(failure)[1]
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return None
 
