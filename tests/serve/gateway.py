@@ -158,13 +158,18 @@ class Serve:
 
 
 def read_rows(ledger: Path, tag: str | None = None) -> list[dict[str, Any]]:
+    """The ledger's rows, read-only (a ledger being created, its table not there yet, has none)."""
     if not ledger.exists():
         return []
-    db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
+    query = "SELECT * FROM requests" + (" WHERE tag = ?" if tag is not None else "") + " ORDER BY rowid"
+    db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=5)
     try:
         db.row_factory = sqlite3.Row
-        query = "SELECT * FROM requests" + (" WHERE tag = ?" if tag is not None else "") + " ORDER BY rowid"
         return [dict(row) for row in db.execute(query, (tag,) if tag is not None else ())]
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
     finally:
         db.close()
 

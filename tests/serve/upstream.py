@@ -5,6 +5,7 @@ every request it gets, and answers by the model's last word, echoing the API key
 ``ok``         a plain answer ("echo answer"), streamed or whole
 ``error``      401 with the key in the error body, and in an ``X-Echo-Key`` header
 ``text``       200 with the key in the answer's text (streamed or whole), and in the header
+(any)          ``count_tokens``: 200 with the key in the answer (``error``: the 401 above)
 =============  ===============================================================================
 """
 
@@ -36,10 +37,15 @@ class EchoUpstream:
         model = str(body.get("model", ""))
         mode = model.rsplit("-", 1)[-1]
         echo = {"X-Echo-Key": key}
-        if mode == "error":
+        if mode == "error":  # count_tokens too
             error = {"type": "authentication_error" if anthropic else "invalid_request_error", "message": f"bad {key}"}
             data = json.dumps({"type": "error", "error": error} if anthropic else {"error": error}).encode()
             out.head(401, {"Content-Type": "application/json", "Content-Length": str(len(data)), **echo})
+            out.write(data)
+            return
+        if req.path.endswith("/count_tokens"):
+            data = json.dumps({"input_tokens": 3, "note": f"counted for {key}"}).encode()
+            out.head(200, {"Content-Type": "application/json", "Content-Length": str(len(data)), **echo})
             out.write(data)
             return
         text = f"your key is {key}" if mode == "text" else ANSWER
