@@ -38,12 +38,13 @@ class AnthropicProtocol(Protocol):
     request_id_header = "request-id"
     ping = b'event: ping\ndata: {"type": "ping"}\n\n'
 
-    def parse(self, body: Any) -> Chat:
+    def parse(self, body: Any, *, counting: bool = False) -> Chat:
+        """A messages request; ``counting``: a ``count_tokens`` body, which has no ``max_tokens``."""
         if not isinstance(body, dict):
             raise WireError(400, "invalid_request_error", "There was an issue with the format of your JSON body.")
         model = model_field(body)
-        max_tokens = max_tokens_field(body, "max_tokens")
-        if max_tokens is None:
+        max_tokens = None if counting else max_tokens_field(body, "max_tokens")
+        if max_tokens is None and not counting:
             raise WireError(400, "invalid_request_error", "max_tokens: Field required")
         messages = messages_field(body, frozenset({"user", "assistant"}))
         stream = stream_field(body)

@@ -21,6 +21,7 @@ from relaycli.mock.respond import HTML, JSON, MockCall
 from relaycli.mock.wire import HTML_PAGE, Protocol, WireError, directive_text, dumps
 
 CHAT_PATHS: dict[str, Protocol] = {"/v1/chat/completions": OPENAI, "/v1/messages": ANTHROPIC}
+COUNT_PATH = "/v1/messages/count_tokens"
 
 
 class Router:
@@ -69,7 +70,8 @@ class Router:
         """Answer one request; whether the connection may carry another."""
         req, rec = ex.req, ex.rec
         path = req.path.rstrip("/") or "/"
-        proto = CHAT_PATHS.get(path) or (ANTHROPIC if "anthropic-version" in req.headers else OPENAI)
+        anthropic = path == COUNT_PATH or "anthropic-version" in req.headers
+        proto = CHAT_PATHS.get(path) or (ANTHROPIC if anthropic else OPENAI)
         rec.protocol = proto.name
         ex.headers.append((proto.request_id_header, rec.request_id))
         try:
@@ -79,7 +81,7 @@ class Router:
             is_models = path == "/v1/models" or path.startswith("/v1/models/")
             if path == "/health":
                 raise WireError(405, "invalid_request_error", f"{req.method} is not allowed on {req.path}")
-            if not is_models and path not in CHAT_PATHS:
+            if not is_models and path not in CHAT_PATHS and path != COUNT_PATH:
                 err_type = "not_found_error" if proto is ANTHROPIC else "invalid_request_error"
                 raise WireError(404, err_type, f"Unknown path: {req.method} {req.path}")
             method = "GET" if is_models else "POST"
@@ -87,6 +89,8 @@ class Router:
                 raise WireError(405, "invalid_request_error", f"{req.method} is not allowed on {req.path}")
             if is_models:
                 return await self._models(ex, proto, path[len("/v1/models/") :])
+            if path == COUNT_PATH:
+                return await self._count_tokens(ex)
             return await self._chat(ex, proto)
         except WireError as err:
             rec.outcome = "rejected"
@@ -207,6 +211,29 @@ class Router:
         else:
             shape = {"id": model.id, "object": "model", "created": model.created, "owned_by": model.owned_by}
         return await ex.send(200, JSON, dumps(shape))
+
+    async def _count_tokens(self, ex: MockCall) -> bool:
+        """``POST /v1/messages/count_tokens``: ``{"input_tokens": N}``, N the input tokens a messages request
+        with the same body is answered with (keys, directives and ``fail`` apply as to a chat request)."""
+        req, rec = ex.req, ex.rec
+        try:
+            body: Any = json.loads(req.body)
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        opts, key = self._options(req, body)
+        rec.directives = key
+        self._check_key(req, ANTHROPIC, opts)
+        if "anthropic-version" not in req.headers:
+            raise WireError(400, "invalid_request_error", "anthropic-version: header is required")
+        if body is None:
+            raise WireError(400, "invalid_request_error", "The request body is not valid JSON.")
+        chat = ANTHROPIC.parse(body, counting=True)
+        rec.model = chat.model
+        if chat.model not in MODEL_IDS:
+            raise ANTHROPIC.model_not_found(chat.model)
+        if self._should_fail(opts, key):
+            return await self._fail(ex, ANTHROPIC, opts)
+        return await ex.send(200, JSON, dumps({"input_tokens": chat.prompt_tokens}))
 
     async def _chat(self, ex: MockCall, proto: Protocol) -> bool:
         req, rec = ex.req, ex.rec

@@ -3,10 +3,10 @@ the foreground for ``relay mock-server``.
 
 Endpoints: ``GET /health``, ``GET /v1/models`` (Anthropic's shape when the request carries an
 ``anthropic-version`` header), ``GET /v1/models/{id}``, ``POST /v1/chat/completions`` and
-``POST /v1/messages``, streaming or not. Each request's behaviour is the server's ``MockOptions``
-overridden by an ``X-Mock: <directives>`` header, then by ``[[mock: <directives>]]`` in the last user
-message. Every request leaves a ``MockRecord`` (timestamps from ``time.perf_counter_ns``) in
-``MockServer.log`` and, with ``log_path``, a JSON line.
+``POST /v1/messages``, streaming or not, and ``POST /v1/messages/count_tokens``. Each request's behaviour
+is the server's ``MockOptions`` overridden by an ``X-Mock: <directives>`` header, then by
+``[[mock: <directives>]]`` in the last user message. Every request leaves a ``MockRecord`` (timestamps
+from ``time.perf_counter_ns``) in ``MockServer.log`` and, with ``log_path``, a JSON line.
 """
 
 from __future__ import annotations

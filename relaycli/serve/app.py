@@ -21,6 +21,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from relaycli.core.scrub import scrub_known
 from relaycli.serve import wire
 from relaycli.serve.access import AccessLog
 from relaycli.serve.auth import ClientKeys, presented_key
@@ -205,7 +206,11 @@ def _watch(receive: Receive) -> asyncio.Future[None]:
 
 
 async def _reply(send: Send, reply: Reply) -> None:
-    body = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Send a whole JSON answer, without any key relay holds: an upstream may echo its key inside an answer
+    it streamed in pieces (each event is scrubbed alone; a key split across two is only whole here) or in
+    a ``count_tokens`` answer."""
+    text = scrub_known(json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")))
+    body = text.encode("utf-8")
     headers = [*_JSON, (b"content-length", str(len(body)).encode()), *reply.headers]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -199,6 +199,8 @@ class ChatService:
         )
         passing = Passing(channel, writer, protocol)
 
+        gone: list[bool] = []  # whether the request had been given up on (the client left) when it failed
+
         def work() -> tuple[Answer | None, BaseException | None]:
             try:
                 answer = self.pipeline.run(
@@ -218,6 +220,7 @@ class ChatService:
                 passing.finish(answer.result.finish_reason, source, answer.result.usage)
                 return answer, None
             except BaseException as exc:  # noqa: BLE001 - told to the client below, recorded by the pipeline
+                gone.append(channel.cancelled)
                 if passing.written and not channel.cancelled:
                     status, message = describe(exc)
                     with contextlib.suppress(Exception):  # the client left as well
@@ -245,17 +248,18 @@ class ChatService:
             channel.cancel()  # if this task was cancelled (the server's grace ran out), the request ends too
             self._live.discard(channel)
         _account(ex, answer)
+        left = bool(gone and gone[0])  # not a client that left after reading the broken stream's error
         if not started:
             if failure is None:  # cannot happen: a finished answer always writes its end
                 failure = RuntimeError("empty answer")
             status, message = describe(failure)
-            if channel.cancelled:
+            if left:
                 ex.status, ex.error = 499, "the client left"
                 return None
             return _error(protocol, ex, status, message)
         ex.status = 200
         if failure is not None:
-            ex.error = "the client left" if channel.cancelled else describe(failure)[1]
+            ex.error = "the client left" if left else describe(failure)[1]
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return None
 
