@@ -88,6 +88,12 @@ class StreamScrub:
     def __init__(self, secret: str | None) -> None:
         self._forms = secret_forms(secret)
         self._held: dict[str, str] = {}
+        self.masked = 0  # how many times the key was found and replaced
+
+    @property
+    def holding(self) -> bool:
+        """Whether an end that could begin the key is held back."""
+        return bool(self._held)
 
     def feed(self, text: str, kind: str = "text") -> str:
         if not self._forms:
@@ -95,6 +101,7 @@ class StreamScrub:
         joined = self._held.pop(kind, "") + text
         for form in self._forms:
             if form in joined:
+                self.masked += joined.count(form)
                 joined = joined.replace(form, MASK)
         keep = self._prefix_at_end(joined)
         if keep:

@@ -123,9 +123,12 @@ class ChatService:
         self, protocol: wire.Protocol, ask: Ask, profile: Profile, run: _RunSettings, ex: Exchange
     ) -> Reply:
         events: list[str] = []
+        withheld = [False]  # an event held the upstream's key: the answer is built from relay's text instead
 
         def on_event(source: str, data: str) -> None:
             if source == protocol:
+                if not data:
+                    withheld[0] = True
                 events.append(data)
 
         channel = Channel(asyncio.get_running_loop())
@@ -134,6 +137,7 @@ class ChatService:
             channel.put(b"")  # raises once the request is given up on
             if delta.kind == "restart":
                 events.clear()
+                withheld[0] = False
 
         def work() -> Answer:
             return self.pipeline.run(
@@ -162,7 +166,8 @@ class ChatService:
             self._live.discard(channel)
         _account(ex, answer)
         result = answer.result
-        body = wire.collect(protocol, events) if events and answer.profile.protocol == protocol else None
+        passed = events and not withheld[0] and answer.profile.protocol == protocol
+        body = wire.collect(protocol, events) if passed else None
         if body is None:
             body = wire.complete(
                 protocol,

@@ -24,14 +24,20 @@ class Passing:
         self.channel = channel
         self.writer = writer
         self.protocol = protocol  # the client's
-        self.mode: str | None = None  # "raw" or "synthesized", once known
+        self.mode: str | None = None  # "raw", "synthesized" or "rewritten" (raw, then from deltas), once known
         self._held: list[bytes] = []
         self.written = False
 
     # -- the pipeline's callbacks (worker thread) ---------------------------------------------------
     def events(self, protocol: str, data: str) -> None:
-        if protocol != self.protocol or self.mode == "synthesized":
+        if protocol != self.protocol or self.mode in ("synthesized", "rewritten"):
             self._check()
+            return
+        if not data:  # events withheld: their text held the upstream's key; the rest is written from deltas
+            self._flush()
+            self.mode = "rewritten" if self.mode == "raw" else "synthesized"
+            if self.mode == "synthesized":
+                self._write(self.writer.start())
             return
         self.mode = "raw"
         self._held.append(self.writer.raw(data))
@@ -64,7 +70,8 @@ class Passing:
 
     # -- the end (worker thread) ---------------------------------------------------------------------
     def finish(self, finish_reason: str | None, source: Protocol, usage: Usage) -> None:
-        """The answer is complete: the clean end in the client's protocol."""
+        """The answer is complete: the clean end in the client's protocol (``rewritten``: a pass-through
+        that went on from deltas ends as a synthesized answer does)."""
         if self.mode == "raw":
             self._flush()
             self._write(self.writer.done())

@@ -147,19 +147,6 @@ LEAKS = [
 ]
 
 
-SPLIT_KEY_PASSED_THROUGH = pytest.mark.xfail(
-    strict=True,
-    reason="a stream of the client's own protocol is passed through event by event, each event scrubbed on its"
-    " own: a key the upstream splits across two text events reaches the client",
-)
-LEAKS = [
-    pytest.param(*case, marks=SPLIT_KEY_PASSED_THROUGH)
-    if case[2] and case[1].endswith("text") and (("openai" in case[1]) == (case[0] == "/v1/chat/completions"))
-    else case
-    for case in LEAKS
-]
-
-
 @pytest.mark.parametrize(("path", "model", "stream"), LEAKS)
 def test_the_upstream_key_never_reaches_the_client(gateway: Gateway, path: str, model: str, stream: bool) -> None:
     """The upstream echoes the key it got in an error body, in a 200 answer's text (split across stream
