@@ -91,9 +91,9 @@ def test_usage_missing_from_the_stream_is_unknown_not_zero(relay_env: dict[str, 
 
 
 def test_keepalive_comments_are_ignored(relay_env: dict[str, str]) -> None:
-    ran = run_relay("stream", "-p", "mock-anthropic", "[[mock: ttft=0.4 keepalive=0.05]] hi", env=relay_env)
+    ran = run_relay("stream", "-p", "mock-anthropic", "[[mock: ttft=0.2 keepalive=0.05]] hi", env=relay_env)
     assert ran.code == 0, ran.err
-    ran = run_relay("stream", "-p", "mock", "[[mock: ttft=0.4 keepalive=0.05]] hi", env=relay_env)
+    ran = run_relay("stream", "-p", "mock", "[[mock: ttft=0.2 keepalive=0.05]] hi", env=relay_env)
     assert ran.code == 0, ran.err
     assert ran.out.startswith("Mock answer")
 
