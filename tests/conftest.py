@@ -20,13 +20,18 @@ RELAY_VARS = ("RELAY_HOME", "RELAY_CONFIG", "RELAY_PROFILE", "RELAY_MODEL", "REL
 def pytest_configure(config: pytest.Config) -> None:
     """The `relay` processes the tests start keep their bytecode (outside the checkout, shared by the
     workers), as an installed relay does: a machine that sets PYTHONDONTWRITEBYTECODE would otherwise
-    compile relay afresh in every one of them."""
+    compile relay afresh in every one of them. So do the test processes themselves (each xdist worker
+    imports relay and has pytest rewrite every test module's asserts: seconds per worker when nothing is
+    kept)."""
     import tempfile
 
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ.setdefault(
         "PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"relay-tests-pycache-{os.getuid()}")
     )
+    sys.dont_write_bytecode = False
+    if sys.pycache_prefix is None:
+        sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
 
 
 def _is_loopback(host: object) -> bool:

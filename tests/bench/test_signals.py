@@ -30,9 +30,19 @@ def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_bench_records_what_it_did_and_exits_143(relay_env: dict[str, str]) -> None:
+def quick(record: object, since_ns: int) -> bool:
+    """A chat answer without directives (the quick prompt) that arrived after ``since_ns``, ended."""
+    return (
+        record.path.endswith("/chat/completions")  # type: ignore[attr-defined]
+        and not record.directives  # type: ignore[attr-defined]
+        and record.t_received_ns > since_ns  # type: ignore[attr-defined]
+    )
+
+
+def test_bench_records_what_it_did_and_exits_143(relay_env: dict[str, str], mock_server: object) -> None:
     signum, code = signal.SIGTERM, 143
     # The warm-up (seq -1) gets the last prompt, quick; measured seq 0, 2, ... the slow one: some are in flight.
+    began = time.perf_counter_ns()  # the server's clock: it runs in this process
     proc = start(
         relay_env,
         "bench",
@@ -48,7 +58,12 @@ def test_bench_records_what_it_did_and_exits_143(relay_env: dict[str, str]) -> N
         "--prompt",
         "quick",
     )
-    time.sleep(2.0)
+    # The signal once the server has answered two quick ones (the warm-up and seq 1), sent 0.2 s after seq 0,
+    # whose answer takes 5 s: something done, something in flight.
+    deadline = time.monotonic() + 30
+    while sum(quick(r, began) for r in list(mock_server.log)) < 2:  # type: ignore[attr-defined]
+        assert proc.poll() is None and time.monotonic() < deadline, "bench never got under way"
+        time.sleep(0.01)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err

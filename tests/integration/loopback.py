@@ -58,6 +58,9 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: connections opened together beyond it (bench's targets,
+    # 8 relay processes at a start line) have their SYN dropped and retried a second later
+    request_queue_size = 128
 
 
 @contextmanager

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
-
-from tests.conftest import run_relay
 
 
 def write_config(env: dict[str, str], text: str) -> Path:
@@ -18,7 +17,16 @@ def write_config(env: dict[str, str], text: str) -> Path:
 
 
 def ledger_rows(env: dict[str, str], n: int = 1000) -> list[dict[str, Any]]:
-    """Ledger rows, oldest first, read through the CLI."""
-    ran = run_relay("log", "--json", "-n", str(n), env=env)
-    assert ran.code == 0, ran.err
-    return list(json.loads(ran.out)["rows"])
+    """Ledger rows, oldest first, as `relay log --json -n N` shows them: the command's own steps (the ledger
+    at RELAY_HOME, none when it does not exist, its latest N rows, the same JSON), in this process rather
+    than in a relay process of their own for every look. The command itself is run by the log tests."""
+    from relaycli.ledger import Ledger
+    from relaycli.log.view import log_rows
+    from relaycli.paths import resolve
+
+    path = resolve({"RELAY_HOME": env.get("RELAY_HOME") or os.environ["RELAY_HOME"]}).ledger
+    if not path.exists():
+        return []
+    with Ledger.open(path) as ledger:
+        rows = list(reversed(ledger.recent(n)))
+    return list(json.loads(json.dumps({"rows": log_rows(rows)}, ensure_ascii=False))["rows"])

@@ -91,9 +91,9 @@ def test_usage_missing_from_the_stream_is_unknown_not_zero(relay_env: dict[str, 
 
 
 def test_keepalive_comments_are_ignored(relay_env: dict[str, str]) -> None:
-    ran = run_relay("stream", "-p", "mock-anthropic", "[[mock: ttft=0.4 keepalive=0.05]] hi", env=relay_env)
+    ran = run_relay("stream", "-p", "mock-anthropic", "[[mock: ttft=0.2 keepalive=0.05]] hi", env=relay_env)
     assert ran.code == 0, ran.err
-    ran = run_relay("stream", "-p", "mock", "[[mock: ttft=0.4 keepalive=0.05]] hi", env=relay_env)
+    ran = run_relay("stream", "-p", "mock", "[[mock: ttft=0.2 keepalive=0.05]] hi", env=relay_env)
     assert ran.code == 0, ran.err
     assert ran.out.startswith("Mock answer")
 
@@ -150,16 +150,18 @@ def test_html_error_pages(relay_env: dict[str, str]) -> None:
 
 def test_stall_times_out_within_the_configured_limit(relay_env: dict[str, str]) -> None:
     url = relay_env["RELAY_MOCK_URL"]
+    read = 0.3  # three keep-alives per read window below; the bound is the limit plus the same 2.5 s slack
     write_config(
         relay_env,
-        f'[profiles.slow]\nbase_url = "{url}/v1"\ntimeout = {{ read = 1 }}\nretries = 0\ndefault_model = "gpt-4.1"\n',
+        f'[profiles.slow]\nbase_url = "{url}/v1"\ntimeout = {{ read = {read} }}\nretries = 0\n'
+        'default_model = "gpt-4.1"\n',
     )
     for directive in ("stall_after=3", "stall_after=3 keepalive=0.1"):
         start = time.monotonic()
         ran = run_relay("stream", "-p", "slow", f"[[mock: {directive}]] hi", env=relay_env)
         elapsed = time.monotonic() - start
         assert ran.code == 6, ran.err
-        assert elapsed < 3.5, elapsed
+        assert elapsed < read + 2.5, elapsed
         assert "timeout" in ran.err.lower() or "timed out" in ran.err.lower()
         assert ran.out.startswith("Mock answer")
     assert [r["error_class"] for r in ledger_rows(relay_env)] == ["RelayTimeout", "RelayTimeout"]
