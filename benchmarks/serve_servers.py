@@ -131,9 +131,13 @@ def main() -> None:
             if not wait_listening(port, proc):
                 print(f"| {label} | did not start | | | |")
                 continue
-            load(port, 4, 0.5)
-            one = load(port, 1, args.seconds)
-            many = load(port, 32, args.seconds)
+            try:
+                load(port, 4, 0.5)
+                one = load(port, 1, args.seconds)
+                many = load(port, 32, args.seconds)
+            except (OSError, asyncio.IncompleteReadError) as exc:  # e.g. a connection closed between requests
+                print(f"| {label} | failed: {type(exc).__name__} (keep-alive requests) | | | |")
+                continue
             print(f"| {label} | {one[0]:,.0f} | {one[1]:.2f} ms | {many[0]:,.0f} | {many[1]:.2f} ms |")
         finally:
             proc.terminate()
