@@ -138,6 +138,7 @@ def test_the_plain_banner_says_relay_once(relay_env: dict[str, str]) -> None:
     try:
         child.expect_exact("/help for commands")
         assert "relay: chat · mock · " in child.before and "relay: relay chat" not in child.before
+        child.expect_exact("gpt-4.1-mini> ")  # the line editor is reading: an EOF sent earlier could be flushed
         child.sendeof()
         child.expect(pexpect.EOF)
     finally:
