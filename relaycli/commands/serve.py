@@ -86,6 +86,7 @@ def serve(
                 usage=lambda query: usage_document(inputs, query),
                 count_tokens=TokenCounter(routes, ctx.key, ctx.shared_client, ctx.notes),
                 abort=ctx.abort_clients,
+                close=ctx.close,
                 stdout=ctx.streams.stdout,
                 stderr=ctx.streams.stderr,
             )

@@ -60,6 +60,7 @@ class ServeServices:
     count_tokens: Callable[[Any, Mapping[str, str]], tuple[int, dict[str, Any]]]
     abort: Callable[[], None]  # close upstream connections (requests still reading from them end)
     team_push: Callable[[], None] | None = None  # [team] configured: send the new ledger rows to the team ledger
+    close: Callable[[], None] = lambda: None  # write what is queued and close (a forked worker's own end)
     stdout: TextIO = sys.stdout
     stderr: TextIO = sys.stderr
 
@@ -190,7 +191,11 @@ def _supervise(
         if pid == 0:  # a worker: its own services, the shared socket
             code = 1
             try:
-                code = _serve_here(build(), options, keys, sock)
+                services = build()
+                try:
+                    code = _serve_here(services, options, keys, sock)
+                finally:
+                    services.close()  # its queued ledger rows and cache entries, before the exit that skips all else
             except KeyboardInterrupt:  # told to stop (Ctrl-C, SIGTERM): it did
                 code = 0
             except BaseException:  # noqa: BLE001 - a worker's failure is its exit code
