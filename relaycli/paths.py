@@ -74,6 +74,21 @@ def write_private(path: Path, text: str) -> None:
     tighten(path)
 
 
+def replace_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step (0600): a temporary file beside it, renamed over it, so a
+    reader sees the old file or the new one, never half of one."""
+    import _thread
+
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{_thread.get_ident()}")
+    try:
+        write_private(tmp, text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def sqlite_files(path: Path) -> list[Path]:
     """A SQLite database and the write-ahead log and shared-memory files it keeps beside it in WAL mode."""
     return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]

@@ -27,9 +27,13 @@ class Channel:
         self.cancelled = False
 
     # -- the worker thread --------------------------------------------------------------------------
-    def put(self, data: bytes) -> None:
+    def check(self) -> None:
+        """Raise ``OutputClosed`` once the request is given up on."""
         if self.cancelled:
             raise OutputClosed("the client is gone")
+
+    def put(self, data: bytes) -> None:
+        self.check()
         if data:
             self._push(data, end=False)
 

@@ -33,7 +33,6 @@ __all__ = ["ChatService", "Reply"]
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 _OTHER: dict[str, wire.Protocol] = {"openai": "anthropic", "anthropic": "openai"}
-_PASSED_HEADERS = ("anthropic-beta", "anthropic-version")  # to an Anthropic upstream of an Anthropic client
 _PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high")
 
 
@@ -83,7 +82,7 @@ class ChatService:
                     exc.reason,
                     exc.param,
                 ) from None
-        passed = {name: headers[name] for name in _PASSED_HEADERS if name in headers}
+        passed = wire.passed_headers(headers)
         ask = Ask(
             model=incoming.model,
             messages=incoming.messages or (Message("user", ""),),
@@ -134,7 +133,7 @@ class ChatService:
         channel = Channel(asyncio.get_running_loop())
 
         def sink(delta: Delta) -> None:
-            channel.put(b"")  # raises once the request is given up on
+            channel.check()  # raises once the request is given up on
             if delta.kind == "restart":
                 events.clear()
                 withheld[0] = False
@@ -176,7 +175,7 @@ class ChatService:
                 created=int(time.time()),
                 text=result.text,
                 finish_reason=result.finish_reason,
-                source="anthropic" if answer.profile.protocol == "anthropic" else "openai",
+                source=answer.profile.protocol,
                 usage=result.usage,
             )
         ex.status = 200
@@ -221,8 +220,7 @@ class ChatService:
                     cancelled=passing.cancelled,
                     notes=self.notes,
                 )
-                source: wire.Protocol = "anthropic" if answer.profile.protocol == "anthropic" else "openai"
-                passing.finish(answer.result.finish_reason, source, answer.result.usage)
+                passing.finish(answer.result.finish_reason, answer.profile.protocol, answer.result.usage)
                 return answer, None
             except BaseException as exc:  # noqa: BLE001 - told to the client below, recorded by the pipeline
                 gone.append(channel.cancelled)

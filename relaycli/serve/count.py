@@ -18,8 +18,6 @@ from relaycli.serve.routing import Routes
 
 __all__ = ["TokenCounter"]
 
-_PASSED_HEADERS = ("anthropic-beta", "anthropic-version")
-
 
 class TokenCounter:
     def __init__(
@@ -43,7 +41,7 @@ class TokenCounter:
             )
             return 404, wire.error_body("anthropic", 404, message)
         sent = {**body, "model": profile.resolve_model(model)}
-        passed = {name: headers[name] for name in _PASSED_HEADERS if name in headers}
+        passed = wire.passed_headers(headers)
         try:
             key = self.keys(profile)
             with self.clients(profile, key, self.notes) as client:

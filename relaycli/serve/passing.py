@@ -31,7 +31,7 @@ class Passing:
     # -- the pipeline's callbacks (worker thread) ---------------------------------------------------
     def events(self, protocol: str, data: str) -> None:
         if protocol != self.protocol or self.mode in ("synthesized", "rewritten"):
-            self._check()
+            self.channel.check()
             return
         if not data:  # events withheld: their text held the upstream's key; the rest is written from deltas
             self._flush()
@@ -44,7 +44,7 @@ class Passing:
         if self.written or len(self._held) >= _HELD_EVENTS:
             self._flush()
         else:
-            self._check()
+            self.channel.check()
 
     def sink(self, delta: Delta) -> None:
         if delta.kind == "restart":  # nothing was written (else there is no retry): start over
@@ -55,7 +55,7 @@ class Passing:
             self._flush()  # the event that carried this delta is held: it goes now
             return
         if delta.kind != "text":
-            self._check()
+            self.channel.check()
             return
         if self.mode is None:
             self.mode = "synthesized"
@@ -96,7 +96,3 @@ class Passing:
     def _write(self, data: bytes) -> None:
         self.written = True
         self.channel.put(data)
-
-    def _check(self) -> None:
-        if self.channel.cancelled:
-            self.channel.put(b"")  # raises OutputClosed

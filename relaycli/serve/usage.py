@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from relaycli.bench.stats import percentile
 from relaycli.cost.run import CostInputs, CostOptions, run_cost, window
 from relaycli.errors import RelayError
 from relaycli.output.streams import Streams
 from relaycli.usage.periods import resolve_zone
 
-__all__ = ["percentile", "usage_document"]
+__all__ = ["usage_document"]
 
 _OPTIONS = ("by", "month", "since", "until", "profile", "model", "timezone", "currency")
 
@@ -77,19 +77,14 @@ def _figures(values: Sequence[tuple[float | None, float | None]]) -> dict[str, A
     ttft = sorted(t for _, t in values if t is not None)
     return {
         "requests": len(values),
-        "latency_ms": {f"p{q}": percentile(latency, q) for q in (50, 95, 99)},
-        "ttft_ms": {f"p{q}": percentile(ttft, q) for q in (50, 95, 99)},
+        "latency_ms": {f"p{q}": _percentile(latency, q) for q in (50, 95, 99)},
+        "ttft_ms": {f"p{q}": _percentile(ttft, q) for q in (50, 95, 99)},
     }
 
 
-def percentile(ordered: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile of sorted values, interpolated linearly between ranks; None for none."""
-    if not ordered:
-        return None
-    rank = (len(ordered) - 1) * q / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    value = ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-    return round(value, 3)
+def _percentile(ordered: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile of sorted values (``relay bench``'s interpolation); None for none."""
+    return round(percentile(ordered, q / 100), 3) if ordered else None
 
 
 def _problem(message: str) -> dict[str, Any]:

@@ -12,8 +12,8 @@ last known figures are used; with none, nothing is refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from relaycli.config.team import TeamSettings
 from relaycli.errors import BudgetExceeded, RelayError
-from relaycli.paths import private_dir, write_private
+from relaycli.paths import replace_private
 
 if TYPE_CHECKING:
     from relaycli.ledger import Ledger, LedgerRow
@@ -212,13 +212,8 @@ class TeamBudget:
             return None
 
     def _write(self, snapshot: SpendSnapshot) -> None:
-        try:
-            private_dir(self.path.parent)
-            tmp = self.path.with_name(f".{FILE}.{os.getpid()}")
-            write_private(tmp, json.dumps(asdict(snapshot)) + "\n")
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # the figures are kept in memory for this run all the same
+        with contextlib.suppress(OSError):  # the figures are kept in memory for this run all the same
+            replace_private(self.path, json.dumps(asdict(snapshot)) + "\n")
 
 
 def _money(amount: Decimal) -> str:

@@ -6,11 +6,10 @@ high-water mark is the truth; this is a copy. It never holds the DSN: only its f
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from relaycli.paths import private_dir, write_private
+from relaycli.paths import replace_private
 
 __all__ = ["PushState", "read_state", "write_state"]
 
@@ -40,7 +39,4 @@ def read_state(data_dir: Path) -> PushState:
 
 def write_state(data_dir: Path, state: PushState) -> None:
     """Replace ``team.json`` in one step (a temporary file renamed over it)."""
-    private_dir(data_dir)
-    tmp = data_dir / f".{FILE}.{os.getpid()}"
-    write_private(tmp, json.dumps(asdict(state), indent=1) + "\n")
-    os.replace(tmp, data_dir / FILE)
+    replace_private(data_dir / FILE, json.dumps(asdict(state), indent=1) + "\n")

@@ -13,7 +13,7 @@ from relaycli.serve.wire.client import (
     models_body,
     stream_writer,
 )
-from relaycli.serve.wire.common import BadRequest, CrossProtocol, Incoming, Protocol, map_finish
+from relaycli.serve.wire.common import BadRequest, CrossProtocol, Incoming, Protocol, map_finish, passed_headers
 from relaycli.serve.wire.openai_in import parse_openai
 
 __all__ = [
@@ -31,5 +31,6 @@ __all__ = [
     "models_body",
     "parse_anthropic",
     "parse_openai",
+    "passed_headers",
     "stream_writer",
 ]

@@ -98,22 +98,7 @@ def _messages(raw: list[Any]) -> tuple[list[Message], str | None]:
 
 def _content(content: Any, where: str) -> tuple[str, str | None]:
     """(the text of a message's content, why the rest of it cannot be translated)."""
-    if isinstance(content, str):
-        return content, None
-    if not isinstance(content, list):
-        raise BadRequest(f"{where}.content: must be a string or an array of content blocks", f"{where}.content")
-    texts: list[str] = []
-    reason: str | None = None
-    for j, block in enumerate(content):
-        at = f"{where}.content[{j}]"
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise BadRequest(f"{at}: must be an object with a type", at)
-        kind = block["type"]
-        if kind == "text":
-            texts.append(checks.text_field(block, at))
-        else:
-            reason = reason or _BLOCK_KINDS.get(kind, f"content blocks of type '{kind}'")
-    return "\n".join(texts), reason
+    return checks.content_text(content, where, untranslatable=_BLOCK_KINDS, pieces="blocks")
 
 
 def _portable(obj: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

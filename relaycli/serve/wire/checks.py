@@ -86,6 +86,32 @@ def text_field(part: dict[str, Any], where: str, key: str = "text") -> str:
     return text
 
 
+def content_text(
+    content: Any, where: str, *, untranslatable: dict[str, str], pieces: str, optional: bool = False
+) -> tuple[str, str | None]:
+    """(the text of a message's content: a string, or its text ``pieces`` ("parts", "blocks") joined by line
+    breaks; why the rest of it cannot be translated: ``untranslatable`` names a piece's type, else its type
+    does). ``optional``: no content at all is an empty text."""
+    if isinstance(content, str):
+        return content, None
+    if content is None and optional:
+        return "", None
+    if not isinstance(content, list):
+        raise BadRequest(f"{where}.content: must be a string or an array of content {pieces}", f"{where}.content")
+    texts: list[str] = []
+    reason: str | None = None
+    for j, piece in enumerate(content):
+        at = f"{where}.content[{j}]"
+        if not isinstance(piece, dict) or not isinstance(piece.get("type"), str):
+            raise BadRequest(f"{at}: must be an object with a type", at)
+        kind = piece["type"]
+        if kind == "text":
+            texts.append(text_field(piece, at))
+        else:
+            reason = reason or untranslatable.get(kind, f"content {pieces} of type '{kind}'")
+    return "\n".join(texts), reason
+
+
 def is_default(value: Any, default: Any) -> bool:
     """True when a field holds its default value (so leaving it out changes nothing)."""
     if isinstance(value, bool) or isinstance(default, bool):

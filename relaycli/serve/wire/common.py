@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -198,3 +199,12 @@ dumps = _ENCODER.encode
 def encode(obj: Any) -> bytes:
     """Compact JSON, UTF-8 (a lone surrogate becomes ``?`` rather than failing the response)."""
     return _ENCODER.encode(obj).encode("utf-8", "replace")
+
+
+ANTHROPIC_HEADERS = ("anthropic-beta", "anthropic-version")
+"""Headers an Anthropic client sends that its Anthropic upstream gets unchanged (never a key)."""
+
+
+def passed_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The ``ANTHROPIC_HEADERS`` among a client's (names in lower case)."""
+    return {name: headers[name] for name in ANTHROPIC_HEADERS if name in headers}

@@ -113,24 +113,7 @@ def _messages(raw: list[Any]) -> tuple[list[str], list[Message], str | None]:
 
 def _content(content: Any, where: str, *, optional: bool) -> tuple[str, str | None]:
     """(the text of a message's content, why the rest of it cannot be translated)."""
-    if isinstance(content, str):
-        return content, None
-    if content is None and optional:
-        return "", None
-    if not isinstance(content, list):
-        raise BadRequest(f"{where}.content: must be a string or an array of content parts", f"{where}.content")
-    texts: list[str] = []
-    reason: str | None = None
-    for j, part in enumerate(content):
-        at = f"{where}.content[{j}]"
-        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-            raise BadRequest(f"{at}: must be an object with a type", at)
-        kind = part["type"]
-        if kind == "text":
-            texts.append(checks.text_field(part, at))
-        else:
-            reason = reason or _PART_KINDS.get(kind, f"content parts of type '{kind}'")
-    return "\n".join(texts), reason
+    return checks.content_text(content, where, untranslatable=_PART_KINDS, pieces="parts", optional=optional)
 
 
 def _portable(obj: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
