@@ -100,7 +100,7 @@ class RelayClient:
         already waited (for a shared rate limit), taken from its total deadline. ``events`` is given the data
         of every event of the wire stream as it arrives, the key removed (``relay serve`` passes them on
         to a client of the same protocol), before the deltas it holds are yielded; an empty string in place
-        of events whose text held the key (``response.WITHHELD``): from there on, only the deltas (the key
+        of events whose text held the key (``events.WITHHELD``): from there on, only the deltas (the key
         removed) tell the answer truly."""
         return ResponseStream(self.transport, req, shown=shown, spent_s=spent_s, events=events)
 

@@ -12,6 +12,7 @@ state. The stream holds a ``Transport``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
@@ -19,6 +20,7 @@ from typing import Any, NoReturn
 
 import httpx
 
+from relaycli.core.events import EventGate
 from relaycli.core.formats import StreamParser
 from relaycli.core.formats.common import Completion, body_kind, clause, load_json_object
 from relaycli.core.retry import Failure
@@ -30,7 +32,6 @@ from relaycli.datatypes import ChatRequest, Delta, Result, Timing, Usage
 from relaycli.errors import APIError, EndpointError, RelayError, StreamError, TruncatedResponse
 
 RESTART = Delta("", "restart")
-WITHHELD = ""  # told to an ``events`` caller in place of events whose text held the key
 _SSE_STARTS = (b"data:", b"event:", b":", b"id:", b"retry:")
 _TOKEN_FIELD = "max_tokens_field"
 _TOKEN_FIELDS = ("max_tokens", "max_completion_tokens")
@@ -75,9 +76,6 @@ class ResponseStream:
         events: Callable[[str], None] | None = None,
     ) -> None:
         self._c = transport
-        self._events = events
-        self._raw_held: list[str] = []  # events waiting for the key scrubber (``events`` callers)
-        self._out_held: list[Delta] = []  # and their deltas
         self.request = req
         self._shown_by = shown
         self._pending = False  # deltas were yielded since the start (or the last RESTART)
@@ -90,6 +88,7 @@ class ResponseStream:
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._scrub = StreamScrub(transport.key.value)  # a key the server echoes inside the answer
+        self._gate = EventGate(events, self._scrub, transport.key.value) if events is not None else None
         self._parser: StreamParser | None = None
         self._completion: Completion | None = None
         self._response: httpx.Response | None = None
@@ -275,7 +274,8 @@ class ResponseStream:
         read_ns, total_ns = t.read * 1e9, t.total * 1e9
         decoder = SSEDecoder()
         parser = self._parser = c.fmt.stream_parser(c.peer)
-        self._raw_held, self._out_held = [], []  # a new attempt: nothing of an earlier one waits
+        if self._gate is not None:
+            self._gate.reset()  # a new attempt: nothing of an earlier one waits
         last_content = self.timing.t_headers or c.now()
         chunks = response.iter_bytes() if chunks is None else chunks
         while True:
@@ -296,8 +296,8 @@ class ResponseStream:
                     self._retry_unless_shown(Failure("stream_error", error_type=exc.error_type), self._tag(exc))
                 except EndpointError as exc:  # a chunk that is not JSON
                     self._retry_unless_shown(Failure("malformed"), self._tag(exc), exc.__cause__)
-                if self._events is not None:
-                    yield from self._pass_event(event.data, deltas, now)
+                if self._gate is not None:
+                    yield from self._gate.offer(event.data, functools.partial(self._cleaned, deltas, now))
                     if any(delta.text for delta in deltas):
                         last_content = now
                     continue
@@ -312,10 +312,8 @@ class ResponseStream:
                 raise self._tag(c.timeout("total"))
             if now - last_content >= read_ns:
                 self._retry_unless_shown(Failure("idle_timeout"), c.timeout("content-idle"))
-        if self._raw_held:  # what the scrubber held back was not the key: the events go as they came
-            self._release_events()
-            yield from self._out_held
-            self._out_held = []
+        if self._gate is not None:  # what the scrubber held back was not the key: the events go as they came
+            yield from self._gate.release()
         tail = decoder.unfinished() if not parser.complete else None
         if tail is not None and c.fmt.is_end(tail):
             parser.feed(tail)  # the end marker came without its blank line: still the end
@@ -375,28 +373,9 @@ class ResponseStream:
             self._record(clean, now)
             yield clean
 
-    def _pass_event(self, data: str, deltas: list[Delta], now: int) -> Iterator[Delta]:
-        """An event for the ``events`` caller and its deltas, in step with the key scrubber: while an end of
-        the text could begin the key, the event (and what follows) waits. Events whose text held the key are
-        never passed on: the caller is told ``WITHHELD`` instead, and the deltas (the key removed) follow."""
-        masked = self._scrub.masked
-        if data != "[DONE]":  # the end marker is the caller's to say
-            self._raw_held.append(scrub(data, self._c.key.value))
-        for delta in deltas:
-            if delta.text:
-                self._out_held.extend(self._pass(delta, now))
-        if self._scrub.masked != masked:
-            self._raw_held = [WITHHELD]
-        if not self._scrub.holding:
-            self._release_events()
-            out, self._out_held = self._out_held, []
-            yield from out
-
-    def _release_events(self) -> None:
-        assert self._events is not None
-        held, self._raw_held = self._raw_held, []
-        for data in held:
-            self._events(data)
+    def _cleaned(self, deltas: list[Delta], now: int) -> list[Delta]:
+        """An event's deltas through the key scrubber (what it holds back comes later)."""
+        return [clean for delta in deltas if delta.text for clean in self._pass(delta, now)]
 
     def _held(self, now: int) -> Iterator[Delta]:
         """What was held back at the end of a whole answer."""
@@ -410,8 +389,8 @@ class ResponseStream:
     def _discard(self) -> None:
         """Forget what the failed attempts yielded: the next attempt's answer replaces it."""
         self._scrub.reset()
-        self._raw_held.clear()
-        self._out_held.clear()
+        if self._gate is not None:
+            self._gate.reset()
         self._text.clear()
         self._reasoning.clear()
         self.timing.t_first_token = self.timing.t_last_token = None
