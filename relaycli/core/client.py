@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from relaycli.config.profile import Profile, ResolvedKey
+from relaycli.core.bridge import pause
 from relaycli.core.formats import WireFormat, api_url, for_protocol
 from relaycli.core.formats.common import as_str
 from relaycli.core.proxy import environment_proxy
@@ -42,13 +43,14 @@ class RelayClient:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], int] = time.perf_counter_ns,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause,
         rand: Callable[[], float] = random.random,
         on_retry: Callable[[RetryNotice], None] | None = None,
         quirks: MutableMapping[str, Any] | None = None,
         wall_clock: Callable[[], float] = time.time,
         env: Mapping[str, str] | None = None,
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
+        on_loop: bool = False,
     ) -> None:
         self.profile = profile
         self.key = key
@@ -59,14 +61,20 @@ class RelayClient:
         # The proxy the environment names for the profile's host, handed to httpx explicitly (every URL of a
         # client is on that host: redirects are never followed), so an error can name what was used.
         proxy = environment_proxy(profile.base_url, os.environ if env is None else env) if transport is None else None
-        self.http = httpx.Client(
+        # Loading the CA bundle costs ~40 ms; a plain-http profile (a local server) never needs it, and no
+        # redirect is followed, so the client can never reach an https host with it.
+        verify = profile.base_url.startswith("https://")
+        proxy_url = proxy.url if proxy is not None else None
+        if on_loop and transport is None:  # serve, batch: sent on the event loop (core/bridge.py)
+            from relaycli.core.loop_transport import LoopTransport
+
+            transport, proxy_url = LoopTransport(verify=verify, proxy=proxy_url), None
+        self.http = _Cookieless(
             transport=transport,
-            proxy=proxy.url if proxy is not None else None,
+            proxy=proxy_url,
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=t.connect),
             follow_redirects=False,
-            # Loading the CA bundle costs ~40 ms; a plain-http profile (a local server) never needs it,
-            # and no redirect is followed, so the client can never reach an https host with it.
-            verify=profile.base_url.startswith("https://"),
+            verify=verify,
         )
         self.transport = Transport(
             self.http,
@@ -165,6 +173,30 @@ class RelayClient:
 
     def _close_matches(self, model: str) -> list[str]:
         return self.transport.close_matches(model)
+
+
+class _NoCookies(httpx.Cookies):
+    """Cookies a server sets are not kept, and none are sent: a relay's API authenticates by its key, and
+    reading every response's cookies costs more than parsing its stream."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class _Cookieless(httpx.Client):
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()
 
 
 class _ProfileQuirks(MutableMapping[str, Any]):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relaycli.config.profile import Profile
+from relaycli.core.bridge import pause
 from relaycli.datatypes import ChatRequest, Notes, Result
 from relaycli.errors import CircuitOpen, EndpointError, NetworkError, RateLimited, RelayError, RelayTimeout
 from relaycli.limits.breaker import Circuit, Kind
@@ -68,7 +69,7 @@ class SharedGuard:
         *,
         warn: Callable[[str], None],
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause,
         alive: Callable[[int], bool] = pid_alive,
         pid: int | None = None,
     ) -> None:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from relaycli.config.profile import Profile, ResolvedKey
+from relaycli.core.bridge import pause
 from relaycli.datatypes import Delta, Notes, Result
 from relaycli.errors import ConfigError, OutputClosed, RelayError, TruncatedResponse, UsageError
 from relaycli.pipeline.recording import Recorder
@@ -58,7 +59,7 @@ class Pipeline:
         team_budget: BudgetCheck | None = None,
         now: Callable[[], datetime] | None = None,
         clock: Callable[[], int] = time.perf_counter_ns,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause,
     ) -> None:
         self.router = router
         self.keys = keys
@@ -209,9 +210,10 @@ class Pipeline:
             permit = self.guard.enter(profile, request, priority=priority, notes=notes)
         except BaseException as exc:
             connection.__exit__(None, None, None)
-            if not isinstance(exc, RelayError | KeyboardInterrupt):
+            if not isinstance(exc, RelayError | KeyboardInterrupt | OutputClosed):
                 raise
-            # refused (an open circuit, a wait past the deadline), or Ctrl-C while waiting: nothing was sent
+            # refused (an open circuit, a wait past the deadline), or Ctrl-C (a server stopping) while waiting:
+            # nothing was sent
             self.recorder.record(
                 command=command,
                 profile=profile,

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from relaycli.cache.entry import Hit, TimedDelta
 from relaycli.config.profile import Profile
+from relaycli.core.bridge import pause
 from relaycli.datatypes import ChatRequest, Notes, Result
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class NoGuard:
 
     def retry_wait(self, profile: Profile, seconds: float, notes: Notes | None) -> None:
         if seconds > 0:
-            time.sleep(seconds)
+            pause(seconds)
 
     def exit(self, permit: object, result: Result | None, error: BaseException | None) -> None:
         return None
