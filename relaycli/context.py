@@ -55,6 +55,7 @@ class AppContext:
         self._pool_lock = threading.Lock()
         self._guard_lock = threading.Lock()
         self.share_clients = False  # True: the pipeline reuses one client per profile (``shared_client``)
+        self.on_loop = False  # True: requests run on an event loop (``core/bridge.py``): serve, batch
         self.defer_ledger = False  # True: ledger rows are written off the request path, in small batches
         self.auto_push = True  # with [team] push = "auto": push the ledger's new rows when the command ends
 
@@ -167,6 +168,7 @@ class AppContext:
             on_retry=announce,
             quirks=self.quirks.for_client(profile),
             on_response=observe,
+            on_loop=self.on_loop,
         )
 
     def shared_client(self, profile: Profile, key: ResolvedKey, notes: Notes | None = None) -> RelayClient:
@@ -251,14 +253,6 @@ class AppContext:
             warn=self.warn,
             env=self.env,
         )
-
-    def abort_clients(self) -> None:
-        """Close the shared clients now, so requests still reading from them end (``relay serve`` stopping:
-        each then records its row); ``close`` still follows."""
-        with self._pool_lock:
-            clients = list(self._pool.values())
-        for client in clients:
-            client.close()
 
     def close(self) -> None:
         if "pipeline" in self.__dict__:

@@ -67,6 +67,7 @@ def serve(
         def build() -> ServeServices:
             """This process's services; with --workers, each worker's own, made after it is forked."""
             ctx.share_clients = True  # one client per profile: upstream connections kept alive
+            ctx.on_loop = True  # requests sent from the server's event loop (core/bridge.py)
             ctx.defer_ledger = True  # rows written in small batches, off the requests' path
             inputs = CostInputs(
                 ledger_path=ctx.paths.ledger,
@@ -85,7 +86,6 @@ def serve(
                 env=ctx.env,
                 usage=lambda query: usage_document(inputs, query),
                 count_tokens=TokenCounter(routes, ctx.key, ctx.shared_client, ctx.notes),
-                abort=ctx.abort_clients,
                 close=ctx.close,
                 stdout=ctx.streams.stdout,
                 stderr=ctx.streams.stderr,

@@ -1,15 +1,15 @@
-"""Bytes from a pipeline thread to the event loop that writes them to a client.
+"""Bytes from a request's pipeline to the task that writes them to its client.
 
-The request pipeline is synchronous and runs in a worker thread; the HTTP server is an asyncio loop.
-``put`` appends and wakes the loop at most once for everything put before it runs, so a fast stream costs
-one wake-up per batch of events, not one per token. ``cancel`` (the client left, the server is stopping)
-makes the next ``put`` raise ``OutputClosed``, which the pipeline records as an interrupted request.
+The request pipeline is synchronous and runs in a greenlet on the event loop's thread (``core/bridge.py``);
+whenever it waits for the upstream, the loop runs the task that sends what it put. ``put`` appends and
+wakes that task, so the events of one upstream read go to the client as one write, not one per token.
+``cancel`` (the client left, the server is stopping) makes the next ``put`` raise ``OutputClosed``, which
+the pipeline records as an interrupted request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 
 from relaycli.errors import OutputClosed
 
@@ -17,16 +17,13 @@ __all__ = ["Channel"]
 
 
 class Channel:
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
         self._parts: list[bytes] = []
         self._ended = False
-        self._woken = False
         self._ready = asyncio.Event()
         self.cancelled = False
 
-    # -- the worker thread --------------------------------------------------------------------------
+    # -- the pipeline ---------------------------------------------------------------------------------
     def check(self) -> None:
         """Raise ``OutputClosed`` once the request is given up on."""
         if self.cancelled:
@@ -35,39 +32,21 @@ class Channel:
     def put(self, data: bytes) -> None:
         self.check()
         if data:
-            self._push(data, end=False)
+            self._parts.append(data)
+            self._ready.set()
 
     def end(self) -> None:
         """No more data (called once, whatever ended the request)."""
-        self._push(b"", end=True)
-
-    def _push(self, data: bytes, *, end: bool) -> None:
-        with self._lock:
-            if data:
-                self._parts.append(data)
-            if end:
-                self._ended = True
-            if self._woken:
-                return
-            self._woken = True
-        try:
-            self._loop.call_soon_threadsafe(self._wake)
-        except RuntimeError:  # the loop is closed: the server stopped and nobody reads any more
-            self.cancelled = True
-
-    def _wake(self) -> None:
+        self._ended = True
         self._ready.set()
 
-    # -- the event loop -----------------------------------------------------------------------------
+    # -- the writing task -----------------------------------------------------------------------------
     async def take(self) -> tuple[bytes, bool]:
         """Everything put so far (waiting for some) and whether the end came."""
         await self._ready.wait()
         self._ready.clear()
-        with self._lock:
-            parts, self._parts = self._parts, []
-            ended = self._ended
-            self._woken = False
-        return b"".join(parts), ended
+        parts, self._parts = self._parts, []
+        return b"".join(parts), self._ended
 
     def cancel(self) -> None:
         self.cancelled = True

@@ -3,8 +3,9 @@
 The client's body is read in its own protocol (``wire.parse_*``), routed to a profile, and sent as an
 ``Ask`` that carries the client's own fields for a profile of the client's protocol and their translation
 for the other (a request that cannot be translated cannot fall back to such a profile). The pipeline runs
-in a worker thread; a streamed answer goes to the client as it arrives (``passing.py``); a whole answer is
-assembled from the upstream's events, or from relay's deltas for a cache hit or the other protocol.
+in a greenlet on the event loop's thread (``core/bridge.py``); a streamed answer goes to the client as it
+arrives (``passing.py``); a whole answer is assembled from the upstream's events, or from relay's deltas for
+a cache hit or the other protocol.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 from relaycli.config.profile import Profile
+from relaycli.core import bridge
 from relaycli.datatypes import Delta, Message, Notes
+from relaycli.errors import OutputClosed
 from relaycli.pipeline import Pipeline
 from relaycli.pipeline.request import Answer, Ask, CacheUse, partial_answer
 from relaycli.pipeline.seams import Priority
@@ -46,18 +48,10 @@ class Reply:
 
 
 class ChatService:
-    def __init__(self, pipeline: Pipeline, routes: Routes, executor: Executor, notes: Notes) -> None:
+    def __init__(self, pipeline: Pipeline, routes: Routes, notes: Notes) -> None:
         self.pipeline = pipeline
         self.routes = routes
-        self.executor = executor
         self.notes = notes
-        self._live: set[Channel] = set()  # the requests in flight, for ``cancel_all``
-
-    def cancel_all(self) -> None:
-        """Give up on every request in flight (the server is stopping): each ends at its next event and is
-        recorded as interrupted."""
-        for channel in list(self._live):
-            channel.cancel()
 
     # -- the request ---------------------------------------------------------------------------------
     def ask(
@@ -130,10 +124,7 @@ class ChatService:
                     withheld[0] = True
                 events.append(data)
 
-        channel = Channel(asyncio.get_running_loop())
-
         def sink(delta: Delta) -> None:
-            channel.check()  # raises once the request is given up on
             if delta.kind == "restart":
                 events.clear()
                 withheld[0] = False
@@ -149,20 +140,17 @@ class ChatService:
                 cache=run.cache,
                 priority=run.priority,
                 events=on_event,
-                cancelled=lambda: channel.cancelled,
                 notes=self.notes,
             )
 
-        loop = asyncio.get_running_loop()
-        self._live.add(channel)
         try:
-            answer = await loop.run_in_executor(self.executor, work)
+            answer = await bridge.run(work, interrupt=_stopping)  # cancelled: the server stops, past its grace
+        except asyncio.CancelledError:
+            raise
         except BaseException as exc:  # noqa: BLE001 - every failure is an answer in the client's protocol
             _account(ex, partial_answer(exc))
             status, message = describe(exc)
             return _error(protocol, ex, status, message)
-        finally:
-            self._live.discard(channel)
         _account(ex, answer)
         result = answer.result
         passed = events and not withheld[0] and answer.profile.protocol == protocol
@@ -192,8 +180,7 @@ class ChatService:
         send: Send,
         disconnected: asyncio.Future[None],
     ) -> Reply | None:
-        loop = asyncio.get_running_loop()
-        channel = Channel(loop)
+        channel = Channel()
         writer = wire.for_client(protocol).StreamWriter(
             model=incoming.model,
             request_id=None,
@@ -232,8 +219,7 @@ class ChatService:
             finally:
                 channel.end()
 
-        self._live.add(channel)
-        job = loop.run_in_executor(self.executor, work)
+        job = asyncio.ensure_future(bridge.run(work, interrupt=_stopping))
         disconnected.add_done_callback(lambda _: channel.cancel())
         started = False
         try:
@@ -248,8 +234,9 @@ class ChatService:
                     break
             answer, failure = await job
         finally:
-            channel.cancel()  # if this task was cancelled (the server's grace ran out), the request ends too
-            self._live.discard(channel)
+            if not job.done():  # this task was cancelled (the server's grace ran out): the request ends now
+                channel.cancel()
+                job.cancel()
         _account(ex, answer)
         left = bool(gone and gone[0])  # not a client that left after reading the broken stream's error
         if not started:
@@ -283,6 +270,11 @@ _SSE_HEADERS = [
 
 def _never() -> bool:
     return False
+
+
+def _stopping() -> BaseException:
+    """Raised inside a request's pipeline when its task is cancelled: the server stops, past its grace."""
+    return OutputClosed("the server is stopping")
 
 
 def _cache_use(headers: Mapping[str, str], *, portable: bool) -> CacheUse:

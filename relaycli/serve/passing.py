@@ -1,4 +1,4 @@
-"""What one streamed answer writes to its client, decided in the pipeline's thread as deltas arrive.
+"""What one streamed answer writes to its client, decided in the pipeline as deltas arrive.
 
 An upstream of the client's own protocol is passed through event by event (``raw``: ids, tool calls and
 every field as the upstream sent them, the key removed); a cache hit or an upstream of the other protocol is
@@ -28,7 +28,7 @@ class Passing:
         self._held: list[bytes] = []
         self.written = False
 
-    # -- the pipeline's callbacks (worker thread) ---------------------------------------------------
+    # -- the pipeline's callbacks ----------------------------------------------------------------
     def events(self, protocol: str, data: str) -> None:
         if protocol != self.protocol or self.mode in ("synthesized", "rewritten"):
             self.channel.check()
@@ -68,7 +68,7 @@ class Passing:
     def cancelled(self) -> bool:
         return self.channel.cancelled
 
-    # -- the end (worker thread) ---------------------------------------------------------------------
+    # -- the end ----------------------------------------------------------------------------------
     def finish(self, finish_reason: str | None, source: Protocol, usage: Usage) -> None:
         """The answer is complete: the clean end in the client's protocol (``rewritten``: a pass-through
         that went on from deltas ends as a synthesized answer does)."""

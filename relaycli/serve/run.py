@@ -1,9 +1,10 @@
 """The body of ``relay serve``: check where to listen, build the gateway, run the HTTP server, stop cleanly.
 
 The server is uvicorn with httptools (see the README for the measurement behind the choice), imported
-here only. On SIGTERM or Ctrl-C it stops accepting, gives requests in flight ``GRACE_S`` to finish, then
-cancels the rest (each recorded as interrupted), closes the upstream connections so no request stays
-blocked, and writes every queued ledger row before exiting.
+here only. Requests run on its event loop (``core/bridge.py``); reports from the ledger (``/v1/usage``) in a
+few threads beside it. On SIGTERM or Ctrl-C it stops accepting, gives requests in flight ``GRACE_S`` to
+finish, then cancels the rest (each recorded as interrupted), and writes every queued ledger row before
+exiting.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from relaycli.core import bridge
 from relaycli.errors import UsageError
 from relaycli.serve.access import AccessLog
 from relaycli.serve.auth import ClientKeys
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["ServeOptions", "ServeServices", "build_gateway", "check_host", "run_serve"]
 
 GRACE_S = 5.0  # what requests in flight get to finish once the server is told to stop
-WORKERS = 64  # requests sent upstream at once; more wait their turn
+REPORT_THREADS = 4  # /v1/usage reports read the ledger at once; more wait their turn
 KEEP_ALIVE_S = 5
 TEAM_PUSH_S = 10.0  # how often a gateway's rows go to the team ledger (and once more when it stops)
 MAX_CONNECTIONS = 2000
@@ -58,7 +60,6 @@ class ServeServices:
     env: Mapping[str, str]
     usage: Callable[[Mapping[str, str]], tuple[int, dict[str, Any]]]
     count_tokens: Callable[[Any, Mapping[str, str]], tuple[int, dict[str, Any]]]
-    abort: Callable[[], None]  # close upstream connections (requests still reading from them end)
     team_push: Callable[[], None] | None = None  # [team] configured: send the new ledger rows to the team ledger
     close: Callable[[], None] = lambda: None  # write what is queued and close (a forked worker's own end)
     stdout: TextIO = sys.stdout
@@ -91,13 +92,13 @@ def build_gateway(services: ServeServices, keys: ClientKeys, log: AccessLog, exe
 
     settings = services.settings
     routes = Routes(settings.serve.routes, settings.profiles, services.default)
-    chat = ChatService(services.pipeline, routes, executor, services.notes)
+    chat = ChatService(services.pipeline, routes, services.notes)
 
     async def usage(query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         return await asyncio.get_running_loop().run_in_executor(executor, services.usage, query)
 
     async def count_tokens(body: Any, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
-        return await asyncio.get_running_loop().run_in_executor(executor, services.count_tokens, body, headers)
+        return await bridge.run(lambda: services.count_tokens(body, headers))
 
     return Gateway(chat, keys, log, max_body=settings.serve.max_body, usage=usage, count_tokens=count_tokens)
 
@@ -148,7 +149,7 @@ def _announce(out: TextIO, notes: Notes, host: str, port: int, keys: ClientKeys,
 def _serve_here(services: ServeServices, options: ServeOptions, keys: ClientKeys, sock: socket.socket) -> int:
     import uvicorn
 
-    executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="relay-serve")
+    executor = ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="relay-serve")
     gateway = build_gateway(services, keys, AccessLog(options.log_format, services.stderr), executor)
     config = uvicorn.Config(
         gateway,
@@ -170,8 +171,6 @@ def _serve_here(services: ServeServices, options: ServeOptions, keys: ClientKeys
     finally:
         if pusher is not None:
             pusher.stop()
-        gateway.chat.cancel_all()  # what the grace left running is interrupted, and recorded so
-        services.abort()
         _wait(executor, GRACE_S)
     return 0
 

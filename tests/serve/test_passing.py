@@ -3,8 +3,6 @@ from deltas; the preamble held back so a failure before content can still be ret
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from relaycli.datatypes import Delta, Usage
@@ -14,17 +12,8 @@ from relaycli.serve.channel import Channel
 from relaycli.serve.passing import Passing
 
 
-class _Loop:
-    """Stands in for the event loop: runs what the channel schedules at once."""
-
-    def call_soon_threadsafe(self, callback: object) -> None:
-        callback()  # type: ignore[operator]
-
-
 def _passing(protocol: wire.Protocol = "openai") -> tuple[Passing, Channel]:
-    loop = asyncio.new_event_loop()
-    channel = Channel(loop)
-    channel._loop = _Loop()  # type: ignore[assignment]
+    channel = Channel()
     writer = wire.for_client(protocol).StreamWriter(
         model="m", request_id="r1", created=0, include_usage=True, source=protocol
     )
@@ -32,8 +21,7 @@ def _passing(protocol: wire.Protocol = "openai") -> tuple[Passing, Channel]:
 
 
 def _written(channel: Channel) -> bytes:
-    with channel._lock:
-        return b"".join(channel._parts)
+    return b"".join(channel._parts)
 
 
 ROLE = '{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}'
