@@ -98,7 +98,14 @@ def _send(services: BatchServices, options: BatchOptions, source: Source, total:
     events: SimpleQueue[Event] = SimpleQueue()
     model = options.defaults.model or ""
     sending = Sending(services.pipeline(), services.profile, options.cache, options.priority, notes, model)
-    pool = Pool(sending, source, events, size=options.concurrency, window=options.concurrency * 8)
+    pool = Pool(
+        sending,
+        source,
+        events,
+        size=options.concurrency,
+        window=options.concurrency * 8,
+        slow_input=options.path is None,  # stdin may be a pipe that takes its time
+    )
     writer = LineWriter(out, ordered=options.ordered, name=str(target or "stdout"), written=pool.free)
     tally = Tally()
 

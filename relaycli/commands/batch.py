@@ -56,6 +56,7 @@ def batch(
         raise typer.BadParameter("--resume OUT writes to OUT: drop -O", param_hint="'-O' / '--output'")
     ctx = AppContext()
     ctx.share_clients = True  # one client per profile: connections kept alive across the batch
+    ctx.on_loop = True  # the requests run on one event loop (core/bridge.py)
     ctx.defer_ledger = True  # rows written in small batches, off the requests' path
     try:
         chosen = ctx.profile(profile)
