@@ -27,6 +27,8 @@ from relaycli.datatypes import ChatRequest, Result
 
 __all__ = ["DiskCache"]
 
+_KEYS_KEPT = 4096  # lookups whose answer has not been stored (or never will be: a failure) before a reset
+
 
 class DiskCache:
     def __init__(
@@ -52,6 +54,8 @@ class DiskCache:
         self._every_s = every_s
         self._batch_entries = batch_entries
         self._pending: dict[str, tuple[Entry, bool]] = {}  # key -> (entry, counted), waiting to be written
+        # the key a lookup worked out, by request, so that storing its answer does not work it out again
+        self._keys: dict[int, tuple[Profile, ChatRequest, str | None]] = {}
         self._wake = threading.Condition()
         self._writer: threading.Thread | None = None
         self._closing = False
@@ -60,6 +64,9 @@ class DiskCache:
     # -- the seam --------------------------------------------------------------------------------
     def lookup(self, profile: Profile, request: ChatRequest) -> Hit | None:
         key = cache_key(profile, request)
+        if len(self._keys) >= _KEYS_KEPT:
+            self._keys.clear()
+        self._keys[id(request)] = (profile, request, key)  # for ``store``, after the request is answered
         if key is not None and self._pending:
             with self._wake:
                 queued = self._pending.get(key)
@@ -102,7 +109,9 @@ class DiskCache:
     ) -> None:
         if not result.complete or result.finish_reason is None:
             return  # only whole answers: a stream that ended without saying why is not one
-        key = cache_key(profile, request)
+        known = self._keys.pop(id(request), None)
+        key = known[2] if known is not None and known[0] is profile and known[1] is request else None
+        key = key or cache_key(profile, request)
         store = self._open() if key is not None else None
         if store is None or key is None:
             return

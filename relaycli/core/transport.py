@@ -79,6 +79,7 @@ class Transport:
         self.proxy = proxy  # the proxy requests go through (named when it fails), or None
         self.on_response = on_response  # told every response's status and headers (rate limits, retry-after)
         self.peer = Peer(profile.host, profile.name, key.value)
+        self._chat_url: httpx.URL | None = None
 
     # -- time -------------------------------------------------------------------------------------
 
@@ -111,7 +112,9 @@ class Transport:
         sent = self.headers(stream=stream)
         if headers:
             sent = {**sent, **headers}
-        return self.http.build_request("POST", self.url("chat"), json=body, headers=sent, timeout=timeout)
+        if self._chat_url is None:  # parsed once: every request of a batch or a gateway goes there
+            self._chat_url = httpx.URL(self.url("chat"))
+        return self.http.build_request("POST", self._chat_url, json=body, headers=sent, timeout=timeout)
 
     def send(self, request: httpx.Request) -> httpx.Response:
         """Send one attempt; the response's body is left to read. Raises httpx errors."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from relaycli.core.sse import SSEEvent
 
 DONE = "[DONE]"
+_loads = json.loads
 
 
 _REASONING_MODEL = re.compile(r"^(?:[\w.-]+/)?(?:o\d|gpt-5)", re.IGNORECASE)
@@ -143,40 +144,55 @@ class StreamParser:
         return self.done and self.finish_reason is not None
 
     def feed(self, ev: SSEEvent) -> list[Delta]:
-        data = ev.data.strip()
+        # The hot path of every streamed answer (one call per chunk): plain lookups, one pass.
+        data = ev.data
+        if data[:1].isspace() or data[-1:].isspace():
+            data = data.strip()
         if data == DONE:
             self.done = True
             return []
         if not data:
             return []
-        obj = load_json_object(ev.data, what="stream chunk", peer=self.peer)
+        try:
+            obj = _loads(data)
+        except ValueError:
+            obj = None
+        if type(obj) is not dict:
+            obj = load_json_object(ev.data, what="stream chunk", peer=self.peer)  # raises the right error
         self.chunks += 1
-        err = error_in(obj, self.peer)
-        if err is not None:
-            raise err
+        if obj.get("error") or obj.get("object") == "error":
+            err = error_in(obj, self.peer)
+            if err is not None:
+                raise err
         if ev.event == "error":
             raise StreamError(f"{self.peer.name} reported an error: {self.peer.said(ev.data)}")
         if self.response_id is None:
             self.response_id = as_str(obj.get("id"))
-        model = as_str(obj.get("model"))
-        if model:
+        model = obj.get("model")
+        if model and isinstance(model, str):
             self.model = model
-        if isinstance(obj.get("usage"), dict):
-            self.usage = parse_usage(obj["usage"])
-        choice = _first_choice(obj)
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            self.usage = parse_usage(usage)
+        choices = obj.get("choices")
+        if type(choices) is list and len(choices) == 1 and type(choices[0]) is dict:
+            choice = choices[0] if choices[0].get("index", 0) == 0 else None
+        else:
+            choice = _first_choice(obj)
         if choice is None:
             return []
         out: list[Delta] = []
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            reasoning = _reasoning(delta)
-            if reasoning:
-                out.append(Delta(reasoning, "reasoning"))
-            content = as_str(delta.get("content"))
-            if content:
+            if "reasoning_content" in delta or "reasoning" in delta:
+                reasoning = _reasoning(delta)
+                if reasoning:
+                    out.append(Delta(reasoning, "reasoning"))
+            content = delta.get("content")
+            if content and isinstance(content, str):
                 out.append(Delta(content))
-        finish = as_str(choice.get("finish_reason"))
-        if finish:
+        finish = choice.get("finish_reason")
+        if finish and isinstance(finish, str):
             self.finish_reason = finish
         return out
 
