@@ -5,44 +5,37 @@ each request and each read of a response body is awaited on the loop through ``b
 requests share one thread while the client core above stays synchronous. It must be used inside
 ``bridge.run``.
 
-The HTTP/1.1 exchange is httpcore's (``AsyncHTTPConnection``), over a small asyncio network backend
-(``loop_network.py``). The connections are kept here, idle ones per origin, last used first: taking one
-and giving it back cost the same however many there are (httpcore's own pool looks at every connection on
-each request, which at a few dozen connections costs more than the request). Through a proxy the requests
-go through httpx's async transport instead.
+The exchange itself is ``loop_connection.py``'s (HTTP/1.1 over an asyncio protocol, parsed by httptools).
+Idle connections are kept here per origin, the most recently used first, for at most ``KEEP_ALIVE_S``:
+taking one and giving it back cost the same however many there are. Through a proxy the requests go
+through httpx's own async transport instead.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpcore
 import httpx
 
 from relaycli.core.bridge import inside, wait
-from relaycli.core.loop_network import LoopNetwork
+from relaycli.core.loop_connection import Connection, open_connection
 
 __all__ = ["LoopTransport"]
 
-_HTTPCORE_ERRORS = (
-    httpcore.TimeoutException,
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.UnsupportedProtocol,
-    httpcore.ProxyError,
-)
-KEEP_ALIVE_S = 5.0  # an idle connection is closed after this long (httpx's default)
+KEEP_ALIVE_S = 5.0  # an idle connection is not used after this long (servers close theirs about then)
 MAX_IDLE = 256  # idle connections kept per origin
+
+Origin = tuple[str, str, int]
 
 
 class LoopTransport(httpx.BaseTransport):
     def __init__(self, *, verify: bool, proxy: str | None = None) -> None:
         self._verify = verify
         self._ssl: ssl.SSLContext | None = None
-        self._network = LoopNetwork()
-        self._idle: dict[tuple[bytes, bytes, int], list[httpcore.AsyncHTTPConnection]] = {}
+        self._idle: dict[Origin, list[tuple[Connection, float]]] = {}
         self._proxied = httpx.AsyncHTTPTransport(verify=verify, proxy=proxy) if proxy else None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -50,130 +43,132 @@ class LoopTransport(httpx.BaseTransport):
             raise RuntimeError("a client made for the event loop was used outside bridge.run()")
         if self._proxied is not None:
             response = wait(self._proxied.handle_async_request(request))
-            body: httpx.SyncByteStream = _ProxiedBody(response)
             return httpx.Response(
-                response.status_code, headers=response.headers, stream=body, extensions=response.extensions
+                response.status_code,
+                headers=response.headers,
+                stream=_Proxied(response),
+                extensions=response.extensions,
             )
         url = request.url
-        origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80))
-        sent = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
+        origin: Origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        data = _serialized(request)
+        connection = self._take(origin) or wait(
+            open_connection(
+                origin[1],
+                origin[2],
+                tls=self._context() if url.scheme == "https" else None,
+                timeout=timeouts.get("connect"),
+            )
         )
-        connection = self._take(origin)
         try:
-            answer = wait(connection.handle_async_request(sent))
-        except _HTTPCORE_ERRORS as exc:
-            wait(connection.aclose())
-            raise _httpx_error(exc, request) from exc
+            wait(connection.send(data, write_timeout=timeouts.get("write"), read_timeout=timeouts.get("read")))
+        except httpx.TransportError as exc:
+            connection.close()
+            raise _for(exc, request) from exc.__cause__
         except BaseException:
-            wait(connection.aclose())
+            connection.close()
             raise
         return httpx.Response(
-            answer.status,
-            headers=answer.headers,
-            stream=_Body(answer, request, lambda: self._give_back(origin, connection)),
-            extensions=answer.extensions,
+            connection.status,
+            headers=connection.headers,
+            stream=_Body(connection, request, timeouts.get("read"), lambda: self._give_back(origin, connection)),
+            extensions={"http_version": b"HTTP/1.1"},
         )
 
     def close(self) -> None:
+        idle, self._idle = self._idle, {}
         if not inside():  # the loop has ended, and its connections with it
             return
-        idle, self._idle = self._idle, {}
         for connections in idle.values():
-            for connection in connections:
-                wait(connection.aclose())
+            for connection, _ in connections:
+                connection.close()
         if self._proxied is not None:
             wait(self._proxied.aclose())
 
     # -- the connections ------------------------------------------------------------------------------
-    def _take(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
-        idle = self._idle.get(_where(origin))
+    def _take(self, origin: Origin) -> Connection | None:
+        idle = self._idle.get(origin)
+        now = time.monotonic()
         while idle:
-            connection = idle.pop()
-            if connection.is_idle() and not connection.has_expired():
+            connection, since = idle.pop()
+            if now - since < KEEP_ALIVE_S and connection.reusable():
                 return connection
-            wait(connection.aclose())
-        return httpcore.AsyncHTTPConnection(
-            origin,
-            ssl_context=self._ssl_context() if origin.scheme == b"https" else None,
-            keepalive_expiry=KEEP_ALIVE_S,
-            network_backend=self._network,
-        )
+            connection.close()
+        return None
 
-    def _give_back(self, origin: httpcore.Origin, connection: httpcore.AsyncHTTPConnection) -> None:
-        idle = self._idle.setdefault(_where(origin), [])
-        if connection.is_idle() and len(idle) < MAX_IDLE:
-            idle.append(connection)
+    def _give_back(self, origin: Origin, connection: Connection) -> None:
+        idle = self._idle.setdefault(origin, [])
+        if connection.finished_cleanly() and len(idle) < MAX_IDLE:
+            idle.append((connection, time.monotonic()))
         else:
-            wait(connection.aclose())
+            connection.close()
 
-    def _ssl_context(self) -> ssl.SSLContext:
+    def _context(self) -> ssl.SSLContext:
         if self._ssl is None:
             self._ssl = httpx.create_ssl_context(verify=self._verify)
         return self._ssl
 
 
 class _Body(httpx.SyncByteStream):
-    def __init__(self, answer: httpcore.Response, request: httpx.Request, done: Any) -> None:
-        self._answer = answer
+    def __init__(
+        self, connection: Connection, request: httpx.Request, timeout: float | None, done: Callable[[], None]
+    ) -> None:
+        self._connection = connection
         self._request = request
+        self._timeout = timeout
         self._done = done
         self._closed = False
 
-    @property
-    def h11_state(self) -> Any:
-        """The connection's HTTP state, for ``core/reuse.py``."""
-        connection = getattr(self._answer.stream, "_connection", None)
-        return getattr(connection, "_h11_state", None)
-
     def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from _awaited(self._answer.stream)
-        except _HTTPCORE_ERRORS as exc:
-            raise _httpx_error(exc, self._request) from exc
+        while True:
+            try:
+                chunk = wait(self._connection.read(self._timeout))
+            except httpx.TransportError as exc:
+                raise _for(exc, self._request) from exc.__cause__
+            if chunk is None:
+                return
+            yield chunk
 
     def close(self) -> None:
-        if self._closed or not inside():
+        if self._closed:
             return
         self._closed = True
-        wait(self._answer.aclose())  # the connection is idle again if the body was read to its end
-        self._done()
+        if not self._connection.complete and inside():
+            wait(self._connection.settle())
+        self._connection.done()
+        self._done()  # kept for the next request if the body was read to its end, else closed
 
 
-class _ProxiedBody(httpx.SyncByteStream):
+class _Proxied(httpx.SyncByteStream):
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
         self._httpcore_stream = getattr(response.stream, "_httpcore_stream", None)  # for core/reuse.py
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from _awaited(self._response.stream)  # httpx's own errors already
+        stream: Any = self._response.stream
+        chunks = stream.__aiter__()
+        while True:
+            try:
+                yield wait(chunks.__anext__())
+            except StopAsyncIteration:
+                return
 
     def close(self) -> None:
         if inside():
             wait(self._response.aclose())
 
 
-def _awaited(stream: Any) -> Iterator[bytes]:
-    """An async byte stream's chunks, each awaited on the loop."""
-    chunks = stream.__aiter__()
-    while True:
-        try:
-            yield wait(chunks.__anext__())
-        except StopAsyncIteration:
-            return
+def _serialized(request: httpx.Request) -> bytes:
+    """The request's head and body, as they go on the wire (httpx has set Host and Content-Length)."""
+    head = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+    for name, value in request.headers.raw:
+        head += (name, b": ", value, b"\r\n")
+    head.append(b"\r\n")
+    return b"".join(head) + request.read()
 
 
-def _where(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:
-    return origin.scheme, origin.host, origin.port
-
-
-def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError:
-    """httpcore's exception as httpx's of the same name (httpx's own transport maps them so)."""
-    kind = getattr(httpx, type(exc).__name__, None)
-    if not (isinstance(kind, type) and issubclass(kind, httpx.TransportError)):
-        kind = httpx.TransportError
-    return kind(str(exc), request=request)
+def _for(exc: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
+    """``exc`` with the request it belongs to (httpx's errors carry it)."""
+    exc.request = request
+    return exc

@@ -44,9 +44,6 @@ def finish_body(response: httpx.Response, chunks: Iterator[bytes]) -> None:
 def _h11_state(response: httpx.Response) -> Any:
     """The h11 connection under an httpx response, or None."""
     stream: Any = response.stream
-    state = getattr(getattr(stream, "_stream", None), "h11_state", None)  # core/loop_transport.py says
-    if isinstance(state, h11.Connection):
-        return state
     for name in ("_stream", "_httpcore_stream", "_stream", "_connection", "_h11_state"):
         stream = getattr(stream, name, None)
         if stream is None:
@@ -62,9 +59,6 @@ def _readable(response: httpx.Response) -> bool:
         tls = network.get_extra_info("ssl_object")
         if tls is not None and tls.pending():
             return True
-        arrived = getattr(network, "arrived", None)  # core/loop_network.py: what came is in its buffer
-        if arrived is not None:
-            return bool(arrived())
         sock = network.get_extra_info("socket")
         return sock is not None and bool(select.select([sock], [], [], 0)[0])
     except (OSError, ValueError, AttributeError):

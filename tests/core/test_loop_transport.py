@@ -57,9 +57,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("x-request-id", f"req-{prompt}")
         self.send_header("transfer-encoding", "chunked")  # as event streams are sent
         self.end_headers()
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
-        if mode != "cut":  # cut: the body never ends, the connection closes
-            self.wfile.write(b"0\r\n\r\n")
+        end = b"" if mode == "cut" else b"0\r\n\r\n"  # cut: the body never ends, the connection closes
+        self.wfile.write(b"%x\r\n%s\r\n%s" % (len(payload), payload, end))
         self.wfile.flush()
         if mode in ("drop", "cut"):  # closes without saying so: the idle connection is dead
             self.close_connection = True
