@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -181,3 +185,56 @@ def test_outside_a_loop_the_client_refuses_instead_of_blocking(server: Threading
     with pytest.raises(RuntimeError, match="outside"):
         c.complete(ask("x"))
     assert server.connections == 0  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[ThreadingHTTPServer, Path]]:
+    """The same server over TLS, with a certificate for 127.0.0.1 that nothing trusts unless told to."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make a certificate with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    srv = _Server(("127.0.0.1", 0), _Handler)
+    srv.mode = "ok"  # type: ignore[attr-defined]
+    srv.connections = 0  # type: ignore[attr-defined]
+    srv.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    srv.socket = context.wrap_socket(srv.socket, server_side=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield srv, cert
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _tls_client(port: int, *, on_loop: bool) -> RelayClient:
+    prof = profile(base_url=f"https://127.0.0.1:{port}/v1", retries=0)
+    return RelayClient(prof, ResolvedKey("k", "config"), quirks={}, on_loop=on_loop)
+
+
+def test_over_tls_the_certificate_is_checked_as_on_the_synchronous_path(
+    tls_server: tuple[ThreadingHTTPServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    srv, cert = tls_server
+    port = srv.server_address[1]
+    with pytest.raises(NetworkError) as looped:  # a certificate nothing trusts
+        on_loop(lambda: _tls_client(port, on_loop=True).complete(ask("x")))
+    with _tls_client(port, on_loop=False) as plain, pytest.raises(NetworkError) as direct:
+        plain.complete(ask("x"))
+    assert looped.value.message == direct.value.message
+    assert "TLS" in looped.value.message or "certificate" in looped.value.message
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted now
+    c = _tls_client(port, on_loop=True)
+
+    def work() -> list[str]:
+        return [c.complete(ask(str(n))).text for n in range(3)]
+
+    assert on_loop(work) == ["echo: 0", "echo: 1", "echo: 2"]
