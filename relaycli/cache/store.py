@@ -92,6 +92,10 @@ class CacheStore:
         self._conn = conn
         self.path = path
         self._lock = threading.Lock()
+        # lookups read on a connection of their own: in WAL mode a reader never waits for the writer, so a
+        # batch of answers being stored (relay serve, relay batch) does not hold up the requests looking
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> CacheStore:
@@ -125,10 +129,23 @@ class CacheStore:
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self._conn.close()
+        with self._read_lock, contextlib.suppress(sqlite3.Error):
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     # -- reads -----------------------------------------------------------------------------------
     def get(self, key: str) -> Entry | None:
-        rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE key = ?", (key,))
+        try:
+            with self._read_lock:
+                if self._reader is None:
+                    self._reader = sqlite3.connect(
+                        self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+                    )
+                    self._reader.execute("PRAGMA query_only = ON")
+                rows = self._reader.execute(f"SELECT {_COLUMNS} FROM entries WHERE key = ?", (key,)).fetchall()
+        except sqlite3.Error as exc:
+            raise _unavailable(self.path, exc, "read") from exc
         return self._entry(rows[0]) if rows else None
 
     def entries(self, *, limit: int | None = None, profile: str | None = None) -> list[Entry]:
