@@ -11,7 +11,9 @@ peak memory (max RSS) are read from ``os.wait4`` on that process alone.
 1. Speed: ``--n`` prompts at ``-c --concurrency``, each answered in ``--answer-ms``: the whole answer at
    once after that long (``--pacing burst``, the default: ``ttft``), or its 40 tokens spread over it
    (``--pacing tokens``: ``ttft`` plus a ``token_delay`` per token, 40 reads per answer). Targets: within
-   1.15x of the ideal (n / c x answer time) and under 2 ms of CPU per request, start-up included.
+   1.15x of the ideal (n / c x answer time) and under 2 ms of CPU per request, start-up included. The run
+   is made ``--repeat`` times (default 3, each with a fresh ``RELAY_HOME``) and the one with the median CPU
+   time is reported, with the range: on a shared VM one run's CPU time moves by a fifth from run to run.
 2. Memory: ``--n`` and then ``--big`` prompts with no delay: the peak RSS of the larger run stays within
    10 % of the smaller one's (``relay batch`` keeps a bounded window of lines, never the whole input).
 
@@ -99,6 +101,10 @@ def _env() -> dict[str, str]:
     return env
 
 
+def cpu(run: Run) -> float:
+    return run.cpu_s
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -110,6 +116,7 @@ def main() -> int:
     parser.add_argument("--answer-ms", type=float, default=200.0)
     parser.add_argument("--pacing", choices=("burst", "tokens"), default="burst")
     parser.add_argument("--big", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=3, help="speed runs; the median CPU one is reported")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
@@ -131,7 +138,8 @@ def main() -> int:
         server, url = start_relay(directives)
         try:
             run_batch(min(args.n, 64), args.concurrency, url, work)  # unmeasured: fills the bytecode cache
-            run = run_batch(args.n, args.concurrency, url, work)
+            runs = sorted((run_batch(args.n, args.concurrency, url, work) for _ in range(args.repeat)), key=cpu)
+            run = runs[len(runs) // 2]
         finally:
             server.terminate()
             server.wait()
@@ -143,8 +151,14 @@ def main() -> int:
         print(
             f"- wall: {run.wall_s:.2f} s, ideal {ideal:.2f} s, {ratio:.3f}x (target <= 1.15x): {verdict(ratio <= 1.15)}"
         )
-        print(f"- CPU: {run.cpu_s:.2f} s, {cpu_ms:.2f} ms per request (target < 2 ms): {verdict(cpu_ms < 2)}")
-        results += [ratio <= 1.15, cpu_ms < 2, run.ok == args.n]
+        spread = (
+            f" (median of {len(runs)} runs: {cpu(runs[0]) / args.n * 1000:.2f}-{cpu(runs[-1]) / args.n * 1000:.2f})"
+        )
+        print(
+            f"- CPU: {run.cpu_s:.2f} s, {cpu_ms:.2f} ms per request{spread if len(runs) > 1 else ''}"
+            f" (target < 2 ms): {verdict(cpu_ms < 2)}"
+        )
+        results += [ratio <= 1.15, cpu_ms < 2, all(r.ok == args.n for r in runs)]
         if not args.no_memory:
             server, url = start_relay(f"ttft=0,token_delay=0,words={WORDS}")
             try:
