@@ -21,7 +21,8 @@ RULES: dict[str, tuple[str, ...]] = {
     "typer": ("cli.py", "commands/"),
     "click": ("cli.py", "commands/"),
     "uvicorn": ("serve/run.py",),  # the HTTP server loads only in `relay serve`
-    "httptools": (),
+    "httptools": ("core/loop_connection.py",),  # the upstream responses of serve and batch; uvicorn's own
+    "greenlet": ("core/bridge.py",),  # the pipeline on an event loop (serve, batch)
 }
 CONTEXT_ALLOWED = ("context.py", "cli.py", "commands/")
 LOOSE_ALLOWED = {
