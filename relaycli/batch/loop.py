@@ -5,7 +5,8 @@ Signals are noted, not raised (``measure.interrupts.Deferred``), so that no line
 first one stops the reading of new lines, lets the requests in flight finish for ``grace_s`` seconds, then
 aborts them at their next delta (the ledger records them as interrupted); after ``abort_s`` more, a
 request that still has not ended (waiting for its first byte) gets an interrupted line without waiting
-any longer. A second signal skips the grace.
+any longer (it is interrupted where it waits, so that its ledger row is written too). A second signal
+skips the grace.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class Loop:
                     self.pool.abort.set()
                     give_up_at = now + self.abort_s
                 if give_up_at is not None and now >= give_up_at:
+                    self.pool.cut_short(self.abort_s)  # interrupted where they wait: their rows are written
                     self._write_off(ending)
                     break
                 self.tick()

@@ -93,6 +93,8 @@ class Pool:
         self._ended = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reading: asyncio.Lock | None = None
+        self._tasks: list[asyncio.Future[None]] = []
+        self._finished = threading.Event()  # every worker has ended
 
     def start(self) -> None:
         ready = threading.Event()
@@ -121,10 +123,29 @@ class Pool:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
             self._reading = asyncio.Lock()
+            self._tasks = [
+                asyncio.ensure_future(bridge.run(self._work, interrupt=self._interrupt)) for _ in range(self.size)
+            ]
             ready.set()
-            await asyncio.gather(*(bridge.run(self._work) for _ in range(self.size)))
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        finally:
+            self._finished.set()
+
+    def cut_short(self, wait_s: float) -> None:
+        """Interrupt the requests still in flight where they wait (for a first byte, say), so each ends as
+        an interrupted request with its ledger row; wait up to ``wait_s`` for them."""
+        self._call(self._cancel)
+        self._finished.wait(wait_s)
+
+    def _cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    def _interrupt(self) -> BaseException:
+        return _copy(self.interruption)
 
     def _call(self, fn: Callable[..., None], *args: int) -> None:
         """Run ``fn`` on the workers' loop, from the main thread."""

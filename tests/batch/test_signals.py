@@ -87,3 +87,27 @@ def test_a_second_signal_cuts_the_requests_in_flight_short(relay_env: dict[str, 
         assert line["text"]  # what arrived before it
     outcomes = sorted(row["outcome"] for row in ledger_rows(relay_env))
     assert outcomes == ["interrupted"] * 3 + ["ok"]
+
+
+def test_a_request_still_waiting_for_its_first_byte_is_cut_short_with_its_row(
+    relay_env: dict[str, str], tmp_path: Path
+) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(
+        '{"id": "quick", "prompt": "quick"}\n{"id": "stalled", "prompt": "[[mock: ttft=30]] nothing for 30 s"}\n'
+    )
+    out = tmp_path / "out.jsonl"
+    proc = start(relay_env, "batch", "-p", "mock", str(prompts), "-c", "2", "-O", str(out))
+    wait_for_lines(out, 1)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)  # no grace: cut short now
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 143, err
+    assert time.monotonic() - started < 5  # not the 30 s the answer would take
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["quick", "stalled"]
+    assert lines[1]["error"]["class"] == "Interrupted"
+    outcomes = sorted(row["outcome"] for row in ledger_rows(relay_env))
+    assert outcomes == ["interrupted", "ok"]  # the stalled request has its row too
