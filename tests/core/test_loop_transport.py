@@ -238,3 +238,38 @@ def test_over_tls_the_certificate_is_checked_as_on_the_synchronous_path(
         return [c.complete(ask(str(n))).text for n in range(3)]
 
     assert on_loop(work) == ["echo: 0", "echo: 1", "echo: 2"]
+
+
+class _Proxy(BaseHTTPRequestHandler):
+    """A forward proxy that answers for the host itself, saying which URL it was asked for."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        payload = b"data: " + json.dumps(chunk(f"via proxy: {self.path}")).encode() + b"\n\n"
+        payload += b"data: " + json.dumps(chunk(finish="stop")).encode() + b"\n\ndata: [DONE]\n\n"
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def test_through_a_proxy_the_environment_names_requests_go_by_it() -> None:
+    srv = _Server(("127.0.0.1", 0), _Proxy)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        prof = profile(base_url="http://relay.test/v1", retries=0)
+        env = {"HTTP_PROXY": f"http://127.0.0.1:{srv.server_address[1]}"}
+        c = RelayClient(prof, ResolvedKey("k", "config"), quirks={}, on_loop=True, env=env)
+        result = on_loop(lambda: c.complete(ask("x")))
+        assert result.text == "via proxy: http://relay.test/v1/chat/completions"
+        assert result.complete
+    finally:
+        srv.shutdown()
+        srv.server_close()
