@@ -43,6 +43,7 @@ class Connection(asyncio.Protocol):
         self.complete = False  # the parser saw the response's end
         self._keep = False  # and the server did not ask to close
         self._framed = False  # the body's end is marked (a length or chunks), not the connection's close
+        self._chunked = False
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._eof = False
@@ -97,8 +98,11 @@ class Connection(asyncio.Protocol):
             if self.complete:
                 return None
             if self._eof:
-                if self._framed:
-                    raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+                if self._framed:  # worded as httpx's own transport words it
+                    how = " (incomplete chunked read)" if self._chunked else ""
+                    raise httpx.RemoteProtocolError(
+                        f"peer closed connection without sending complete message body{how}"
+                    )
                 self.complete = True  # a body that ends when the connection does
                 return None
             await self._wait(read_timeout)
@@ -131,6 +135,7 @@ class Connection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self.status, self.headers, self._head, self.complete, self._framed = 0, [], False, False, False
+        self._chunked = False
         self._keep = False
         self._chunks.clear()
         self._buffered = 0
@@ -196,14 +201,16 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
         lowered = name.lower()
-        if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
+        if lowered == b"transfer-encoding" and b"chunked" in value.lower():
+            self._framed = self._chunked = True
+        elif lowered == b"content-length":
             self._framed = True
 
     def on_headers_complete(self) -> None:
         self.status = self._parser.get_status_code()
         if 100 <= self.status < 200:  # an interim response: the real one follows
             self.headers = []
-            self._framed = False
+            self._framed = self._chunked = False
             return
         self._head = True
 
