@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,26 @@ def test_a_process_killed_mid_request_leaves_no_slot_taken(relay_env: dict[str, 
     assert "waiting" not in ran.err  # it did not wait for the dead process's slot
     assert took < 10, f"{took:.1f} s"
     assert [r["outcome"] for r in ledger_rows(relay_env)] == ["ok"]  # the killed one wrote nothing
+
+
+def test_a_batch_under_an_rpm_limit_waits_on_its_loop_and_sees_no_429(
+    relay_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``relay batch`` runs its requests as greenlets on one event loop: their waits for the shared bucket
+    sleep on the loop, so 8 at once share it as 8 processes do."""
+    server = QuotaServer(capacity=2, per_second=4.0)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("".join(f"question {n}\n" for n in range(10)))
+    with running(server) as url:
+        write_config(relay_env, quota_profile(url, "limits = { rpm = 240, burst = 2 }\n"))
+        started = time.monotonic()
+        done = run_relay(
+            "batch", "-p", "quota", str(prompts), "-c", "8", env={**relay_env, "QUOTA_TEST_KEY": "sk-quota"}
+        )
+        took = time.monotonic() - started
+    assert done.code == 0, done.err
+    assert server.statuses == [200] * 10  # not one 429
+    ideal = (10 - 2) / 4.0
+    span = server.admitted[-1] - server.admitted[0]
+    assert ideal * 0.85 <= span <= ideal * 1.15, f"{span:.2f} s, ideal {ideal:.2f} s"
+    assert took < ideal + 5
