@@ -39,6 +39,7 @@ class Connection(asyncio.Protocol):
         self._stray = False  # bytes came while idle: the connection cannot be trusted with another request
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
+        self.reason = b""  # the status line's reason phrase
         self._head = False
         self.complete = False  # the parser saw the response's end
         self._keep = False  # and the server did not ask to close
@@ -198,6 +199,9 @@ class Connection(asyncio.Protocol):
             drained.set_result(None)
 
     # -- httptools' callbacks ----------------------------------------------------------------------------
+    def on_status(self, reason: bytes) -> None:
+        self.reason = reason
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
         lowered = name.lower()

@@ -73,7 +73,7 @@ class LoopTransport(httpx.BaseTransport):
             connection.status,
             headers=connection.headers,
             stream=_Body(connection, request, timeouts.get("read"), lambda: self._give_back(origin, connection)),
-            extensions={"http_version": b"HTTP/1.1"},
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": connection.reason},
         )
 
     def close(self) -> None:

@@ -5,7 +5,8 @@ library only."""
 from __future__ import annotations
 
 import json
-import secrets
+import os
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -184,10 +185,14 @@ def anthropic_usage(usage: Usage, *, required: bool = False) -> dict[str, Any]:
 # -- ids and JSON --
 
 
+_ids = random.Random()  # seeded from the system once, and again in each forked worker (--workers)
+os.register_at_fork(after_in_child=_ids.seed)
+
+
 def response_id(prefix: str, request_id: str | None) -> str:
     """``request_id`` with the protocol's id prefix (``chatcmpl-``, ``msg_``), or a new random one."""
-    if not request_id:
-        return prefix + secrets.token_hex(12)
+    if not request_id:  # an id, not a secret: no system call for it on every request
+        return prefix + f"{_ids.getrandbits(96):024x}"
     return request_id if request_id.startswith(prefix) else prefix + request_id
 
 
