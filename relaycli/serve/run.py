@@ -247,7 +247,7 @@ class _Every:
 
 
 def _wait(executor: ThreadPoolExecutor, seconds: float) -> None:
-    """Let the worker threads finish their rows, for at most ``seconds``."""
+    """Let the report threads (``/v1/usage``) finish, for at most ``seconds``."""
     done = threading.Event()
 
     def shutdown() -> None:
