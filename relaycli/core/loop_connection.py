@@ -95,9 +95,9 @@ class Connection(asyncio.Protocol):
     async def read(self, read_timeout: float | None) -> bytes | None:
         """The next piece of the body, or None at its end."""
         while not self._chunks:
-            self._check()
-            if self.complete:
+            if self.complete:  # what the server did after the end (a reset, say) is not this response's
                 return None
+            self._check()
             if self._eof:
                 if self._framed:  # worded as httpx's own transport words it
                     how = " (incomplete chunked read)" if self._chunked else ""
