@@ -170,7 +170,7 @@ class Pool:
         assert loop is not None and reading is not None
 
         def read() -> Item | BadLine | None:
-            return bridge.wait(loop.run_in_executor(None, _line, self.source))
+            return bridge.wait(_in_thread(loop, self.source))
 
         bridge.wait(reading.acquire())  # one read at a time
         try:
@@ -277,6 +277,33 @@ def _never() -> bool:
 def _line(source: Iterator[Item | BadLine]) -> Item | BadLine | None:
     """The next line, or None at the end of the input."""
     return next(source, None)
+
+
+def _in_thread(
+    loop: asyncio.AbstractEventLoop, source: Iterator[Item | BadLine]
+) -> asyncio.Future[Item | BadLine | None]:
+    """The next line, read in a daemon thread of its own: a pipe that never sends another line holds up
+    neither the loop nor the process's exit (an executor's thread would be waited for at exit)."""
+    future: asyncio.Future[Item | BadLine | None] = loop.create_future()
+
+    def settle(value: Item | BadLine | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def read() -> None:
+        try:
+            value, error = _line(source), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the worker waiting for the line
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop has ended: nobody waits for the line any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=read, name="relay-batch-input", daemon=True).start()
+    return future
 
 
 class _Slots:

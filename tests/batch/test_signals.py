@@ -111,3 +111,27 @@ def test_a_request_still_waiting_for_its_first_byte_is_cut_short_with_its_row(
     assert lines[1]["error"]["class"] == "Interrupted"
     outcomes = sorted(row["outcome"] for row in ledger_rows(relay_env))
     assert outcomes == ["interrupted", "ok"]  # the stalled request has its row too
+
+
+def test_ctrl_c_ends_a_batch_whose_pipe_sends_no_more_lines(relay_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    full = {k: v for k, v in os.environ.items() if k not in RELAY_VARS} | relay_env | {"PYTHONUNBUFFERED": "1"}
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relaycli", "batch", "-p", "mock", "-c", "2", "-O", str(out)],
+        env=full,
+        stdin=read,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(read)
+    try:
+        os.write(write, b"quick one\n")  # then the pipe stays open, with nothing more
+        wait_for_lines(out, 1)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        os.close(write)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - started < 5  # not waiting for a line that never comes
