@@ -27,7 +27,7 @@ from relaycli.datatypes import ChatRequest, Result
 
 __all__ = ["DiskCache"]
 
-_KEYS_KEPT = 4096  # lookups whose answer has not been stored (or never will be: a failure) before a reset
+_KEYS_KEPT = 256  # misses whose answer has not been stored (or never will be: a failure) before a reset
 
 
 class DiskCache:
@@ -64,9 +64,14 @@ class DiskCache:
     # -- the seam --------------------------------------------------------------------------------
     def lookup(self, profile: Profile, request: ChatRequest) -> Hit | None:
         key = cache_key(profile, request)
-        if len(self._keys) >= _KEYS_KEPT:
-            self._keys.clear()
-        self._keys[id(request)] = (profile, request, key)  # for ``store``, after the request is answered
+        hit = self._look(key)
+        if hit is None:  # for ``store``, once the request is answered (a hit is never stored again)
+            if len(self._keys) >= _KEYS_KEPT:
+                self._keys.clear()
+            self._keys[id(request)] = (profile, request, key)
+        return hit
+
+    def _look(self, key: str | None) -> Hit | None:
         if key is not None and self._pending:
             with self._wake:
                 queued = self._pending.get(key)

@@ -138,6 +138,7 @@ class Connection(asyncio.Protocol):
         self.status, self.headers, self._head, self.complete, self._framed = 0, [], False, False, False
         self._chunked = False
         self._keep = False
+        self.reason = b""
         self._chunks.clear()
         self._buffered = 0
 
@@ -171,6 +172,8 @@ class Connection(asyncio.Protocol):
             return
         try:
             self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._error = ValueError("the server switched protocols")
         except httptools.HttpParserError as exc:
             self._error = exc
         self._wake()
@@ -199,10 +202,17 @@ class Connection(asyncio.Protocol):
             drained.set_result(None)
 
     # -- httptools' callbacks ----------------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self.complete:  # a second response in the same packet: nothing was asked for it
+            self._stray = True
+
     def on_status(self, reason: bytes) -> None:
-        self.reason = reason
+        if not self._stray:
+            self.reason += reason  # it may come in pieces
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._stray:
+            return
         self.headers.append((name, value))
         lowered = name.lower()
         if lowered == b"transfer-encoding" and b"chunked" in value.lower():
@@ -211,14 +221,19 @@ class Connection(asyncio.Protocol):
             self._framed = True
 
     def on_headers_complete(self) -> None:
+        if self._stray:
+            return
         self.status = self._parser.get_status_code()
         if 100 <= self.status < 200:  # an interim response: the real one follows
             self.headers = []
+            self.reason = b""
             self._framed = self._chunked = False
             return
         self._head = True
 
     def on_body(self, body: bytes) -> None:
+        if self._stray:
+            return
         self._chunks.append(bytes(body))
         self._buffered += len(body)
         if self._buffered >= _HIGH_WATER and not self._paused_reading and self.transport is not None:
@@ -226,7 +241,7 @@ class Connection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def on_message_complete(self) -> None:
-        if self._head:  # not the end of an interim response
+        if self._head and not self._stray:  # not the end of an interim response, nor of one never asked for
             self.complete = True
             self._keep = self._parser.should_keep_alive()  # asked now: the parser forgets once it moves on
 

@@ -50,7 +50,9 @@ class LoopTransport(httpx.BaseTransport):
                 extensions=response.extensions,
             )
         url = request.url
-        origin: Origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        # the host as httpx sends it (IDNA 2008 for a non-ASCII name), not Python's own IDNA 2003 encoding
+        host = url.raw_host.decode("ascii")
+        origin: Origin = (url.scheme, host, url.port or (443 if url.scheme == "https" else 80))
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         data = _serialized(request)
         connection = self._take(origin) or wait(
