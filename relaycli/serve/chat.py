@@ -144,9 +144,9 @@ class ChatService:
             )
 
         try:
-            answer = await bridge.run(work, interrupt=_stopping)  # cancelled: the server stops, past its grace
-        except asyncio.CancelledError:
-            raise
+            # cancelled: the server stops, past its grace; the request was interrupted and recorded as such,
+            # and its client gets a 503 if it still listens (not a traceback in the server's log)
+            answer = await bridge.run(work, interrupt=_stopping)
         except BaseException as exc:  # noqa: BLE001 - every failure is an answer in the client's protocol
             _account(ex, partial_answer(exc))
             status, message = describe(exc)

@@ -8,6 +8,8 @@ budget). The message is relay's, which names the profile and never holds a key.
 
 from __future__ import annotations
 
+import asyncio
+
 from relaycli.core.scrub import scrub_known
 from relaycli.errors import (
     APIError,
@@ -16,6 +18,7 @@ from relaycli.errors import (
     CircuitOpen,
     ConfigError,
     NetworkError,
+    OutputClosed,
     RateLimited,
     RelayError,
     RelayTimeout,
@@ -27,6 +30,8 @@ __all__ = ["describe"]
 
 def describe(exc: BaseException) -> tuple[int, str]:
     """The status and message to answer with when ``exc`` ended a request."""
+    if isinstance(exc, asyncio.CancelledError | OutputClosed):
+        return 503, "relay serve is stopping"
     if not isinstance(exc, RelayError):
         return 500, f"relay serve failed: {type(exc).__name__}"
     message = scrub_known(exc.message if not exc.hint else f"{exc.message} ({exc.hint})")
