@@ -192,7 +192,9 @@ class DiskCache:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._drain, name="relay-cache", daemon=True)
                 self._writer.start()
-            if len(self._pending) >= self._batch_entries:
+            if (
+                len(self._pending) == 1 or len(self._pending) >= self._batch_entries
+            ):  # the writer sleeps until an answer comes
                 self._wake.notify_all()
 
     def _drain(self) -> None:

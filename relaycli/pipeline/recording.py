@@ -225,7 +225,7 @@ class Recorder:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._drain, name="relay-ledger", daemon=True)
                 self._writer.start()
-            if len(self._queue) >= self._batch_rows:
+            if len(self._queue) == 1 or len(self._queue) >= self._batch_rows:  # the writer sleeps until a row comes
                 self._wake.notify_all()
 
     def _drain(self) -> None:

@@ -70,3 +70,25 @@ def test_many_threads_store_each_answer_once_and_count_each_miss_once(tmp_path: 
         assert store.stats().misses == 200
     finally:
         store.close()
+
+
+def test_an_answer_after_a_quiet_spell_is_stored_within_every_s(tmp_path: Path) -> None:
+    """The writer sleeps while nothing is queued; the next answer wakes it (not only a full batch)."""
+    import time
+
+    path = tmp_path / "cache.db"
+    cache = _cache(path, every_s=0.02)
+    try:
+        for expected in (1, 2):  # the first answer starts the writer; the second comes after it went idle
+            _store(cache, f"question {expected}")
+            deadline = time.monotonic() + 5
+            store = CacheStore.open(path)  # another process's view
+            try:
+                while len(store.entries()) < expected and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                assert len(store.entries()) == expected
+            finally:
+                store.close()
+            time.sleep(0.1)
+    finally:
+        cache.close()

@@ -349,3 +349,34 @@ def test_a_deferred_recorder_writes_every_row_in_batches_and_before_a_read(tmp_p
         recorder.close()
         assert ledger.count() == 11
     assert sum(batches) == 11 and len(batches) <= 3  # in batches, not a transaction per row
+
+
+def test_a_deferred_row_after_a_quiet_spell_is_written_within_every_s(tmp_path: Path) -> None:
+    """The writer sleeps while nothing is queued; the next row wakes it, so a slow gateway's rows reach the
+    ledger within ``every_s`` (another process's `relay cost` sees them), not when 64 have piled up."""
+    import time
+
+    prices = PriceTable.load(CACHE_PRICES)
+    path = tmp_path / "ledger.db"
+    with Ledger.open(path) as ledger:
+        recorder = Recorder(ledger=lambda: ledger, prices=lambda: prices, now=lambda: NOW, deferred=True, every_s=0.02)
+        try:
+            for expected in (1, 2):  # the first row starts the writer; the second comes after it went idle
+                recorder.record(
+                    command="serve",
+                    profile=PROFILE,
+                    model_requested="house-model",
+                    result=_result(model="house-model"),
+                    outcome="ok",
+                    error=None,
+                    tag=None,
+                    warn=lambda message: None,
+                )
+                deadline = time.monotonic() + 5
+                with Ledger.open(path) as reader:  # as another process reads it, without flushing the queue
+                    while reader.count() < expected and time.monotonic() < deadline:
+                        time.sleep(0.01)
+                    assert reader.count() == expected
+                time.sleep(0.1)
+        finally:
+            recorder.close()
