@@ -41,6 +41,7 @@ REPORT_THREADS = 4  # /v1/usage reports read the ledger at once; more wait their
 KEEP_ALIVE_S = 5
 TEAM_PUSH_S = 10.0  # how often a gateway's rows go to the team ledger (and once more when it stops)
 MAX_CONNECTIONS = 2000
+SPREAD = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")  # the kernel balances (BSDs do not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +109,15 @@ def run_serve(
 ) -> int:
     """Serve until told to stop. ``build`` makes a process's services (its pipeline, ledger, clients): once
     here, or once in each of ``options.workers`` processes forked after the socket is bound (nothing has
-    started a thread by then), which share the listening socket and the ledger, cache and limits files."""
+    started a thread by then), which share the port and the ledger, cache and limits files.
+
+    Workers on Linux each listen on a socket of their own on the port (``SO_REUSEPORT``), and the kernel
+    spreads new connections evenly over them; with one shared socket, the worker that wakes first accepts
+    every connection waiting (asyncio takes them all), so a burst of clients could land on one worker
+    while the other idles. The parent's socket only holds the port until each worker has its own."""
     keys = ClientKeys.resolve(settings.serve.keys, env)
     check_host(options.host, keys)
-    sock = _bind(options.host, options.port)
+    sock = _bind(options.host, options.port, spread=options.workers > 1 and SPREAD)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     if options.workers == 1:
@@ -121,18 +127,34 @@ def run_serve(
     return _supervise(build, options, keys, sock, (shown, port), notes)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, spread: bool = False) -> socket.socket:
+    """A socket bound to ``host:port``, listening; with ``spread``, one of a group sharing the port that is
+    only bound (each worker adds a listening one: ``_own_socket``)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if spread:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host.strip("[]"), port))
     except OSError as exc:
         sock.close()
         raise UsageError(f"relay serve cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(2048)
+    if not spread:
+        sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def _own_socket(shared: socket.socket) -> socket.socket:
+    """A worker's listening socket: its own on the shared port (``SPREAD``), or the shared one."""
+    if not SPREAD:
+        return shared
+    host, port = shared.getsockname()[:2]
+    own = _bind(host, port, spread=True)
+    own.listen(2048)
+    shared.close()
+    return own
 
 
 def _announce(out: TextIO, notes: Notes, host: str, port: int, keys: ClientKeys, workers: int) -> None:
@@ -187,9 +209,10 @@ def _supervise(
     children: list[int] = []
     for _ in range(options.workers):
         pid = os.fork()
-        if pid == 0:  # a worker: its own services, the shared socket
+        if pid == 0:  # a worker: its own services and listening socket
             code = 1
             try:
+                sock = _own_socket(sock)
                 services = build()
                 try:
                     code = _serve_here(services, options, keys, sock)

@@ -3,9 +3,15 @@ rows (written off the request path) before it exits, so none is lost."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import signal
+import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.serve.gateway import CI_KEY, CI_KEY_ENV, keyed_config, read_rows, start_serve
 
@@ -32,3 +38,55 @@ def test_two_workers_answer_and_lose_no_row_when_stopped(tmp_path: Path, mock_se
     rows = read_rows(serve.ledger, "alice/workers")
     assert len(rows) == 8 and {row["outcome"] for row in rows} == {"ok"}
     assert "2 worker processes" in serve.access_log()
+
+
+def _client_connections(pid: int, port: int) -> int:
+    """Established TCP connections on ``port`` held by process ``pid`` (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "01" and fields[9] in inodes:
+                    count += 1
+    return count
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel spreads connections on Linux")
+def test_connections_arriving_at_once_are_spread_over_both_workers(tmp_path: Path, mock_server: Any) -> None:
+    """Each worker listens on a socket of its own (SO_REUSEPORT): a burst of clients is not all taken by
+    the worker that wakes first (asyncio accepts every connection waiting at once)."""
+    serve = start_serve(
+        tmp_path / "home",
+        keyed_config(mock_server.url),
+        "--workers",
+        "2",
+        env={"RELAY_MOCK_URL": mock_server.url, CI_KEY_ENV: CI_KEY},
+    )
+    host, port = serve.url.removeprefix("http://").rsplit(":", 1)
+    workers = [int(p) for p in Path(f"/proc/{serve.proc.pid}/task/{serve.proc.pid}/children").read_text().split()]
+
+    async def burst() -> list[int]:
+        streams = await asyncio.gather(*(asyncio.open_connection(host, int(port)) for _ in range(32)))
+        for _, writer in streams:
+            writer.write(f"GET /health HTTP/1.1\r\nhost: {host}:{port}\r\n\r\n".encode())
+        for reader, _ in streams:
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        held = [_client_connections(pid, int(port)) for pid in workers]  # while every connection is open
+        for _, writer in streams:
+            writer.close()
+        return held
+
+    try:
+        held = asyncio.run(burst())
+    finally:
+        serve.stop(signal.SIGTERM)
+    assert len(workers) == 2 and sum(held) == 32, held
+    assert min(held) >= 4, held  # spread at random: fewer than 4 of 32 on one is about 1 run in 400,000
