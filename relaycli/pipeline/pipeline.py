@@ -36,10 +36,11 @@ if TYPE_CHECKING:
     from relaycli.core.client import RelayClient
     from relaycli.ledger import LedgerRow
 
-__all__ = ["ClientFactory", "DeltaSink", "EventSink", "Pipeline"]
+__all__ = ["ClientFactory", "DeltaSink", "EndSink", "EventSink", "Pipeline"]
 
 DeltaSink = Callable[[Delta], None]
 EventSink = Callable[[str, str], None]  # (protocol, the data of one wire event)
+EndSink = Callable[[Result, Profile], None]  # a live answer that ended well, before its bookkeeping
 # (profile, its key, where retry notices go) -> a client for one request (a context manager)
 ClientFactory = Callable[[Profile, ResolvedKey, Notes], "RelayClient"]
 
@@ -88,6 +89,7 @@ class Pipeline:
         priority: Priority = "normal",
         events: EventSink | None = None,
         cancelled: Callable[[], bool] | None = None,
+        ended: EndSink | None = None,
     ) -> Answer:
         """Stream ``ask`` from ``profile`` (then its fallbacks) into ``sink``; one ledger row per attempt.
 
@@ -103,8 +105,10 @@ class Pipeline:
         ``events`` (``relay serve``) is given ``(protocol, data)`` for every event of a live answer's wire
         stream, the key removed, before its deltas reach ``sink``; a replayed hit has none. ``cancelled``
         says whether the caller gave up on the request (its client left, the server is stopping): an
-        attempt that then fails is recorded as interrupted. Profiles the ask cannot be sent to
-        (``Ask.by_protocol``) are left out of the route.
+        attempt that then fails is recorded as interrupted. ``ended`` is given a live answer's result and
+        profile the moment it ended well, before its ledger row and cache entry are written (``relay serve``
+        ends the client's response there). Profiles the ask cannot be sent to (``Ask.by_protocol``) are left
+        out of the route.
         """
         say = notes or self.notes
         candidates = [c for c in self.router.candidates(profile) if ask.speaks(c)]
@@ -134,6 +138,7 @@ class Pipeline:
                     priority=priority,
                     events=events,
                     cancelled=cancelled,
+                    ended=ended,
                 )
             except _Skipped as skipped:
                 say.note(f"fallback profile {candidate.name!r} skipped: {skipped.reason.message}")
@@ -176,6 +181,7 @@ class Pipeline:
         priority: Priority,
         events: EventSink | None = None,
         cancelled: Callable[[], bool] | None = None,
+        ended: EndSink | None = None,
     ) -> Answer:
         request = ask.for_profile(profile, wire)
         model_asked = ask.model_for(profile)
@@ -263,16 +269,20 @@ class Pipeline:
                 finally:
                     stream.close()
                     result = stream.result()
-                    row, written = self.recorder.record(
-                        command=command,
-                        profile=profile,
-                        model_requested=model_asked,
-                        result=result,
-                        outcome=outcome,
-                        error=error,
-                        tag=tag,
-                        warn=notes.warn,
-                    )
+                    try:
+                        if ended is not None and outcome == "ok":
+                            ended(result, profile)
+                    finally:
+                        row, written = self.recorder.record(
+                            command=command,
+                            profile=profile,
+                            model_requested=model_asked,
+                            result=result,
+                            outcome=outcome,
+                            error=error,
+                            tag=tag,
+                            warn=notes.warn,
+                        )
                     if written and profile.budget is not None:
                         self._announce_budget(profile, row, notes)
                     if written and self.team_budget is not None:

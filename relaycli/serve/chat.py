@@ -19,7 +19,7 @@ from typing import Any
 
 from relaycli.config.profile import Profile
 from relaycli.core import bridge
-from relaycli.datatypes import Delta, Message, Notes
+from relaycli.datatypes import Delta, Message, Notes, Result
 from relaycli.errors import OutputClosed
 from relaycli.pipeline import Pipeline
 from relaycli.pipeline.request import Answer, Ask, CacheUse, partial_answer
@@ -192,6 +192,13 @@ class ChatService:
 
         gone: list[bool] = []  # whether the request had been given up on (the client left) when it failed
 
+        def ended(result: Result, source: Profile) -> None:
+            # the upstream's answer ended well: the client's response ends now, and the writing task sends
+            # it while this request's row and cache entry are written
+            passing.finish(result.finish_reason, source.protocol, result.usage)
+            channel.end()
+            bridge.pause(0)
+
         def work() -> tuple[Answer | None, BaseException | None]:
             try:
                 answer = self.pipeline.run(
@@ -205,6 +212,7 @@ class ChatService:
                     priority=run.priority,
                     events=passing.events,
                     cancelled=passing.cancelled,
+                    ended=ended,
                     notes=self.notes,
                 )
                 passing.finish(answer.result.finish_reason, answer.profile.protocol, answer.result.usage)
@@ -221,16 +229,20 @@ class ChatService:
 
         job = asyncio.ensure_future(bridge.run(work, interrupt=_stopping))
         disconnected.add_done_callback(lambda _: channel.cancel())
-        started = False
+        started = closed = False
         try:
             while True:
-                data, ended = await channel.take()
-                if data and not channel.cancelled:
+                data, last = await channel.take()
+                if channel.cancelled:
+                    data = b""
+                clean = last and passing.finished and bool(data)  # the answer's end: with its last bytes
+                if data:
                     if not started:
                         started = True
                         await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
-                if ended:
+                    await send({"type": "http.response.body", "body": data, "more_body": not clean})
+                    closed = clean
+                if last:
                     break
             answer, failure = await job
         finally:
@@ -250,7 +262,8 @@ class ChatService:
         ex.status = 200
         if failure is not None:
             ex.error = "the client left" if left else describe(failure)[1]
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if not closed:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
         return None
 
 

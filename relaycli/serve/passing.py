@@ -27,6 +27,7 @@ class Passing:
         self.mode: str | None = None  # "raw", "synthesized" or "rewritten" (raw, then from deltas), once known
         self._held: list[bytes] = []
         self.written = False
+        self.finished = False  # the clean end was written: nothing follows it
 
     # -- the pipeline's callbacks ----------------------------------------------------------------
     def events(self, protocol: str, data: str) -> None:
@@ -71,18 +72,24 @@ class Passing:
     # -- the end ----------------------------------------------------------------------------------
     def finish(self, finish_reason: str | None, source: Protocol, usage: Usage) -> None:
         """The answer is complete: the clean end in the client's protocol (``rewritten``: a pass-through
-        that went on from deltas ends as a synthesized answer does)."""
+        that went on from deltas ends as a synthesized answer does). Once only."""
+        if self.finished:
+            return
         if self.mode == "raw":
             self._flush()
             self._write(self.writer.done())
-            return
-        if self.mode is None:
-            self._write(self.writer.start())
-        self.writer.source = source  # a fallback may speak the other protocol than the route's profile
-        self._write(self.writer.finish(finish_reason, usage))
+        else:
+            if self.mode is None:
+                self._write(self.writer.start())
+            self.writer.source = source  # a fallback may speak the other protocol than the route's profile
+            self._write(self.writer.finish(finish_reason, usage))
+        self.finished = True
 
     def broken(self, message: str, status: int) -> None:
-        """The answer broke off after something was written: the protocol's error event, no clean end."""
+        """The answer broke off after something was written: the protocol's error event, no clean end (and
+        nothing after a clean end: a failure in the bookkeeping that follows it changes nothing sent)."""
+        if self.finished:
+            return
         self._flush()
         self.channel.put(self.writer.broken(message, status))
 

@@ -364,3 +364,40 @@ def test_threads_meeting_a_lazy_guard_at_once_get_one_guard() -> None:
     for thread in threads:
         thread.join()
     assert len(made) == 1 and all(guard is made[0] for guard in seen)
+
+
+def test_ended_hears_of_a_complete_answer_before_its_row_is_written(relay_env: dict[str, str]) -> None:
+    ctx = context(relay_env)
+    heard: list[tuple[str, str | None, int, str]] = []
+
+    def ended(result: Result, profile: Profile) -> None:
+        heard.append((result.text, result.finish_reason, len(rows(relay_env)), profile.name))
+
+    answer = ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("mock"), command="serve", ended=ended)
+    ctx.close()
+    assert heard == [(answer.result.text, "stop", 0, "mock")]  # no row yet when it was told
+    assert rows(relay_env) == [("serve", "mock", "ok")]
+
+
+def test_ended_is_not_told_of_a_failed_answer_and_a_failing_hook_still_leaves_the_row(
+    relay_env: dict[str, str],
+) -> None:
+    ctx = context(relay_env)
+    heard: list[Result] = []
+    with pytest.raises(RelayError):
+        ctx.pipeline.run(
+            ask("[[mock: stop_after=3]] hi"),
+            Collect(),
+            profile=ctx.profile("mock"),
+            command="serve",
+            ended=heard.append,
+        )
+    assert heard == []
+
+    def broken(result: Result, profile: Profile) -> None:
+        raise OSError("the client's side failed")
+
+    with pytest.raises(OSError):
+        ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("mock"), command="serve", ended=broken)
+    ctx.close()
+    assert rows(relay_env) == [("serve", "mock", "truncated"), ("serve", "mock", "ok")]

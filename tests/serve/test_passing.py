@@ -84,3 +84,17 @@ def test_a_cancelled_request_raises_at_its_next_event() -> None:
         passing.events("openai", ROLE)
     with pytest.raises(OutputClosed):
         passing.sink(Delta("x"))
+
+
+def test_the_clean_end_is_written_once_and_nothing_follows_it() -> None:
+    """relay serve ends a response as soon as the upstream's answer ended well, before its row is written;
+    the pipeline's own end (or a failure in what follows) writes nothing more."""
+    for protocol in ("openai", "anthropic"):
+        passing, channel = _passing(protocol)  # type: ignore[arg-type]
+        passing.sink(Delta("Hi"))
+        passing.finish("stop", protocol, Usage(prompt_tokens=3, completion_tokens=1))  # type: ignore[arg-type]
+        assert passing.finished
+        ended = _written(channel)
+        passing.finish("stop", protocol, Usage(prompt_tokens=3, completion_tokens=1))  # type: ignore[arg-type]
+        passing.broken("usage not recorded", 500)
+        assert _written(channel) == ended
