@@ -65,10 +65,12 @@ class RelayClient:
         # redirect is followed, so the client can never reach an https host with it.
         verify = profile.base_url.startswith("https://")
         proxy_url = proxy.url if proxy is not None else None
+        direct: httpx.BaseTransport | None = None
         if on_loop and transport is None:  # serve, batch: sent on the event loop (core/bridge.py)
             from relaycli.core.loop_transport import LoopTransport
 
-            transport, proxy_url = LoopTransport(verify=verify, proxy=proxy_url), None
+            transport = direct = LoopTransport(verify=verify, proxy=proxy_url)
+            proxy_url = None
         self.http = _Cookieless(
             transport=transport,
             proxy=proxy_url,
@@ -88,6 +90,7 @@ class RelayClient:
             suggest=self._close_matches,
             proxy=proxy,
             on_response=on_response,
+            direct=direct,
         )
 
     # -- public API -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ key), plans the retry after a failed attempt, and tells the time with the clocks
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +67,7 @@ class Transport:
         suggest: Callable[[str], list[str]] | None = None,
         proxy: Proxy | None = None,
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
+        direct: httpx.BaseTransport | None = None,
     ) -> None:
         self.http = http
         self.profile = profile
@@ -80,6 +82,11 @@ class Transport:
         self.on_response = on_response  # told every response's status and headers (rate limits, retry-after)
         self.peer = Peer(profile.host, profile.name, key.value)
         self._chat_url: httpx.URL | None = None
+        # On the event loop (serve, batch) a chat request goes straight to the loop's transport, past the
+        # client's layers (auth, redirects, cookies, hooks: none of which relay uses), with its headers
+        # merged once per kind of request.
+        self._direct = direct
+        self._heads: dict[bool, httpx.Headers] = {}
 
     # -- time -------------------------------------------------------------------------------------
 
@@ -109,16 +116,46 @@ class Transport:
     def chat_request(
         self, body: dict[str, Any], *, stream: bool, timeout: httpx.Timeout, headers: Mapping[str, str] | None = None
     ) -> httpx.Request:
+        url = self._chat_url
+        if url is None:  # parsed once: every request of a batch or a gateway goes there
+            url = self._chat_url = httpx.URL(self.url("chat"))
+        if self._direct is not None:
+            return self._direct_request(url, body, stream=stream, timeout=timeout, headers=headers)
         sent = self.headers(stream=stream)
         if headers:
             sent = {**sent, **headers}
-        if self._chat_url is None:  # parsed once: every request of a batch or a gateway goes there
-            self._chat_url = httpx.URL(self.url("chat"))
-        return self.http.build_request("POST", self._chat_url, json=body, headers=sent, timeout=timeout)
+        return self.http.build_request("POST", url, json=body, headers=sent, timeout=timeout)
 
     def send(self, request: httpx.Request) -> httpx.Response:
         """Send one attempt; the response's body is left to read. Raises httpx errors."""
+        if self._direct is not None:  # every chat request was made by _direct_request
+            response = self._direct.handle_request(request)
+            response.request = request
+            return response
         return self.http.send(request, stream=True)
+
+    def _direct_request(
+        self,
+        url: httpx.URL,
+        body: dict[str, Any],
+        *,
+        stream: bool,
+        timeout: httpx.Timeout,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Request:
+        """The request ``http.build_request`` would make: the client's headers, then relay's, then the
+        request's own, and the body as httpx encodes JSON."""
+        sent = self._heads.get(stream)
+        if sent is None:
+            sent = self._heads[stream] = httpx.Headers(self.http.headers)
+            sent.update(self.headers(stream=stream))
+        if headers:
+            sent = sent.copy()
+            sent.update(headers)
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        request = httpx.Request("POST", url, headers=sent, content=content, extensions={"timeout": timeout.as_dict()})
+        request.headers.setdefault("Content-Type", "application/json")
+        return request
 
     def get(self, params: dict[str, str], *, timeout: httpx.Timeout) -> httpx.Response:
         return self.http.get(self.url("models"), params=params, headers=self.headers(stream=False), timeout=timeout)

@@ -45,7 +45,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.connections += 1  # type: ignore[attr-defined]
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        raw = self.rfile.read(int(self.headers["content-length"]))
+        self.server.seen.append((self.headers.items(), raw))  # type: ignore[attr-defined]
+        body = json.loads(raw)
         prompt = body["messages"][-1]["content"]
         mode = self.server.mode  # type: ignore[attr-defined]
         if mode == "stall":
@@ -58,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
             payload += b"data: [DONE]\n\n"
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
-        self.send_header("x-request-id", f"req-{prompt}")
+        self.send_header("x-request-id", f"req-{prompt.encode('ascii', 'replace').decode()}")
         self.send_header("transfer-encoding", "chunked")  # as event streams are sent
         self.end_headers()
         end = b"" if mode == "cut" else b"0\r\n\r\n"  # cut: the body never ends, the connection closes
@@ -77,6 +79,7 @@ def server() -> Iterator[ThreadingHTTPServer]:
     srv = _Server(("127.0.0.1", 0), _Handler)
     srv.mode = "ok"  # type: ignore[attr-defined]
     srv.connections = 0  # type: ignore[attr-defined]
+    srv.seen = []  # type: ignore[attr-defined]
     srv.daemon_threads = True
     srv.block_on_close = False
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -108,6 +111,28 @@ def test_answers_come_as_they_do_without_the_loop(server: ThreadingHTTPServer) -
     assert looped.finish_reason == direct.finish_reason == "stop"
     assert looped.request_id == direct.request_id == "req-one"
     assert looped.complete and looped.status == 200
+
+
+def test_the_upstream_gets_the_request_the_synchronous_client_sends(server: ThreadingHTTPServer) -> None:
+    """The loop client makes its requests itself (not through httpx's client): the same headers, in the
+    same order, and the same body bytes, per-request headers included."""
+    port = server.server_address[1]
+    prof = profile(base_url=f"http://127.0.0.1:{port}/v1", retries=0, headers={"X-Team": "blue"})
+    request = ChatRequest(
+        model="gpt-test",
+        messages=(Message("system", "be brief"), Message("user", 'héllo ✓ "quoted"')),
+        stream=True,
+        temperature=0.5,
+        headers={"anthropic-beta": "tools-2024"},
+    )
+    looped = RelayClient(prof, ResolvedKey("sk-test", "config"), quirks={}, on_loop=True)
+    on_loop(lambda: looped.complete(request))
+    with RelayClient(prof, ResolvedKey("sk-test", "config"), quirks={}) as plain:
+        plain.complete(request)
+    (loop_headers, loop_body), (sync_headers, sync_body) = server.seen  # type: ignore[attr-defined]
+    assert loop_headers == sync_headers
+    assert ("X-Team", "blue") in loop_headers and ("anthropic-beta", "tools-2024") in loop_headers
+    assert loop_body == sync_body
 
 
 def test_one_connection_serves_request_after_request(server: ThreadingHTTPServer) -> None:
@@ -202,6 +227,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[ThreadingHTTPServer, Path]]:
     srv = _Server(("127.0.0.1", 0), _Handler)
     srv.mode = "ok"  # type: ignore[attr-defined]
     srv.connections = 0  # type: ignore[attr-defined]
+    srv.seen = []  # type: ignore[attr-defined]
     srv.daemon_threads = True
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
