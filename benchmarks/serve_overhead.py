@@ -12,6 +12,10 @@ and through ``relay serve``, alternating, at concurrency 1 and 32. The added lat
 of the two runs' percentiles. Then it sends as fast as it can through ``relay serve`` at concurrency 64 and
 counts the answers per second (all must succeed), and the server's CPU per request.
 
+The floor (``serve_floor.py``) is measured in the same alternation: the same server library and upstream
+connection passing requests through with none of relay's work. What it adds is what any Python gateway on
+this server library and these cores adds; what ``relay serve`` adds beyond it is relay's own work.
+
 Targets: added p50 under 1 ms at concurrency 1 and under 3 ms at 32; at least 1,000 streamed requests
 per second. The client, the local relay and the server share this machine's cores; the client's own
 cost is in both runs alike.
@@ -162,9 +166,13 @@ def main() -> None:
         server_env,
         stderr=log,
     )
+    floor, bare = start(
+        [sys.executable, str(ROOT / "benchmarks" / "serve_floor.py"), upstream, "--workers", str(args.workers)], _env()
+    )
     results: list[tuple[str, bool]] = []
     try:
-        load(upstream, 4, 0.5)  # warm both up: connections, code paths, the ledger and cache files
+        load(upstream, 4, 0.5)  # warm them up: connections, code paths, the ledger and cache files
+        load(bare, 4, 0.5)
         load(gateway, 4, 1.0)
         print(
             f"relay serve in front of the built-in relay ({args.words}-word answers, instant), streamed OpenAI"
@@ -175,8 +183,9 @@ def main() -> None:
         for concurrency, target in ((1, 1.0), (32, 3.0)):
             direct = Sample([], [], 0, 0.0)
             through = Sample([], [], 0, 0.0)
+            passed = Sample([], [], 0, 0.0)
             for _ in range(args.rounds):
-                for url, into in ((upstream, direct), (gateway, through)):
+                for url, into in ((upstream, direct), (bare, passed), (gateway, through)):
                     got = load(url, concurrency, args.seconds)
                     into.ttft += got.ttft
                     into.total += got.total
@@ -192,7 +201,13 @@ def main() -> None:
                     f"  - {label}: p50 {d50:.2f} -> {s50:.2f} ms (+{s50 - d50:.2f} ms),"
                     f" p99 {d99:.2f} -> {s99:.2f} ms (+{s99 - d99:.2f} ms)"
                 )
-            added_p50 = pct(through.total, 50) - pct(direct.total, 50)
+            f50, f99 = pct(passed.total, 50), pct(passed.total, 99)
+            d50, d99 = pct(direct.total, 50), pct(direct.total, 99)
+            print(
+                f"  - the floor (a bare pass-through, {passed.rate:,.0f} req/s): end to end p50 {f50:.2f} ms"
+                f" (+{f50 - d50:.2f} ms over direct), p99 {f99:.2f} ms (+{f99 - d99:.2f} ms)"
+            )
+            added_p50 = pct(through.total, 50) - d50
             ok = added_p50 < target and through.errors == 0
             results.append((f"added p50 at concurrency {concurrency}", ok))
             print(f"  - added p50 end to end {added_p50:.2f} ms (target < {target:g} ms): {'PASS' if ok else 'FAIL'}")
@@ -207,7 +222,7 @@ def main() -> None:
             f" server CPU {per:.2f} ms per request (target >= 1,000 req/s, no errors): {'PASS' if ok else 'FAIL'}"
         )
     finally:
-        for proc in (serve, mock):
+        for proc in (serve, floor, mock):
             proc.terminate()
             proc.wait(timeout=20)
         log.close()
