@@ -16,6 +16,7 @@ Canonical means: keys sorted, no spaces, a float with an integral value written 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -65,13 +66,31 @@ def key_document(profile: Profile, request: ChatRequest) -> dict[str, Any]:
         "v": FORMAT_VERSION,
         "protocol": profile.protocol,
         "endpoint": endpoint(profile),
-        "headers": {name.lower(): value for name, value in headers.items() if not _CREDENTIAL.search(name)},
+        "headers": {name.lower(): value for name, value in headers.items() if not _credential(name)},
         "body": body,
     }
 
 
 def endpoint(profile: Profile) -> str:
     """The chat URL with the scheme and host in lower case, the default port dropped and no user:password."""
+    known = _ENDPOINTS.get(id(profile))  # a gateway or a batch asks for the same profiles on every request
+    if known is not None and known[0] is profile:
+        return known[1]
+    if len(_ENDPOINTS) >= 64:
+        _ENDPOINTS.clear()
+    url = _ENDPOINTS[id(profile)] = (profile, _endpoint(profile))
+    return url[1]
+
+
+_ENDPOINTS: dict[int, tuple[Profile, str]] = {}  # by profile (held, so that its id stays its own)
+
+
+@functools.lru_cache(maxsize=256)
+def _credential(name: str) -> bool:
+    return _CREDENTIAL.search(name) is not None
+
+
+def _endpoint(profile: Profile) -> str:
     parts = urlsplit(api_url(profile, "chat"))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()

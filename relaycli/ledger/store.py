@@ -70,7 +70,7 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     moment = moment or datetime.now(UTC)
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def _new_id() -> str:
