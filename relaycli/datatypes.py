@@ -11,6 +11,8 @@ Role = Literal["system", "user", "assistant"]
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One turn of a conversation: who said it and what."""
+
     role: Role
     content: str
 
@@ -121,6 +123,8 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
+    """A model an endpoint lists (``relay models``)."""
+
     id: str
     owned_by: str | None = None
     context_window: int | None = None

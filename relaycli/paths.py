@@ -17,6 +17,8 @@ APP = "relay"
 
 @dataclass(frozen=True, slots=True)
 class Paths:
+    """Where relay keeps its files: the config file, the ledger and the cache folder."""
+
     config: Path
     ledger: Path
     cache: Path

@@ -63,6 +63,8 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
+    """What ``relay cache stats`` reports."""
+
     entries: int
     stored_bytes: int
     file_bytes: int

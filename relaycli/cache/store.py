@@ -81,6 +81,8 @@ class DamagedEntry(CacheUnavailable):
 
 @dataclass(frozen=True, slots=True)
 class Pruned:
+    """What a prune removed."""
+
     entries: int
     freed: int  # bytes the file shrank by
 

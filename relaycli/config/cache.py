@@ -17,6 +17,8 @@ MAX_SIZE = 1 << 40
 
 @dataclass(frozen=True, slots=True)
 class CacheSettings:
+    """The ``[cache]`` table."""
+
     enabled: bool = True
     ttl_s: float = 7 * DAY  # an entry older than this is a miss (and ``relay cache prune`` removes it)
     max_size: int = 500 * 1000**2  # bytes; the least recently used entries go first when it is passed

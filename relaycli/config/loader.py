@@ -59,6 +59,8 @@ def __getattr__(name: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The whole configuration: the file's values over the defaults, profiles resolved."""
+
     path: Path
     exists: bool
     default_profile: str | None

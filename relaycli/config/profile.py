@@ -74,6 +74,8 @@ class Billing:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """One endpoint as configured: where it is, how to speak to it, its key's source and its policies."""
+
     name: str
     base_url: str
     protocol: Protocol = "openai"

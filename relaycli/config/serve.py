@@ -40,6 +40,8 @@ class ClientKey:
 
 @dataclass(frozen=True, slots=True)
 class ServeSettings:
+    """The ``[serve]`` table (``relay serve``)."""
+
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     max_body: int = DEFAULT_MAX_BODY  # bytes of one request body; more is refused with 413

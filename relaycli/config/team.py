@@ -21,6 +21,8 @@ TEAM_KEYS = {"dsn_env", "dsn_cmd", "user", "push", "budget", "user_budget", "bud
 
 @dataclass(frozen=True, slots=True)
 class TeamSettings:
+    """The ``[team]`` table (the team ledger on PostgreSQL)."""
+
     configured: bool = False  # a [team] table exists (automatic pushes need one)
     dsn_env: str = DEFAULT_DSN_ENV  # the environment variable holding the postgresql:// DSN
     dsn_env_set: bool = False  # dsn_env was written in the table (then it is tried before dsn_cmd)

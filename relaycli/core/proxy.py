@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 @dataclass(frozen=True, slots=True)
 class Proxy:
+    """The proxy the environment names for a profile's host."""
+
     url: str  # as configured, credentials included: for httpx only, never for messages
     variable: str  # the environment variable it came from, e.g. HTTPS_PROXY
 

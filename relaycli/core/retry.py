@@ -61,6 +61,8 @@ FailureKind = Literal[
 
 @dataclass(frozen=True, slots=True)
 class Failure:
+    """What went wrong with one attempt, as the retry policy weighs it."""
+
     kind: FailureKind
     status: int | None = None
     headers: Mapping[str, str] | None = None
@@ -71,6 +73,8 @@ class Failure:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """The retry policy's verdict on a failed attempt: whether to retry, after how long, and why."""
+
     retry: bool
     wait_s: float = 0.0
     reason: str = ""

@@ -25,6 +25,8 @@ Kind = Literal["network", "endpoint"]
 
 @dataclass(slots=True)
 class Circuit:
+    """A profile's circuit as stored: its state, the failures behind it, when it may be probed."""
+
     state: Literal["closed", "open", "half_open"] = "closed"
     consecutive: int = 0
     opened_at: float | None = None

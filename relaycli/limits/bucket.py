@@ -18,6 +18,8 @@ __all__ = ["Bucket"]
 
 @dataclass(slots=True)
 class Bucket:
+    """A token bucket that refills continuously up to its capacity."""
+
     capacity: float
     rate: float  # tokens per second
     tokens: float

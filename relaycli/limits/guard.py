@@ -48,6 +48,8 @@ LEASE_GRACE_S = 5.0
 
 @dataclass(frozen=True, slots=True)
 class Permit:
+    """What the guard let one attempt have, to settle when it ends."""
+
     profile: Profile
     ticket: str
     leased: bool = False  # holds an in-flight slot

@@ -15,6 +15,8 @@ __all__ = ["Wait", "open_error", "past_deadline", "waiting_note"]
 
 @dataclass(frozen=True, slots=True)
 class Wait:
+    """How long a request must wait for its turn, and for what."""
+
     seconds: float
     why: str
     poll: bool  # the end of the wait is not known (a free slot, a higher-priority request): look again soon

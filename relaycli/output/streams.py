@@ -15,6 +15,8 @@ __all__ = ["Streams", "isatty", "notes_to"]
 
 @dataclass(frozen=True, slots=True)
 class Streams:
+    """A command's standard streams."""
+
     stdin: TextIO
     stdout: TextIO
     stderr: TextIO

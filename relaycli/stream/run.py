@@ -34,6 +34,8 @@ def read_prompt(args: list[str], streams: Streams) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StreamOptions:
+    """What ``relay stream`` was asked for."""
+
     prompt: list[str]
     model: str  # as typed (alias or name)
     model_explicit: bool  # chosen by the user, not the profile's default (a fallback then uses its own)
