@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import ipaddress
 import os
+import select
 import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -128,17 +130,26 @@ def run_serve(
 
 
 def _bind(host: str, port: int, *, spread: bool = False) -> socket.socket:
-    """A socket bound to ``host:port``, listening; with ``spread``, one of a group sharing the port that is
-    only bound (each worker adds a listening one: ``_own_socket``)."""
+    """A socket bound to ``host:port`` and listening; with ``spread``, the first of a group of sockets sharing
+    the port (``SO_REUSEPORT``), only bound: each worker adds a listening one (``_own_socket``). Either way a
+    port that another server holds is refused: a group is never joined to another server's workers."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if spread:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    address = host.strip("[]")
     try:
-        sock.bind((host.strip("[]"), port))
+        if spread:  # a plain bind fails where any server listens, whatever its options
+            probe = _socket(family, reuse_port=False)
+            try:
+                probe.bind((address, port))
+                port = probe.getsockname()[1]
+            finally:
+                probe.close()
+        sock = _socket(family, reuse_port=spread)
+        try:
+            sock.bind((address, port))
+        except OSError:
+            sock.close()
+            raise
     except OSError as exc:
-        sock.close()
         raise UsageError(f"relay serve cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if not spread:
         sock.listen(2048)
@@ -146,15 +157,41 @@ def _bind(host: str, port: int, *, spread: bool = False) -> socket.socket:
     return sock
 
 
+def _socket(family: socket.AddressFamily, *, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
 def _own_socket(shared: socket.socket) -> socket.socket:
-    """A worker's listening socket: its own on the shared port (``SPREAD``), or the shared one."""
+    """A worker's listening socket: its own in the shared port's group (``SPREAD``), or the shared one."""
     if not SPREAD:
         return shared
-    host, port = shared.getsockname()[:2]
-    own = _bind(host, port, spread=True)
+    own = _socket(shared.family, reuse_port=True)
+    own.bind(shared.getsockname())
     own.listen(2048)
     shared.close()
     return own
+
+
+def _until_listening(ready: int, workers: int, timeout: float = 30.0) -> None:
+    """Wait until each worker says it listens (a byte on the ``ready`` pipe), or has died (the pipe ends):
+    the address is announced only then, so no client is refused before a worker listens."""
+    told = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while told < workers:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([ready], [], [], left)[0]:
+                return
+            got = os.read(ready, workers)
+            if not got:
+                return
+            told += len(got)
+    finally:
+        os.close(ready)
 
 
 def _announce(out: TextIO, notes: Notes, host: str, port: int, keys: ClientKeys, workers: int) -> None:
@@ -207,12 +244,16 @@ def _supervise(
 ) -> int:
     """Fork the workers and wait for them; a stop signal is passed on to each, which stops as one server does."""
     children: list[int] = []
+    ready, listening = os.pipe()
     for _ in range(options.workers):
         pid = os.fork()
         if pid == 0:  # a worker: its own services and listening socket
             code = 1
             try:
+                os.close(ready)
                 sock = _own_socket(sock)
+                os.write(listening, b"1")
+                os.close(listening)
                 services = build()
                 try:
                     code = _serve_here(services, options, keys, sock)
@@ -225,6 +266,8 @@ def _supervise(
             finally:
                 os._exit(code)
         children.append(pid)
+    os.close(listening)
+    _until_listening(ready, options.workers)
     sock.close()
     _announce(sys.stdout, notes, where[0], where[1], keys, options.workers)
 

@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.serve.gateway import CI_KEY, CI_KEY_ENV, keyed_config, read_rows, start_serve
+from tests.serve.gateway import CI_KEY, CI_KEY_ENV, keyed_config, read_rows, start_serve, subprocess_env
 
 
 def test_two_workers_answer_and_lose_no_row_when_stopped(tmp_path: Path, mock_server: Any) -> None:
@@ -90,3 +91,27 @@ def test_connections_arriving_at_once_are_spread_over_both_workers(tmp_path: Pat
         serve.stop(signal.SIGTERM)
     assert len(workers) == 2 and sum(held) == 32, held
     assert min(held) >= 4, held  # spread at random: fewer than 4 of 32 on one is about 1 run in 400,000
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_another_gateway_serves_is_refused(tmp_path: Path, mock_server: Any, workers: str) -> None:
+    """Workers share their port with each other only: a second `relay serve` on a port a gateway with
+    workers listens on exits 2 (it would otherwise take half its clients)."""
+    env = {"RELAY_MOCK_URL": mock_server.url, CI_KEY_ENV: CI_KEY}
+    first = start_serve(tmp_path / "first", keyed_config(mock_server.url), "--workers", "2", env=env)
+    try:
+        port = first.url.rsplit(":", 1)[1]
+        (tmp_path / "second").mkdir()
+        (tmp_path / "second" / "config.toml").write_text(keyed_config(mock_server.url))
+        second = subprocess.run(
+            [sys.executable, "-m", "relaycli", "serve", "--port", port, "--workers", workers],
+            env=subprocess_env(tmp_path / "second", **env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2, second.stderr
+        assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+        assert first.get("/health").status_code == 200
+    finally:
+        first.stop(signal.SIGTERM)
