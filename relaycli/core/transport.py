@@ -119,7 +119,7 @@ class Transport:
         url = self._chat_url
         if url is None:  # parsed once: every request of a batch or a gateway goes there
             url = self._chat_url = httpx.URL(self.url("chat"))
-        if self._direct is not None:
+        if self._direct is not None and not url.userinfo:  # credentials in the URL: httpx's client adds them
             return self._direct_request(url, body, stream=stream, timeout=timeout, headers=headers)
         sent = self.headers(stream=stream)
         if headers:
@@ -128,7 +128,7 @@ class Transport:
 
     def send(self, request: httpx.Request) -> httpx.Response:
         """Send one attempt; the response's body is left to read. Raises httpx errors."""
-        if self._direct is not None:  # every chat request was made by _direct_request
+        if self._direct is not None and not request.url.userinfo:  # made by _direct_request
             response = self._direct.handle_request(request)
             response.request = request
             return response

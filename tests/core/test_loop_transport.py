@@ -113,11 +113,12 @@ def test_answers_come_as_they_do_without_the_loop(server: ThreadingHTTPServer) -
     assert looped.complete and looped.status == 200
 
 
-def test_the_upstream_gets_the_request_the_synchronous_client_sends(server: ThreadingHTTPServer) -> None:
+@pytest.mark.parametrize("userinfo", ["", "alice:s3cret@"])
+def test_the_upstream_gets_the_request_the_synchronous_client_sends(server: ThreadingHTTPServer, userinfo: str) -> None:
     """The loop client makes its requests itself (not through httpx's client): the same headers, in the
-    same order, and the same body bytes, per-request headers included."""
+    same order, and the same body bytes, per-request headers and credentials in the base URL included."""
     port = server.server_address[1]
-    prof = profile(base_url=f"http://127.0.0.1:{port}/v1", retries=0, headers={"X-Team": "blue"})
+    prof = profile(base_url=f"http://{userinfo}127.0.0.1:{port}/v1", retries=0, headers={"X-Team": "blue"})
     request = ChatRequest(
         model="gpt-test",
         messages=(Message("system", "be brief"), Message("user", 'héllo ✓ "quoted"')),
