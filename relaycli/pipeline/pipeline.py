@@ -107,8 +107,9 @@ class Pipeline:
         says whether the caller gave up on the request (its client left, the server is stopping): an
         attempt that then fails is recorded as interrupted. ``ended`` is given a live answer's result and
         profile the moment it ended well, before its ledger row and cache entry are written (``relay serve``
-        ends the client's response there). Profiles the ask cannot be sent to (``Ask.by_protocol``) are left
-        out of the route.
+        ends the client's response there, so its client may see the end a moment before the row is queued);
+        what it raises is raised once they are written, carrying the answer. Profiles the ask cannot be sent
+        to (``Ask.by_protocol``) are left out of the route.
         """
         say = notes or self.notes
         candidates = [c for c in self.router.candidates(profile) if ask.speaks(c)]
@@ -236,6 +237,7 @@ class Pipeline:
         row: LedgerRow | None = None
         error: BaseException | None = None
         failure: BaseException | None = None
+        late: BaseException | None = None  # raised by ``ended``: told to the caller once the bookkeeping is done
         outcome = "ok"
         try:
             with connection as client:
@@ -269,20 +271,21 @@ class Pipeline:
                 finally:
                     stream.close()
                     result = stream.result()
-                    try:
-                        if ended is not None and outcome == "ok":
+                    if ended is not None and outcome == "ok":
+                        try:
                             ended(result, profile)
-                    finally:
-                        row, written = self.recorder.record(
-                            command=command,
-                            profile=profile,
-                            model_requested=model_asked,
-                            result=result,
-                            outcome=outcome,
-                            error=error,
-                            tag=tag,
-                            warn=notes.warn,
-                        )
+                        except BaseException as exc:  # noqa: BLE001 - the answer is whole: its row, its cache
+                            late = exc  # entry and the breaker's success are still written; then the caller hears
+                    row, written = self.recorder.record(
+                        command=command,
+                        profile=profile,
+                        model_requested=model_asked,
+                        result=result,
+                        outcome=outcome,
+                        error=error,
+                        tag=tag,
+                        warn=notes.warn,
+                    )
                     if written and profile.budget is not None:
                         self._announce_budget(profile, row, notes)
                     if written and self.team_budget is not None:
@@ -304,7 +307,11 @@ class Pipeline:
             self.cache.store(
                 profile, request, result, recording.deltas, cost_usd=cost[0], cost_billed=cost[1], counted=use.read
             )
-        return Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0], billed=cost[1])
+        answer = Answer(result=result, profile=profile, model_asked=model_asked, cost_usd=cost[0], billed=cost[1])
+        if late is not None:
+            attach_partial(late, answer)
+            raise late
+        return answer
 
     def _check_budget(self, profile: Profile, notes: Notes) -> None:
         if self.team_budget is not None:

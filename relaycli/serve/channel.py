@@ -36,7 +36,7 @@ class Channel:
             self._ready.set()
 
     def end(self) -> None:
-        """No more data (called once, whatever ended the request)."""
+        """No more data: called whatever ended the request (again after an early clean end: no harm)."""
         self._ended = True
         self._ready.set()
 

@@ -23,7 +23,7 @@ from relaycli.datatypes import ChatRequest, Delta, Message, Notes, Result, Usage
 from relaycli.errors import BudgetExceeded, CacheMiss, NetworkError, RelayError, RelayTimeout
 from relaycli.ledger import Ledger
 from relaycli.pipeline import Ask, Pipeline
-from relaycli.pipeline.request import CacheUse
+from relaycli.pipeline.request import CacheUse, partial_answer
 from relaycli.pipeline.seams import Priority
 
 
@@ -397,7 +397,11 @@ def test_ended_is_not_told_of_a_failed_answer_and_a_failing_hook_still_leaves_th
     def broken(result: Result, profile: Profile) -> None:
         raise OSError("the client's side failed")
 
-    with pytest.raises(OSError):
-        ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("mock"), command="serve", ended=broken)
+    cache = FakeCache(None)
+    ctx.pipeline.cache = cache
+    with pytest.raises(OSError) as raised:
+        ctx.pipeline.run(ask(), Collect(), profile=ctx.profile("mock"), command="serve", ended=broken, cache=ON)
     ctx.close()
     assert rows(relay_env) == [("serve", "mock", "truncated"), ("serve", "mock", "ok")]
+    assert len(cache.stored) == 1  # the answer was whole: stored all the same
+    assert partial_answer(raised.value).result.finish_reason == "stop"  # and carried to the caller
