@@ -2,13 +2,14 @@
 
     python benchmarks/serve_floor.py UPSTREAM_URL [--workers 2]
 
-The same server library and settings as ``relay serve`` (uvicorn with httptools, the asyncio loop, a
-listening socket shared by forked workers) and the same upstream connection (``core/loop_connection.py``,
-keep-alive, one pool per worker), but no routing, no pipeline, no cache, limits, breaker, ledger, key
-scrubbing or translation: the client's body goes upstream as it came and each piece of the upstream's
-stream goes back to the client as it arrives. What it adds over the upstream is what any Python gateway
-built on this server library adds before it does any work; ``serve_overhead.py --floor`` measures it
-next to ``relay serve``. Prints its URL on stdout, then serves until SIGTERM.
+The same server library and settings as ``relay serve`` (uvicorn with httptools, the asyncio loop, forked
+workers each listening on the port as relay serve's do, with ``serve/run.py``'s own socket helpers) and
+the same upstream connection (``core/loop_connection.py``, keep-alive, one pool per worker), but no
+routing, no pipeline, no cache, limits, breaker, ledger, key scrubbing or translation: the client's body
+goes upstream as it came and each piece of the upstream's stream goes back to the client as it arrives.
+What it adds over the upstream is what any Python gateway built on this server library adds before it
+does any work; ``serve_overhead.py`` measures it next to ``relay serve``. Prints its URL on stdout, then
+serves until SIGTERM.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from relaycli.core.loop_connection import Connection, open_connection  # noqa: E402
+from relaycli.serve.run import SPREAD, _bind, _own_socket, _until_listening  # noqa: E402
 
 _SSE = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
 
@@ -42,8 +43,10 @@ class PassThrough:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = scope["path"] + (f"?{query}" if query else "")
         head = (
-            f"POST {scope['path']} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
+            f"POST {target} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
             f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
         ).encode()
         connection = self.idle.pop() if self.idle else await open_connection(self.host, self.port, tls=None, timeout=5)
@@ -69,14 +72,16 @@ def main() -> None:
     args = parser.parse_args()
     host, port = args.upstream.removeprefix("http://").split("/")[0].rsplit(":", 1)
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(2048)
+    sock = _bind("127.0.0.1", 0, spread=args.workers > 1 and SPREAD)
+    ready, listening = os.pipe()
     children = []
     for _ in range(args.workers):
         pid = os.fork()
         if pid == 0:
+            os.close(ready)
+            own = _own_socket(sock)
+            os.write(listening, b"1")
+            os.close(listening)
             config = uvicorn.Config(
                 PassThrough(host, int(port)),
                 http="httptools",
@@ -88,10 +93,12 @@ def main() -> None:
                 server_header=False,
             )
             try:
-                uvicorn.Server(config).run(sockets=[sock])
+                uvicorn.Server(config).run(sockets=[own])
             finally:
                 os._exit(0)
         children.append(pid)
+    os.close(listening)
+    _until_listening(ready, args.workers)
     print(f"http://127.0.0.1:{sock.getsockname()[1]}/v1", flush=True)
     sock.close()
 

@@ -204,8 +204,8 @@ def main() -> None:
             f50, f99 = pct(passed.total, 50), pct(passed.total, 99)
             d50, d99 = pct(direct.total, 50), pct(direct.total, 99)
             print(
-                f"  - the floor (a bare pass-through, {passed.rate:,.0f} req/s): end to end p50 {f50:.2f} ms"
-                f" (+{f50 - d50:.2f} ms over direct), p99 {f99:.2f} ms (+{f99 - d99:.2f} ms)"
+                f"  - the floor (a bare pass-through, {passed.rate:,.0f} req/s, {passed.errors} errors): end to end"
+                f" p50 {f50:.2f} ms (+{f50 - d50:.2f} ms over direct), p99 {f99:.2f} ms (+{f99 - d99:.2f} ms)"
             )
             added_p50 = pct(through.total, 50) - d50
             ok = added_p50 < target and through.errors == 0
