@@ -175,14 +175,19 @@ def test_stop_closes_stalled_connections() -> None:
 
 
 def test_throughput_sequential_keep_alive(server: MockServer) -> None:
+    """Request after request on one connection, none stalled: a write split in two pieces would meet the
+    peer's delayed ACK (Nagle's algorithm), 40 ms a request; the median is held well under that, with room
+    for a machine busy with the rest of the suite."""
+    took: list[float] = []
     with httpx.Client(base_url=server.url) as c:
         c.get("/health")
-        start = time.perf_counter()
         for i in range(300):
+            start = time.perf_counter()
             response = c.post(CHAT, json={**BODY, "stream": i % 2 == 1})
+            took.append(time.perf_counter() - start)
             assert response.status_code == 200
-        elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, f"300 requests took {elapsed:.2f} s"
+    median = sorted(took)[len(took) // 2]
+    assert median < 0.02, f"the median request took {median * 1000:.1f} ms"
     assert server.connections == 1
 
 
