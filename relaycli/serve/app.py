@@ -21,19 +21,17 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from relaycli.core.scrub import scrub_known
 from relaycli.serve import wire
 from relaycli.serve.access import AccessLog
 from relaycli.serve.auth import ClientKeys, presented_key
-from relaycli.serve.chat import ChatService, Reply
+from relaycli.serve.chat import ChatService
 from relaycli.serve.exchange import Exchange
+from relaycli.serve.reply import Reply, Send, send_reply
 
 __all__ = ["Gateway"]
 
 BODY_TIMEOUT_S = 30.0
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-_JSON = [(b"content-type", b"application/json")]
 
 
 class _Refused(Exception):
@@ -77,7 +75,7 @@ class Gateway:
             query = scope.get("query_string", b"").decode("latin-1")
             await self._route(method, path, query, headers, protocol, ex, receive, send)
         except _Refused as refused:
-            await _reply(send, Reply(refused.status, wire.error_body(protocol, refused.status, refused.message)))
+            await send_reply(send, Reply(refused.status, wire.error_body(protocol, refused.status, refused.message)))
             ex.status, ex.error = refused.status, refused.message
         finally:
             self.log.write(ex)
@@ -97,7 +95,7 @@ class Gateway:
             if method != "GET":
                 raise _Refused(405, "use GET /health")
             ex.status = 200
-            await _reply(send, Reply(200, {"status": "ok"}))
+            await send_reply(send, Reply(200, {"status": "ok"}))
             return
         known = _PATHS.get(path)
         if known is None:
@@ -126,10 +124,10 @@ class Gateway:
                 finally:
                     disconnected.cancel()
                 if answered is None:
-                    return  # streamed
+                    return  # sent (streamed, or whole the moment it ended)
                 reply = answered
         ex.status = reply.status
-        await _reply(send, reply)
+        await send_reply(send, reply)
 
     def _tag(self, headers: Mapping[str, str]) -> str | None:
         """The ledger tag: the client key's name (when keys are required; a bad key is refused with 401),
@@ -203,17 +201,6 @@ def _watch(receive: Receive) -> asyncio.Future[None]:
             pass
 
     return asyncio.ensure_future(wait())
-
-
-async def _reply(send: Send, reply: Reply) -> None:
-    """Send a whole JSON answer, without any key relay holds: an upstream may echo its key inside an answer
-    it streamed in pieces (each event is scrubbed alone; a key split across two is only whole here) or in
-    a ``count_tokens`` answer."""
-    text = scrub_known(json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")))
-    body = text.encode("utf-8")
-    headers = [*_JSON, (b"content-length", str(len(body)).encode()), *reply.headers]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,22 +29,13 @@ from relaycli.serve.channel import Channel
 from relaycli.serve.exchange import Exchange
 from relaycli.serve.failures import describe
 from relaycli.serve.passing import Passing
+from relaycli.serve.reply import Reply, Send, send_reply
 from relaycli.serve.routing import Routes
 
-__all__ = ["ChatService", "Reply"]
+__all__ = ["ChatService"]
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 _OTHER: dict[str, wire.Protocol] = {"openai": "anthropic", "anthropic": "openai"}
 _PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high")
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A whole (not streamed) answer: status and JSON body."""
-
-    status: int
-    body: dict[str, Any]
-    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class ChatService:
@@ -98,7 +89,7 @@ class ChatService:
         send: Send,
         disconnected: asyncio.Future[None],
     ) -> Reply | None:
-        """Answer one chat request: a ``Reply`` to send whole, or None once a stream was sent."""
+        """Answer one chat request: a ``Reply`` to send whole, or None once the answer was sent."""
         try:
             ask, profile, incoming = self.ask(protocol, body, headers, ex)
         except wire.BadRequest as exc:
@@ -110,13 +101,14 @@ class ChatService:
         )
         if incoming.stream:
             return await self._stream(protocol, ask, profile, incoming, run, ex, send, disconnected)
-        return await self._whole(protocol, ask, profile, run, ex)
+        return await self._whole(protocol, ask, profile, run, ex, send)
 
     async def _whole(
-        self, protocol: wire.Protocol, ask: Ask, profile: Profile, run: _RunSettings, ex: Exchange
-    ) -> Reply:
+        self, protocol: wire.Protocol, ask: Ask, profile: Profile, run: _RunSettings, ex: Exchange, send: Send
+    ) -> Reply | None:
         events: list[str] = []
         withheld = [False]  # an event held the upstream's key: the answer is built from relay's text instead
+        sent: list[Reply] = []  # the reply, sent the moment the upstream's answer ended well
 
         def on_event(source: str, data: str) -> None:
             if source == protocol:
@@ -129,6 +121,12 @@ class ChatService:
                 events.clear()
                 withheld[0] = False
 
+        def ended(result: Result, source: Profile) -> None:
+            # the answer is whole: it goes to the client now, its row and cache entry are written after
+            reply = Reply(200, _whole_body(protocol, ask, result, source.protocol, events, withheld[0]))
+            sent.append(reply)
+            bridge.wait(send_reply(send, reply))
+
         def work() -> Answer:
             return self.pipeline.run(
                 ask,
@@ -140,6 +138,7 @@ class ChatService:
                 cache=run.cache,
                 priority=run.priority,
                 events=on_event,
+                ended=ended,
                 notes=self.notes,
             )
 
@@ -150,24 +149,16 @@ class ChatService:
         except BaseException as exc:  # noqa: BLE001 - every failure is an answer in the client's protocol
             _account(ex, partial_answer(exc))
             status, message = describe(exc)
+            if sent:  # the whole answer had gone: what failed after it changes nothing sent
+                ex.status, ex.error = 200, message
+                return None
             return _error(protocol, ex, status, message)
         _account(ex, answer)
-        result = answer.result
-        passed = events and not withheld[0] and answer.profile.protocol == protocol
-        body = wire.collect(protocol, events) if passed else None
-        if body is None:
-            body = wire.complete(
-                protocol,
-                model=result.model or ask.model,
-                request_id=None,
-                created=int(time.time()),
-                text=result.text,
-                finish_reason=result.finish_reason,
-                source=answer.profile.protocol,
-                usage=result.usage,
-            )
         ex.status = 200
-        return Reply(200, body)
+        if sent:
+            return None
+        # a cache hit (replayed: no ended hook)
+        return Reply(200, _whole_body(protocol, ask, answer.result, answer.profile.protocol, events, withheld[0]))
 
     async def _stream(
         self,
@@ -279,6 +270,26 @@ _SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+
+
+def _whole_body(
+    protocol: wire.Protocol, ask: Ask, result: Result, source: wire.Protocol, events: list[str], withheld: bool
+) -> dict[str, Any]:
+    """A whole answer's body: the upstream's own events assembled, when it speaks the client's protocol and
+    none held its key; else written from relay's result."""
+    body = wire.collect(protocol, events) if events and not withheld and source == protocol else None
+    if body is not None:
+        return body
+    return wire.complete(
+        protocol,
+        model=result.model or ask.model,
+        request_id=None,
+        created=int(time.time()),
+        text=result.text,
+        finish_reason=result.finish_reason,
+        source=source,
+        usage=result.usage,
+    )
 
 
 def _never() -> bool:
