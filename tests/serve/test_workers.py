@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,34 @@ def test_a_port_another_gateway_serves_is_refused(tmp_path: Path, mock_server: A
         assert first.get("/health").status_code == 200
     finally:
         first.stop(signal.SIGTERM)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
+def test_workers_stop_and_keep_their_rows_when_the_parent_is_killed(tmp_path: Path, mock_server: Any) -> None:
+    """`kill -9` of the parent leaves no orphan serving the port: each worker is told to stop, and stops as
+    on SIGTERM, writing its queued rows."""
+    serve = start_serve(
+        tmp_path / "home",
+        keyed_config(mock_server.url),
+        "--workers",
+        "2",
+        env={"RELAY_MOCK_URL": mock_server.url, CI_KEY_ENV: CI_KEY},
+    )
+    workers = [int(p) for p in Path(f"/proc/{serve.proc.pid}/task/{serve.proc.pid}/children").read_text().split()]
+    try:
+        for n in range(4):
+            got = serve.post(
+                "/v1/chat/completions",
+                {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": f"orphan question {n}"}]},
+                headers={"X-Relay-Tag": "orphans"},
+            )
+            assert got.status_code == 200, got.text
+    finally:
+        serve.proc.kill()
+        serve.proc.wait()
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    rows = read_rows(serve.ledger, "alice/orphans")
+    assert len(rows) == 4 and {row["outcome"] for row in rows} == {"ok"}
