@@ -24,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from relaycli.core.loop_connection import Connection, open_connection  # noqa: E402
-from relaycli.serve.run import SPREAD, _bind, _own_socket, _until_listening  # noqa: E402
+from relaycli.serve.run import SPREAD, _bind, _own_socket, _until_listening, server_config  # noqa: E402
 
 _SSE = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
 
@@ -82,18 +82,8 @@ def main() -> None:
             own = _own_socket(sock)
             os.write(listening, b"1")
             os.close(listening)
-            config = uvicorn.Config(
-                PassThrough(host, int(port)),
-                http="httptools",
-                loop="asyncio",
-                lifespan="off",
-                access_log=False,
-                log_config=None,
-                log_level="warning",
-                server_header=False,
-            )
             try:
-                uvicorn.Server(config).run(sockets=[own])
+                uvicorn.Server(server_config(PassThrough(host, int(port)))).run(sockets=[own])
             finally:
                 os._exit(0)
         children.append(pid)

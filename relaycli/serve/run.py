@@ -224,8 +224,23 @@ def _serve_here(services: ServeServices, options: ServeOptions, keys: ClientKeys
 
     executor = ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="relay-serve")
     gateway = build_gateway(services, keys, AccessLog(options.log_format, services.stderr), executor)
-    config = uvicorn.Config(
-        gateway,
+    server = uvicorn.Server(server_config(gateway))
+    pusher = _Every(TEAM_PUSH_S, services.team_push) if services.team_push is not None else None
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if pusher is not None:
+            pusher.stop()
+        _wait(executor, GRACE_S)
+    return 0
+
+
+def server_config(app: Any) -> Any:
+    """The uvicorn settings ``relay serve`` runs ``app`` with (``benchmarks/serve_floor.py`` uses them too)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
         http="httptools",
         loop="asyncio",
         lifespan="off",
@@ -237,15 +252,6 @@ def _serve_here(services: ServeServices, options: ServeOptions, keys: ClientKeys
         limit_concurrency=MAX_CONNECTIONS,
         server_header=False,
     )
-    server = uvicorn.Server(config)
-    pusher = _Every(TEAM_PUSH_S, services.team_push) if services.team_push is not None else None
-    try:
-        server.run(sockets=[sock])
-    finally:
-        if pusher is not None:
-            pusher.stop()
-        _wait(executor, GRACE_S)
-    return 0
 
 
 def _supervise(

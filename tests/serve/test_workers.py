@@ -15,17 +15,21 @@ from typing import Any
 
 import pytest
 
-from tests.serve.gateway import CI_KEY, CI_KEY_ENV, keyed_config, read_rows, start_serve, subprocess_env
+from tests.serve.gateway import CI_KEY, CI_KEY_ENV, Serve, keyed_config, read_rows, start_serve, subprocess_env
 
 
-def test_two_workers_answer_and_lose_no_row_when_stopped(tmp_path: Path, mock_server: Any) -> None:
-    serve = start_serve(
-        tmp_path / "home",
+def _two_workers(home: Path, mock_server: Any) -> Serve:
+    return start_serve(
+        home,
         keyed_config(mock_server.url),
         "--workers",
         "2",
         env={"RELAY_MOCK_URL": mock_server.url, CI_KEY_ENV: CI_KEY},
     )
+
+
+def test_two_workers_answer_and_lose_no_row_when_stopped(tmp_path: Path, mock_server: Any) -> None:
+    serve = _two_workers(tmp_path / "home", mock_server)
     try:
         for n in range(8):
             got = serve.post(
@@ -65,13 +69,7 @@ def _client_connections(pid: int, port: int) -> int:
 def test_connections_arriving_at_once_are_spread_over_both_workers(tmp_path: Path, mock_server: Any) -> None:
     """Each worker listens on a socket of its own (SO_REUSEPORT): a burst of clients is not all taken by
     the worker that wakes first (asyncio accepts every connection waiting at once)."""
-    serve = start_serve(
-        tmp_path / "home",
-        keyed_config(mock_server.url),
-        "--workers",
-        "2",
-        env={"RELAY_MOCK_URL": mock_server.url, CI_KEY_ENV: CI_KEY},
-    )
+    serve = _two_workers(tmp_path / "home", mock_server)
     host, port = serve.url.removeprefix("http://").rsplit(":", 1)
     workers = [int(p) for p in Path(f"/proc/{serve.proc.pid}/task/{serve.proc.pid}/children").read_text().split()]
 
@@ -99,7 +97,7 @@ def test_a_port_another_gateway_serves_is_refused(tmp_path: Path, mock_server: A
     """Workers share their port with each other only: a second `relay serve` on a port a gateway with
     workers listens on exits 2 (it would otherwise take half its clients)."""
     env = {"RELAY_MOCK_URL": mock_server.url, CI_KEY_ENV: CI_KEY}
-    first = start_serve(tmp_path / "first", keyed_config(mock_server.url), "--workers", "2", env=env)
+    first = _two_workers(tmp_path / "first", mock_server)
     try:
         port = first.url.rsplit(":", 1)[1]
         (tmp_path / "second").mkdir()
@@ -122,13 +120,7 @@ def test_a_port_another_gateway_serves_is_refused(tmp_path: Path, mock_server: A
 def test_workers_stop_and_keep_their_rows_when_the_parent_is_killed(tmp_path: Path, mock_server: Any) -> None:
     """`kill -9` of the parent leaves no orphan serving the port: each worker is told to stop, and stops as
     on SIGTERM, writing its queued rows."""
-    serve = start_serve(
-        tmp_path / "home",
-        keyed_config(mock_server.url),
-        "--workers",
-        "2",
-        env={"RELAY_MOCK_URL": mock_server.url, CI_KEY_ENV: CI_KEY},
-    )
+    serve = _two_workers(tmp_path / "home", mock_server)
     workers = [int(p) for p in Path(f"/proc/{serve.proc.pid}/task/{serve.proc.pid}/children").read_text().split()]
     try:
         for n in range(4):
